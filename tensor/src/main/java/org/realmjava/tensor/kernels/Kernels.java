@@ -1,0 +1,97 @@
+package org.realmjava.tensor.kernels;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The op registry: one method per kernel, forward and backward separate.
+ *
+ * <p>All buffers are contiguous f32 unless stated; the tensor layer makes views contiguous
+ * before calling. "{@code =}" overwrites the output, "{@code +=}" accumulates into it (every
+ * backward kernel accumulates into its gradient buffers). Lengths are element counts.
+ * {@link ScalarKernels} is the reference every other implementation is tested against.
+ */
+public interface Kernels {
+
+    /** Short name for logs and test messages. */
+    String name();
+
+    // ---------------------------------------------------------------- element-wise
+
+    /** y[i] = f(x[i]) for i in [0, n). y may alias x. */
+    void unary(UnaryOp op, MemorySegment x, MemorySegment y, long n);
+
+    /** dx[i] += dy[i] * f'(x[i]) where y = f(x) is given too (some derivatives read y). */
+    void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long n);
+
+    /** c[i] = a[i] op b[i]. c may alias a or b. */
+    void binary(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long n);
+
+    /** c[r, j] = a[r, j] op b[j]: a is [rows, cols], b is one row of cols (a bias, a scale). */
+    void binaryRow(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long rows, long cols);
+
+    /** y[i] = s * x[i]. */
+    void scale(MemorySegment x, float s, MemorySegment y, long n);
+
+    /** y[i] += alpha * x[i]. */
+    void axpy(float alpha, MemorySegment x, MemorySegment y, long n);
+
+    // ---------------------------------------------------------------- reductions
+
+    /** y[o, i] = sum_a x[o, a, i], x viewed as [outer, len, inner]. */
+    void sumAxis(MemorySegment x, MemorySegment y, long outer, long len, long inner);
+
+    /** y[o, i] = max_a x[o, a, i]; arg[o, i] (i32) = the first a reaching it. */
+    void maxAxis(MemorySegment x, MemorySegment y, MemorySegment arg, long outer, long len, long inner);
+
+    // ---------------------------------------------------------------- row-wise (last axis)
+
+    /** y[r, :] = exp(x[r, :] - max) / sum exp(x[r, :] - max). */
+    void softmaxRows(MemorySegment x, MemorySegment y, long rows, long cols);
+
+    /** dx[r, j] += y[r, j] * (dy[r, j] - sum_c dy[r, c] y[r, c]). */
+    void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols);
+
+    /** y[r, :] = x[r, :] - logsumexp(x[r, :]). */
+    void logSoftmaxRows(MemorySegment x, MemorySegment y, long rows, long cols);
+
+    /** dx[r, j] += dy[r, j] - exp(y[r, j]) * sum_c dy[r, c]. */
+    void logSoftmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols);
+
+    /** y[r] = log sum_j exp(x[r, j]), computed stably (max subtracted first). */
+    void logSumExpRows(MemorySegment x, MemorySegment y, long rows, long cols);
+
+    /**
+     * y[r, :] = (x[r, :] - mean_r) * rstd_r * gamma + beta, rstd_r = 1 / sqrt(var_r + eps)
+     * (biased variance). mean and rstd ([rows]) are written for the backward.
+     */
+    void layerNormRows(MemorySegment x, MemorySegment gamma, MemorySegment beta, MemorySegment y,
+                       MemorySegment mean, MemorySegment rstd, long rows, long cols, float eps);
+
+    /**
+     * With xhat = (x - mean) * rstd and g = dy * gamma:
+     * dx += rstd * (g - mean_j(g) - xhat * mean_j(g * xhat)); dgamma += sum_r dy * xhat; dbeta += sum_r dy.
+     */
+    void layerNormRowsBackward(MemorySegment x, MemorySegment gamma, MemorySegment mean, MemorySegment rstd,
+                               MemorySegment dy, MemorySegment dx, MemorySegment dgamma, MemorySegment dbeta,
+                               long rows, long cols);
+
+    // ---------------------------------------------------------------- GEMM
+
+    /**
+     * Row-major C = alpha * op(A) op(B) + beta * C, op(A) is [m, k], op(B) is [k, n], C is [m, n].
+     * With transA, A is stored [k, m] with leading dimension lda (likewise B). beta = 0 ignores C's
+     * old contents (even NaN).
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+              MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc);
+
+    // ---------------------------------------------------------------- optimizer
+
+    /**
+     * One AdamW step over n parameters (decoupled weight decay, Loshchilov and Hutter):
+     * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr * (m/bc1 / (sqrt(v/bc2) + eps) + wd * p),
+     * where bc1 = 1 - b1^t and bc2 = 1 - b2^t.
+     */
+    void adamw(MemorySegment param, MemorySegment grad, MemorySegment m, MemorySegment v, long n,
+               float lr, float beta1, float beta2, float eps, float weightDecay, float bc1, float bc2);
+}

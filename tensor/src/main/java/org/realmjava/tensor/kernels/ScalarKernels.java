@@ -1,0 +1,267 @@
+package org.realmjava.tensor.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The reference: plain loops, double-precision accumulation, no threads. Every optimized kernel
+ * is tested against these. Never delete one; a fast backend that has not optimised an op
+ * delegates to this class explicitly.
+ */
+public class ScalarKernels implements Kernels {
+    static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
+
+    static float get(MemorySegment s, long i) {
+        return s.getAtIndex(F, i);
+    }
+
+    static void set(MemorySegment s, long i, float v) {
+        s.setAtIndex(F, i, v);
+    }
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    /** f(x) in double precision. */
+    public static double apply(UnaryOp op, double x) {
+        return switch (op) {
+            case EXP -> Math.exp(x);
+            case LOG -> Math.log(x);
+            case SQRT -> Math.sqrt(x);
+            case TANH -> Math.tanh(x);
+            case RELU -> x > 0 ? x : 0.0;
+            case GELU_ERF -> ScalarMath.geluErf(x);
+            case GELU_TANH -> ScalarMath.geluTanh(x);
+        };
+    }
+
+    /** f'(x) in double precision, given x and y = f(x). */
+    public static double derivative(UnaryOp op, double x, double y) {
+        return switch (op) {
+            case EXP -> y;
+            case LOG -> 1.0 / x;
+            case SQRT -> 0.5 / y;
+            case TANH -> 1.0 - y * y;
+            case RELU -> x > 0 ? 1.0 : 0.0;
+            case GELU_ERF -> ScalarMath.geluErfGrad(x);
+            case GELU_TANH -> ScalarMath.geluTanhGrad(x);
+        };
+    }
+
+    public static double apply(BinaryOp op, double a, double b) {
+        return switch (op) {
+            case ADD -> a + b;
+            case SUB -> a - b;
+            case MUL -> a * b;
+            case DIV -> a / b;
+        };
+    }
+
+    @Override
+    public void unary(UnaryOp op, MemorySegment x, MemorySegment y, long n) {
+        for (long i = 0; i < n; i++) set(y, i, (float) apply(op, get(x, i)));
+    }
+
+    @Override
+    public void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long n) {
+        for (long i = 0; i < n; i++) {
+            set(dx, i, (float) (get(dx, i) + get(dy, i) * derivative(op, get(x, i), get(y, i))));
+        }
+    }
+
+    @Override
+    public void binary(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long n) {
+        for (long i = 0; i < n; i++) set(c, i, (float) apply(op, get(a, i), get(b, i)));
+    }
+
+    @Override
+    public void binaryRow(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long rows, long cols) {
+        for (long r = 0; r < rows; r++) {
+            for (long j = 0; j < cols; j++) set(c, r * cols + j, (float) apply(op, get(a, r * cols + j), get(b, j)));
+        }
+    }
+
+    @Override
+    public void scale(MemorySegment x, float s, MemorySegment y, long n) {
+        for (long i = 0; i < n; i++) set(y, i, s * get(x, i));
+    }
+
+    @Override
+    public void axpy(float alpha, MemorySegment x, MemorySegment y, long n) {
+        for (long i = 0; i < n; i++) set(y, i, get(y, i) + alpha * get(x, i));
+    }
+
+    @Override
+    public void sumAxis(MemorySegment x, MemorySegment y, long outer, long len, long inner) {
+        for (long o = 0; o < outer; o++) {
+            for (long i = 0; i < inner; i++) {
+                double s = 0;
+                for (long a = 0; a < len; a++) s += get(x, (o * len + a) * inner + i);
+                set(y, o * inner + i, (float) s);
+            }
+        }
+    }
+
+    @Override
+    public void maxAxis(MemorySegment x, MemorySegment y, MemorySegment arg, long outer, long len, long inner) {
+        for (long o = 0; o < outer; o++) {
+            for (long i = 0; i < inner; i++) {
+                float best = Float.NEGATIVE_INFINITY;
+                int bestA = 0;
+                for (long a = 0; a < len; a++) {
+                    float v = get(x, (o * len + a) * inner + i);
+                    if (v > best || Float.isNaN(v) && !Float.isNaN(best)) {
+                        best = v;
+                        bestA = (int) a;
+                    }
+                }
+                set(y, o * inner + i, best);
+                arg.setAtIndex(I, o * inner + i, bestA);
+            }
+        }
+    }
+
+    @Override
+    public void softmaxRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols;
+            double max = Double.NEGATIVE_INFINITY;
+            for (long j = 0; j < cols; j++) max = Math.max(max, get(x, base + j));
+            double sum = 0;
+            for (long j = 0; j < cols; j++) sum += Math.exp(get(x, base + j) - max);
+            for (long j = 0; j < cols; j++) set(y, base + j, (float) (Math.exp(get(x, base + j) - max) / sum));
+        }
+    }
+
+    @Override
+    public void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols;
+            double dot = 0;
+            for (long j = 0; j < cols; j++) dot += (double) get(dy, base + j) * get(y, base + j);
+            for (long j = 0; j < cols; j++) {
+                set(dx, base + j, (float) (get(dx, base + j) + get(y, base + j) * (get(dy, base + j) - dot)));
+            }
+        }
+    }
+
+    private static double logSumExp(MemorySegment x, long base, long cols) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (long j = 0; j < cols; j++) max = Math.max(max, get(x, base + j));
+        if (max == Double.NEGATIVE_INFINITY) return max; // all -inf (fully masked row)
+        double sum = 0;
+        for (long j = 0; j < cols; j++) sum += Math.exp(get(x, base + j) - max);
+        return max + Math.log(sum);
+    }
+
+    @Override
+    public void logSoftmaxRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols;
+            double lse = logSumExp(x, base, cols);
+            for (long j = 0; j < cols; j++) set(y, base + j, (float) (get(x, base + j) - lse));
+        }
+    }
+
+    @Override
+    public void logSoftmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols;
+            double sum = 0;
+            for (long j = 0; j < cols; j++) sum += get(dy, base + j);
+            for (long j = 0; j < cols; j++) {
+                set(dx, base + j, (float) (get(dx, base + j) + get(dy, base + j) - Math.exp(get(y, base + j)) * sum));
+            }
+        }
+    }
+
+    @Override
+    public void logSumExpRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        for (long r = 0; r < rows; r++) set(y, r, (float) logSumExp(x, r * cols, cols));
+    }
+
+    @Override
+    public void layerNormRows(MemorySegment x, MemorySegment gamma, MemorySegment beta, MemorySegment y,
+                              MemorySegment mean, MemorySegment rstd, long rows, long cols, float eps) {
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols;
+            double mu = 0;
+            for (long j = 0; j < cols; j++) mu += get(x, base + j);
+            mu /= cols;
+            double var = 0;
+            for (long j = 0; j < cols; j++) {
+                double d = get(x, base + j) - mu;
+                var += d * d;
+            }
+            var /= cols;
+            double rs = 1.0 / Math.sqrt(var + eps);
+            for (long j = 0; j < cols; j++) {
+                set(y, base + j, (float) ((get(x, base + j) - mu) * rs * get(gamma, j) + get(beta, j)));
+            }
+            set(mean, r, (float) mu);
+            set(rstd, r, (float) rs);
+        }
+    }
+
+    @Override
+    public void layerNormRowsBackward(MemorySegment x, MemorySegment gamma, MemorySegment mean, MemorySegment rstd,
+                                      MemorySegment dy, MemorySegment dx, MemorySegment dgamma, MemorySegment dbeta,
+                                      long rows, long cols) {
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols;
+            double mu = get(mean, r), rs = get(rstd, r);
+            double meanG = 0, meanGX = 0;
+            for (long j = 0; j < cols; j++) {
+                double xhat = (get(x, base + j) - mu) * rs;
+                double g = (double) get(dy, base + j) * get(gamma, j);
+                meanG += g;
+                meanGX += g * xhat;
+            }
+            meanG /= cols;
+            meanGX /= cols;
+            for (long j = 0; j < cols; j++) {
+                double xhat = (get(x, base + j) - mu) * rs;
+                double g = (double) get(dy, base + j) * get(gamma, j);
+                set(dx, base + j, (float) (get(dx, base + j) + rs * (g - meanG - xhat * meanGX)));
+                set(dgamma, j, (float) (get(dgamma, j) + get(dy, base + j) * xhat));
+                set(dbeta, j, get(dbeta, j) + get(dy, base + j));
+            }
+        }
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    float av = transA ? get(a, (long) p * lda + i) : get(a, (long) i * lda + p);
+                    float bv = transB ? get(b, (long) j * ldb + p) : get(b, (long) p * ldb + j);
+                    s += (double) av * bv;
+                }
+                long ci = (long) i * ldc + j;
+                double old = beta == 0f ? 0.0 : beta * (double) get(c, ci);
+                set(c, ci, (float) (alpha * s + old));
+            }
+        }
+    }
+
+    @Override
+    public void adamw(MemorySegment param, MemorySegment grad, MemorySegment m, MemorySegment v, long n,
+                      float lr, float beta1, float beta2, float eps, float weightDecay, float bc1, float bc2) {
+        for (long i = 0; i < n; i++) {
+            double g = get(grad, i);
+            double mi = beta1 * (double) get(m, i) + (1 - beta1) * g;
+            double vi = beta2 * (double) get(v, i) + (1 - beta2) * g * g;
+            double p = get(param, i);
+            double update = (mi / bc1) / (Math.sqrt(vi / bc2) + eps) + weightDecay * p;
+            set(m, i, (float) mi);
+            set(v, i, (float) vi);
+            set(param, i, (float) (p - lr * update));
+        }
+    }
+}

@@ -1,0 +1,239 @@
+package org.realmjava.tensor.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.realmjava.tensor.parallel.Parallel;
+
+/**
+ * Cache-blocked, register-tiled SGEMM in the Vector API (the BLIS loop order).
+ *
+ * <pre>
+ * for jc in N step NC:                 B block  [KC x NC] packed once, shared by threads
+ *   for pc in K step KC:
+ *     pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels
+ *     parallel for (ic in M step MC) x (column slab):   A block [MC x KC] packed per task
+ *       for jr in slab step NR: for ir in MC step MR:  micro-kernel MR x NR over KC
+ * </pre>
+ *
+ * The micro-kernel keeps an MR x NR tile of C in registers: 6 rows x 2 vectors = 12
+ * accumulators, plus 2 B vectors and 1 broadcast A value, 15 of the 32 AVX-512 registers;
+ * 12 independent FMA chains cover the FMA latency (4 cycles x 2 ports = 8 in flight needed).
+ * alpha is folded into the packed A; beta is applied on the first K block only.
+ */
+public final class SimdGemm implements GemmKernel {
+    private static final VectorSpecies<Float> S = SimdSpecies.FLOAT;
+    private static final int L = S.length();
+    static final int MR = 6;
+    static final int NR = 2 * L;
+    /** K block: one packed B panel (KC x NR) stays in L1 (256 x 32 x 4 B = 32 KB at 512 bits). */
+    static final int KC = 256;
+    /** M block: a packed A block (MC x KC) stays in L2 (96 x 256 x 4 B = 96 KB). */
+    static final int MC = 96;
+    /** N block: the packed B block (KC x NC) stays in L2/L3 (1 MB at NC = 1024). */
+    static final int NC = 1024;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+
+    private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
+    private static final ThreadLocal<float[]> PACKED_B = ThreadLocal.withInitial(() -> new float[KC * (NC + NR)]);
+
+    @Override
+    public String name() {
+        return "simd-gemm";
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0f) {
+            scaleC(m, n, beta, c, ldc);
+            return;
+        }
+        float[] bp = PACKED_B.get();
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc);
+            int panels = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                final int jcF = jc, pcF = pc;
+                Parallel.forRange(panels, 4, (s, e) -> {
+                    for (long jp = s; jp < e; jp++) packB(transB, b, ldb, pcF, kc, jcF + (int) jp * NR, Math.min(NR, nc - (int) jp * NR), bp, (int) jp * NR * kc);
+                });
+                boolean first = pc == 0;
+                int mBlocks = (m + MC - 1) / MC;
+                // Enough M blocks keeps every thread busy; otherwise also split the columns.
+                int slabs = mBlocks >= 2 * Parallel.threads() ? 1 : Math.min(panels, Parallel.threads());
+                int tasks = mBlocks * slabs;
+                long flopsPerTask = 2L * Math.min(MC, m) * nc * kc / slabs;
+                Parallel.forRange(tasks, flopsPerTask > 200_000 ? 1 : tasks, (s, e) -> {
+                    float[] ap = PACKED_A.get();
+                    int packedBlock = -1;
+                    for (long t = s; t < e; t++) {
+                        int ib = (int) (t / slabs), slab = (int) (t % slabs);
+                        int ic = ib * MC, mc = Math.min(MC, m - ic);
+                        if (packedBlock != ib) {
+                            packA(transA, a, lda, ic, mc, pcF, kc, alpha, ap);
+                            packedBlock = ib;
+                        }
+                        int p0 = panels * slab / slabs, p1 = panels * (slab + 1) / slabs;
+                        macroKernel(ap, bp, mc, kc, p0, p1, nc, ic, jcF, c, ldc, first, beta);
+                    }
+                });
+            }
+        }
+    }
+
+    private static void scaleC(int m, int n, float beta, MemorySegment c, int ldc) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                long ci = (long) i * ldc + j;
+                c.setAtIndex(F, ci, beta == 0f ? 0f : beta * c.getAtIndex(F, ci));
+            }
+        }
+    }
+
+    /** Packs op(B)[pc:pc+kc, j0:j0+nr] as one panel: dst[off + p*NR + j], zero-padded to NR. */
+    static void packB(boolean transB, MemorySegment b, int ldb, int pc, int kc, int j0, int nr, float[] dst, int off) {
+        if (!transB) {
+            for (int p = 0; p < kc; p++) {
+                long src = (long) (pc + p) * ldb + j0;
+                int d = off + p * NR;
+                if (nr == NR) {
+                    FloatVector.fromMemorySegment(S, b, src << 2, SimdKernels.NATIVE).intoArray(dst, d);
+                    FloatVector.fromMemorySegment(S, b, (src + L) << 2, SimdKernels.NATIVE).intoArray(dst, d + L);
+                } else {
+                    for (int j = 0; j < nr; j++) dst[d + j] = b.getAtIndex(F, src + j);
+                    for (int j = nr; j < NR; j++) dst[d + j] = 0f;
+                }
+            }
+        } else {
+            // op(B)[p, j] = b[j * ldb + p]: read each source row contiguously, write with stride NR
+            for (int j = 0; j < NR; j++) {
+                if (j < nr) {
+                    long src = (long) (j0 + j) * ldb + pc;
+                    for (int p = 0; p < kc; p++) dst[off + p * NR + j] = b.getAtIndex(F, src + p);
+                } else {
+                    for (int p = 0; p < kc; p++) dst[off + p * NR + j] = 0f;
+                }
+            }
+        }
+    }
+
+    /** Packs alpha * op(A)[ic:ic+mc, pc:pc+kc] as MR-row panels: dst[panel*MR*kc + p*MR + r], zero-padded. */
+    static void packA(boolean transA, MemorySegment a, int lda, int ic, int mc, int pc, int kc, float alpha, float[] dst) {
+        for (int ir = 0; ir < mc; ir += MR) {
+            int mr = Math.min(MR, mc - ir);
+            int base = ir * kc; // == (ir / MR) * MR * kc
+            if (!transA) {
+                for (int r = 0; r < MR; r++) {
+                    if (r < mr) {
+                        long src = (long) (ic + ir + r) * lda + pc;
+                        for (int p = 0; p < kc; p++) dst[base + p * MR + r] = alpha * a.getAtIndex(F, src + p);
+                    } else {
+                        for (int p = 0; p < kc; p++) dst[base + p * MR + r] = 0f;
+                    }
+                }
+            } else {
+                // op(A)[i, p] = a[p * lda + i]
+                for (int p = 0; p < kc; p++) {
+                    long src = (long) (pc + p) * lda + ic + ir;
+                    int d = base + p * MR;
+                    for (int r = 0; r < mr; r++) dst[d + r] = alpha * a.getAtIndex(F, src + r);
+                    for (int r = mr; r < MR; r++) dst[d + r] = 0f;
+                }
+            }
+        }
+    }
+
+    private static void macroKernel(float[] ap, float[] bp, int mc, int kc, int p0, int p1, int nc,
+                                    int ic, int jc, MemorySegment c, int ldc, boolean first, float beta) {
+        float[] tile = new float[MR * NR];
+        for (int jp = p0; jp < p1; jp++) {
+            int nr = Math.min(NR, nc - jp * NR);
+            int bOff = jp * NR * kc;
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir);
+                long cOff = (long) (ic + ir) * ldc + jc + jp * NR;
+                micro6x2(ap, ir * kc, bp, bOff, kc, tile);
+                if (mr == MR && nr == NR) {
+                    mergeFullTile(tile, c, cOff, ldc, first, beta);
+                } else {
+                    mergeEdgeTile(tile, mr, nr, c, cOff, ldc, first, beta);
+                }
+            }
+        }
+    }
+
+    /**
+     * tile[6 x NR] = Ap[6 x kc] * Bp[kc x NR]. The tile goes to a small array and is merged into C
+     * by separate methods: kept apart, this method stays small enough for C2 to inline every
+     * vector op (past its node budget the accumulators get boxed inside the loop, 4x slower).
+     */
+    private static void micro6x2(float[] ap, int aOff, float[] bp, int bOff, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bOff);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bOff + L);
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[aOff]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + 1]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + 2]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + 3]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            a = FloatVector.broadcast(S, ap[aOff + 4]);
+            c40 = b0.fma(a, c40);
+            c41 = b1.fma(a, c41);
+            a = FloatVector.broadcast(S, ap[aOff + 5]);
+            c50 = b0.fma(a, c50);
+            c51 = b1.fma(a, c51);
+            aOff += MR;
+            bOff += NR;
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+    }
+
+    /** C[6 x NR] at cOff: = tile (first K block, beta 0), = beta*C + tile (first block), += tile (later blocks). */
+    private static void mergeFullTile(float[] tile, MemorySegment c, long cOff, int ldc, boolean first, float beta) {
+        float scale = first ? beta : 1f;
+        for (int r = 0; r < MR; r++) {
+            for (int h = 0; h < NR; h += L) {
+                long byteOff = (cOff + (long) r * ldc + h) << 2;
+                FloatVector t = FloatVector.fromArray(S, tile, r * NR + h);
+                if (scale != 0f) t = FloatVector.fromMemorySegment(S, c, byteOff, SimdKernels.NATIVE).mul(scale).add(t);
+                t.intoMemorySegment(c, byteOff, SimdKernels.NATIVE);
+            }
+        }
+    }
+
+    private static void mergeEdgeTile(float[] tile, int mr, int nr, MemorySegment c, long cOff, int ldc, boolean first, float beta) {
+        float scale = first ? beta : 1f;
+        for (int r = 0; r < mr; r++) {
+            for (int j = 0; j < nr; j++) {
+                long ci = cOff + (long) r * ldc + j;
+                float old = scale == 0f ? 0f : scale * c.getAtIndex(F, ci);
+                c.setAtIndex(F, ci, old + tile[r * NR + j]);
+            }
+        }
+    }
+}

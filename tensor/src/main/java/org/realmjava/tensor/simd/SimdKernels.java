@@ -1,0 +1,516 @@
+package org.realmjava.tensor.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.realmjava.tensor.kernels.BinaryOp;
+import org.realmjava.tensor.kernels.Kernels;
+import org.realmjava.tensor.kernels.ScalarKernels;
+import org.realmjava.tensor.kernels.UnaryOp;
+import org.realmjava.tensor.parallel.Parallel;
+
+/**
+ * Vector API kernels, parallel over the fixed pool. The only package that imports
+ * {@code jdk.incubator.vector}.
+ *
+ * <p>Each kernel: a guard, a vector body over whole vectors, and a scalar tail that calls the
+ * reference ({@link ScalarKernels}) on the remaining elements, so tails are exact by construction.
+ * Ops not optimised here are handed to the reference explicitly (see {@link #maxAxis}).
+ */
+public class SimdKernels implements Kernels {
+    /** The species, fixed at class load (see {@link SimdSpecies}); a constant, so C2 intrinsifies. */
+    static final VectorSpecies<Float> S = SimdSpecies.FLOAT;
+    static final int L = S.length();
+    static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+    /** Element-wise work below this many elements per thread stays on one thread. */
+    static final long ELEMENTWISE_GRAIN = 1 << 15;
+
+    private final ScalarKernels reference = new ScalarKernels();
+    private final GemmKernel gemm;
+
+    public SimdKernels(GemmKernel gemm) {
+        this.gemm = gemm;
+    }
+
+    public SimdKernels() {
+        this(new SimdGemm());
+    }
+
+    @Override
+    public String name() {
+        return "simd" + S.vectorBitSize() + "+" + gemm.name();
+    }
+
+    static FloatVector load(MemorySegment s, long i) {
+        return FloatVector.fromMemorySegment(S, s, i << 2, NATIVE);
+    }
+
+    static void store(FloatVector v, MemorySegment s, long i) {
+        v.intoMemorySegment(s, i << 2, NATIVE);
+    }
+
+    private static MemorySegment tail(MemorySegment s, long from) {
+        return s.asSlice(from << 2);
+    }
+
+    // ---------------------------------------------------------------- element-wise
+
+    @Override
+    public void unary(UnaryOp op, MemorySegment x, MemorySegment y, long n) {
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> unaryRange(op, x, y, s, e));
+    }
+
+    private void unaryRange(UnaryOp op, MemorySegment x, MemorySegment y, long start, long end) {
+        long i = start;
+        long bound = start + S.loopBound(end - start);
+        for (; i < bound; i += L) store(apply(op, load(x, i)), y, i);
+        if (i < end) reference.unary(op, tail(x, i), tail(y, i), end - i);
+    }
+
+    static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
+    static final float INV_SQRT_2 = (float) (1.0 / Math.sqrt(2.0));
+    static final float INV_SQRT_2PI = (float) (1.0 / Math.sqrt(2.0 * Math.PI));
+
+    static FloatVector apply(UnaryOp op, FloatVector x) {
+        return switch (op) {
+            case EXP -> x.lanewise(VectorOperators.EXP);
+            case LOG -> x.lanewise(VectorOperators.LOG);
+            case SQRT -> x.sqrt();
+            case TANH -> x.lanewise(VectorOperators.TANH);
+            case RELU -> x.max(0f);
+            case GELU_ERF -> x.mul(0.5f).mul(erf(x.mul(INV_SQRT_2)).add(1f));
+            case GELU_TANH -> x.mul(0.5f).mul(tanhArg(x).lanewise(VectorOperators.TANH).add(1f));
+        };
+    }
+
+    /** sqrt(2/pi) * (x + 0.044715 x^3). */
+    private static FloatVector tanhArg(FloatVector x) {
+        return x.mul(x).mul(0.044715f).fma(x, x).mul(SQRT_2_OVER_PI);
+    }
+
+    /**
+     * erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, below f32 resolution of
+     * the GELU output): erf(|x|) = 1 - (a1 t + ... + a5 t^5) exp(-x^2), t = 1 / (1 + p |x|).
+     */
+    static FloatVector erf(FloatVector x) {
+        FloatVector ax = x.abs();
+        FloatVector t = FloatVector.broadcast(S, 1f).div(ax.fma(0.3275911f, 1f));
+        FloatVector poly = t.fma(1.061405429f, -1.453152027f)
+                .fma(t, FloatVector.broadcast(S, 1.421413741f))
+                .fma(t, FloatVector.broadcast(S, -0.284496736f))
+                .fma(t, FloatVector.broadcast(S, 0.254829592f))
+                .mul(t);
+        FloatVector e = ax.mul(ax).neg().lanewise(VectorOperators.EXP);
+        FloatVector r = poly.mul(e).neg().add(1f);
+        return r.blend(r.neg(), x.compare(VectorOperators.LT, 0f));
+    }
+
+    @Override
+    public void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long n) {
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> {
+            long i = s;
+            long bound = s + S.loopBound(e - s);
+            for (; i < bound; i += L) {
+                FloatVector xv = load(x, i), yv = load(y, i);
+                FloatVector d = switch (op) {
+                    case EXP -> yv;
+                    case LOG -> FloatVector.broadcast(S, 1f).div(xv);
+                    case SQRT -> FloatVector.broadcast(S, 0.5f).div(yv);
+                    case TANH -> yv.mul(yv).neg().add(1f);
+                    case RELU -> FloatVector.zero(S).blend(1f, xv.compare(VectorOperators.GT, 0f));
+                    case GELU_ERF -> erf(xv.mul(INV_SQRT_2)).add(1f).mul(0.5f)
+                            .add(xv.mul(xv).mul(-0.5f).lanewise(VectorOperators.EXP).mul(xv).mul(INV_SQRT_2PI));
+                    case GELU_TANH -> {
+                        FloatVector th = tanhArg(xv).lanewise(VectorOperators.TANH);
+                        FloatVector inner = xv.mul(xv).mul(3f * 0.044715f).add(1f).mul(SQRT_2_OVER_PI);
+                        yield th.add(1f).mul(0.5f).add(xv.mul(0.5f).mul(th.mul(th).neg().add(1f)).mul(inner));
+                    }
+                };
+                store(load(dy, i).fma(d, load(dx, i)), dx, i);
+            }
+            if (i < e) reference.unaryBackward(op, tail(x, i), tail(y, i), tail(dy, i), tail(dx, i), e - i);
+        });
+    }
+
+    static FloatVector apply(BinaryOp op, FloatVector a, FloatVector b) {
+        return switch (op) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+        };
+    }
+
+    @Override
+    public void binary(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long n) {
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> {
+            long i = s;
+            long bound = s + S.loopBound(e - s);
+            for (; i < bound; i += L) store(apply(op, load(a, i), load(b, i)), c, i);
+            if (i < e) reference.binary(op, tail(a, i), tail(b, i), tail(c, i), e - i);
+        });
+    }
+
+    @Override
+    public void binaryRow(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long rows, long cols) {
+        Parallel.forRange(rows, Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, cols)), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols;
+                long j = 0;
+                long bound = S.loopBound(cols);
+                for (; j < bound; j += L) store(apply(op, load(a, base + j), load(b, j)), c, base + j);
+                if (j < cols) reference.binaryRow(op, tail(a, base + j), tail(b, j), tail(c, base + j), 1, cols - j);
+            }
+        });
+    }
+
+    @Override
+    public void scale(MemorySegment x, float s, MemorySegment y, long n) {
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (st, e) -> {
+            long i = st;
+            long bound = st + S.loopBound(e - st);
+            for (; i < bound; i += L) store(load(x, i).mul(s), y, i);
+            if (i < e) reference.scale(tail(x, i), s, tail(y, i), e - i);
+        });
+    }
+
+    @Override
+    public void axpy(float alpha, MemorySegment x, MemorySegment y, long n) {
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (st, e) -> {
+            long i = st;
+            long bound = st + S.loopBound(e - st);
+            FloatVector av = FloatVector.broadcast(S, alpha);
+            for (; i < bound; i += L) store(load(x, i).fma(av, load(y, i)), y, i);
+            if (i < e) reference.axpy(alpha, tail(x, i), tail(y, i), e - i);
+        });
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    /** Sum of x[base, base + n) with four independent accumulators (hides FMA latency). */
+    static float sum(MemorySegment x, long base, long n) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        long j = 0;
+        for (long bound4 = n - 4L * L; j <= bound4; j += 4L * L) {
+            a0 = a0.add(load(x, base + j));
+            a1 = a1.add(load(x, base + j + L));
+            a2 = a2.add(load(x, base + j + 2L * L));
+            a3 = a3.add(load(x, base + j + 3L * L));
+        }
+        for (long bound = S.loopBound(n); j < bound; j += L) a0 = a0.add(load(x, base + j));
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) s += x.getAtIndex(F32, base + j);
+        return s;
+    }
+
+    static float max(MemorySegment x, long base, long n) {
+        FloatVector a0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), a1 = a0;
+        long j = 0;
+        for (long bound2 = n - 2L * L; j <= bound2; j += 2L * L) {
+            a0 = a0.max(load(x, base + j));
+            a1 = a1.max(load(x, base + j + L));
+        }
+        for (long bound = S.loopBound(n); j < bound; j += L) a0 = a0.max(load(x, base + j));
+        float m = a0.max(a1).reduceLanes(VectorOperators.MAX);
+        for (; j < n; j++) m = Math.max(m, x.getAtIndex(F32, base + j));
+        return m;
+    }
+
+    @Override
+    public void sumAxis(MemorySegment x, MemorySegment y, long outer, long len, long inner) {
+        if (inner == 1) {
+            Parallel.forRange(outer, Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, len)), (s, e) -> {
+                for (long o = s; o < e; o++) y.setAtIndex(F32, o, sum(x, o * len, len));
+            });
+            return;
+        }
+        Parallel.forRange(outer, 1, (s, e) -> {
+            for (long o = s; o < e; o++) {
+                long yb = o * inner;
+                long i = 0;
+                for (long bound = S.loopBound(inner); i < bound; i += L) {
+                    FloatVector acc = FloatVector.zero(S);
+                    for (long a = 0; a < len; a++) acc = acc.add(load(x, (o * len + a) * inner + i));
+                    store(acc, y, yb + i);
+                }
+                for (; i < inner; i++) {
+                    float acc = 0;
+                    for (long a = 0; a < len; a++) acc += x.getAtIndex(F32, (o * len + a) * inner + i);
+                    y.setAtIndex(F32, yb + i, acc);
+                }
+            }
+        });
+    }
+
+    /** Not on any hot path yet: the reference, handed over explicitly. */
+    @Override
+    public void maxAxis(MemorySegment x, MemorySegment y, MemorySegment arg, long outer, long len, long inner) {
+        reference.maxAxis(x, y, arg, outer, len, inner);
+    }
+
+    // ---------------------------------------------------------------- row-wise
+
+    private static long rowGrain(long cols) {
+        return Math.max(1, (1 << 14) / Math.max(1, cols));
+    }
+
+    @Override
+    public void softmaxRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols;
+                float m = max(x, base, cols);
+                float sum = expShiftedSum(x, y, base, cols, m);
+                float inv = 1f / sum;
+                scaleInPlace(y, base, cols, inv);
+            }
+        });
+    }
+
+    /** y[j] = exp(x[j] - shift) for the row; returns their sum. */
+    private static float expShiftedSum(MemorySegment x, MemorySegment y, long base, long cols, float shift) {
+        FloatVector acc = FloatVector.zero(S);
+        long j = 0;
+        for (long bound = S.loopBound(cols); j < bound; j += L) {
+            FloatVector e = load(x, base + j).sub(shift).lanewise(VectorOperators.EXP);
+            if (y != null) store(e, y, base + j);
+            acc = acc.add(e);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float e = (float) Math.exp(x.getAtIndex(F32, base + j) - shift);
+            if (y != null) y.setAtIndex(F32, base + j, e);
+            s += e;
+        }
+        return s;
+    }
+
+    private static void scaleInPlace(MemorySegment y, long base, long cols, float s) {
+        long j = 0;
+        for (long bound = S.loopBound(cols); j < bound; j += L) store(load(y, base + j).mul(s), y, base + j);
+        for (; j < cols; j++) {
+            y.setAtIndex(F32, base + j, y.getAtIndex(F32, base + j) * s);
+        }
+    }
+
+    private static float dot(MemorySegment a, MemorySegment b, long base, long n) {
+        FloatVector acc0 = FloatVector.zero(S), acc1 = acc0;
+        long j = 0;
+        for (long bound2 = n - 2L * L; j <= bound2; j += 2L * L) {
+            acc0 = load(a, base + j).fma(load(b, base + j), acc0);
+            acc1 = load(a, base + j + L).fma(load(b, base + j + L), acc1);
+        }
+        for (long bound = S.loopBound(n); j < bound; j += L) acc0 = load(a, base + j).fma(load(b, base + j), acc0);
+        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            s += a.getAtIndex(F32, base + j) * b.getAtIndex(F32, base + j);
+        }
+        return s;
+    }
+
+    @Override
+    public void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
+        Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols;
+                float d = dot(dy, y, base, cols);
+                long j = 0;
+                for (long bound = S.loopBound(cols); j < bound; j += L) {
+                    store(load(y, base + j).fma(load(dy, base + j).sub(d), load(dx, base + j)), dx, base + j);
+                }
+                var F = F32;
+                for (; j < cols; j++) {
+                    dx.setAtIndex(F, base + j, dx.getAtIndex(F, base + j) + y.getAtIndex(F, base + j) * (dy.getAtIndex(F, base + j) - d));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void logSoftmaxRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols;
+                float lse = logSumExp(x, base, cols);
+                long j = 0;
+                for (long bound = S.loopBound(cols); j < bound; j += L) store(load(x, base + j).sub(lse), y, base + j);
+                for (; j < cols; j++) {
+                    y.setAtIndex(F32, base + j, x.getAtIndex(F32, base + j) - lse);
+                }
+            }
+        });
+    }
+
+    private static float logSumExp(MemorySegment x, long base, long cols) {
+        float m = max(x, base, cols);
+        if (m == Float.NEGATIVE_INFINITY) return m;
+        return m + (float) Math.log(expShiftedSum(x, null, base, cols, m));
+    }
+
+    @Override
+    public void logSoftmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
+        Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols;
+                float s = sum(dy, base, cols);
+                long j = 0;
+                for (long bound = S.loopBound(cols); j < bound; j += L) {
+                    FloatVector p = load(y, base + j).lanewise(VectorOperators.EXP);
+                    store(load(dx, base + j).add(load(dy, base + j)).sub(p.mul(s)), dx, base + j);
+                }
+                for (; j < cols; j++) {
+                    var F = F32;
+                    dx.setAtIndex(F, base + j, dx.getAtIndex(F, base + j) + dy.getAtIndex(F, base + j)
+                            - (float) Math.exp(y.getAtIndex(F, base + j)) * s);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void logSumExpRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
+            for (long r = rs; r < re; r++) y.setAtIndex(F32, r, logSumExp(x, r * cols, cols));
+        });
+    }
+
+    @Override
+    public void layerNormRows(MemorySegment x, MemorySegment gamma, MemorySegment beta, MemorySegment y,
+                              MemorySegment mean, MemorySegment rstd, long rows, long cols, float eps) {
+        var F = F32;
+        Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols;
+                float mu = sum(x, base, cols) / cols;
+                // second pass on centred values: no cancellation from E[x^2] - E[x]^2
+                FloatVector acc = FloatVector.zero(S);
+                long j = 0;
+                long bound = S.loopBound(cols);
+                for (; j < bound; j += L) {
+                    FloatVector d = load(x, base + j).sub(mu);
+                    acc = d.fma(d, acc);
+                }
+                float var = acc.reduceLanes(VectorOperators.ADD);
+                for (; j < cols; j++) {
+                    float d = x.getAtIndex(F, base + j) - mu;
+                    var += d * d;
+                }
+                var /= cols;
+                float rsd = (float) (1.0 / Math.sqrt(var + eps));
+                for (j = 0; j < bound; j += L) {
+                    store(load(x, base + j).sub(mu).mul(rsd).fma(load(gamma, j), load(beta, j)), y, base + j);
+                }
+                for (; j < cols; j++) {
+                    y.setAtIndex(F, base + j, (x.getAtIndex(F, base + j) - mu) * rsd * gamma.getAtIndex(F, j) + beta.getAtIndex(F, j));
+                }
+                mean.setAtIndex(F, r, mu);
+                rstd.setAtIndex(F, r, rsd);
+            }
+        });
+    }
+
+    @Override
+    public void layerNormRowsBackward(MemorySegment x, MemorySegment gamma, MemorySegment mean, MemorySegment rstd,
+                                      MemorySegment dy, MemorySegment dx, MemorySegment dgamma, MemorySegment dbeta,
+                                      long rows, long cols) {
+        var F = F32;
+        // dx is row-parallel; dgamma/dbeta are sums over rows, so each thread keeps its own partial
+        // sums and they are added in a fixed order afterwards (deterministic for a thread count).
+        int threads = Parallel.threads();
+        float[][] partialGamma = new float[threads][(int) cols];
+        float[][] partialBeta = new float[threads][(int) cols];
+        long chunk = (rows + threads - 1) / threads;
+        Parallel.forRange(threads, 1, (ts, te) -> {
+            for (long t = ts; t < te; t++) {
+                float[] pg = partialGamma[(int) t], pb = partialBeta[(int) t];
+                MemorySegment pgs = MemorySegment.ofArray(pg), pbs = MemorySegment.ofArray(pb);
+                long r0 = t * chunk, r1 = Math.min(rows, r0 + chunk);
+                for (long r = r0; r < r1; r++) {
+                    long base = r * cols;
+                    float mu = mean.getAtIndex(F, r), rs = rstd.getAtIndex(F, r);
+                    FloatVector accG = FloatVector.zero(S), accGX = accG;
+                    long j = 0;
+                    long bound = S.loopBound(cols);
+                    for (; j < bound; j += L) {
+                        FloatVector xhat = load(x, base + j).sub(mu).mul(rs);
+                        FloatVector dyv = load(dy, base + j);
+                        FloatVector g = dyv.mul(load(gamma, j));
+                        accG = accG.add(g);
+                        accGX = g.fma(xhat, accGX);
+                        store(dyv.fma(xhat, load(pgs, j)), pgs, j);
+                        store(load(pbs, j).add(dyv), pbs, j);
+                    }
+                    float sg = accG.reduceLanes(VectorOperators.ADD), sgx = accGX.reduceLanes(VectorOperators.ADD);
+                    for (; j < cols; j++) {
+                        float xhat = (x.getAtIndex(F, base + j) - mu) * rs;
+                        float dyv = dy.getAtIndex(F, base + j);
+                        float g = dyv * gamma.getAtIndex(F, j);
+                        sg += g;
+                        sgx += g * xhat;
+                        pg[(int) j] += dyv * xhat;
+                        pb[(int) j] += dyv;
+                    }
+                    float meanG = sg / cols, meanGX = sgx / cols;
+                    for (j = 0; j < bound; j += L) {
+                        FloatVector xhat = load(x, base + j).sub(mu).mul(rs);
+                        FloatVector g = load(dy, base + j).mul(load(gamma, j));
+                        FloatVector d = g.sub(meanG).sub(xhat.mul(meanGX)).mul(rs);
+                        store(load(dx, base + j).add(d), dx, base + j);
+                    }
+                    for (; j < cols; j++) {
+                        float xhat = (x.getAtIndex(F, base + j) - mu) * rs;
+                        float g = dy.getAtIndex(F, base + j) * gamma.getAtIndex(F, j);
+                        dx.setAtIndex(F, base + j, dx.getAtIndex(F, base + j) + rs * (g - meanG - xhat * meanGX));
+                    }
+                }
+            }
+        });
+        for (int t = 0; t < threads; t++) {
+            axpy(1f, MemorySegment.ofArray(partialGamma[t]), dgamma, cols);
+            axpy(1f, MemorySegment.ofArray(partialBeta[t]), dbeta, cols);
+        }
+    }
+
+    // ---------------------------------------------------------------- GEMM
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        gemm.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    public GemmKernel gemmKernel() {
+        return gemm;
+    }
+
+    // ---------------------------------------------------------------- optimizer
+
+    @Override
+    public void adamw(MemorySegment param, MemorySegment grad, MemorySegment m, MemorySegment v, long n,
+                      float lr, float beta1, float beta2, float eps, float weightDecay, float bc1, float bc2) {
+        float invBc1 = 1f / bc1, invBc2 = 1f / bc2;
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> {
+            long i = s;
+            long bound = s + S.loopBound(e - s);
+            for (; i < bound; i += L) {
+                FloatVector g = load(grad, i);
+                FloatVector mv = load(m, i).mul(beta1).add(g.mul(1 - beta1));
+                FloatVector vv = load(v, i).mul(beta2).add(g.mul(g).mul(1 - beta2));
+                FloatVector p = load(param, i);
+                FloatVector denom = vv.mul(invBc2).sqrt().add(eps);
+                FloatVector update = mv.mul(invBc1).div(denom).add(p.mul(weightDecay));
+                store(mv, m, i);
+                store(vv, v, i);
+                store(p.sub(update.mul(lr)), param, i);
+            }
+            if (i < e) {
+                reference.adamw(tail(param, i), tail(grad, i), tail(m, i), tail(v, i), e - i,
+                        lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+            }
+        });
+    }
+}

@@ -1,0 +1,2 @@
+package org.realmjava.cli;
+public class RealmCli { public static void main(String[] a) {} }
