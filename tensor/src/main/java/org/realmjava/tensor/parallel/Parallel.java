@@ -33,6 +33,11 @@ public final class Parallel {
 
     private Parallel() {}
 
+    /** True inside a parallel loop (where nested work runs serially). */
+    public static boolean inWorker() {
+        return IN_WORKER.get();
+    }
+
     public static int threads() {
         return THREADS;
     }

@@ -1,0 +1,142 @@
+package org.realmjava.tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reverse-mode autograd on a tape (micrograd-sized). Each op that produces a tensor from inputs
+ * that require gradients records a {@link Node}: its inputs and a backward function that
+ * accumulates into the inputs' gradients. {@link #backward} sorts the graph topologically and
+ * walks it in reverse.
+ */
+public final class Autograd {
+    private static final ThreadLocal<Boolean> ENABLED = ThreadLocal.withInitial(() -> true);
+
+    private Autograd() {}
+
+    /** Backward function of one node: given d(loss)/d(output), accumulate into the inputs. */
+    @FunctionalInterface
+    public interface BackwardFn {
+        void apply(Tensor gradOutput);
+    }
+
+    /** A recorded op: its name (for errors), its inputs, its backward function. */
+    public record Node(String op, Tensor[] inputs, BackwardFn backward) {}
+
+    /** Restores the previous grad mode when closed. */
+    public record Scope(boolean previous) implements AutoCloseable {
+        @Override
+        public void close() {
+            ENABLED.set(previous);
+        }
+    }
+
+    /** A scope in which no graph is recorded: {@code try (var g = Autograd.noGrad()) { ... }}. */
+    public static Scope noGrad() {
+        boolean previous = ENABLED.get();
+        ENABLED.set(false);
+        return new Scope(previous);
+    }
+
+    public static boolean enabled() {
+        return ENABLED.get();
+    }
+
+    /** True when an op on these inputs must record a node. */
+    static boolean needsGrad(Tensor... inputs) {
+        if (!ENABLED.get()) return false;
+        for (Tensor t : inputs) if (t != null && t.requiresGrad()) return true;
+        return false;
+    }
+
+    /** Attaches a node to out when any input requires a gradient; returns out. */
+    static Tensor record(String op, Tensor out, BackwardFn fn, Tensor... inputs) {
+        if (needsGrad(inputs)) {
+            out.setNode(new Node(op, inputs, fn));
+        }
+        return out;
+    }
+
+    /**
+     * Runs the backward pass from root with the given seed gradient (same shape as root).
+     * Leaf tensors accumulate into {@link Tensor#grad()}; intermediate gradients are freed as
+     * soon as their node has run.
+     */
+    static void backward(Tensor root, Tensor seed) {
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException("backward: the tensor does not require grad (no input of its graph has requiresGrad set)");
+        }
+        List<Tensor> order = topologicalOrder(root);
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        grads.put(root, seed);
+        try (var scope = noGrad()) {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                Tensor g = grads.remove(t);
+                if (g == null) continue;
+                Node node = t.node();
+                if (node == null) {
+                    t.accumulateGrad(g);
+                } else {
+                    if (t.retainsGrad()) t.accumulateGrad(g);
+                    PENDING.set(grads);
+                    try {
+                        node.backward().apply(g);
+                    } finally {
+                        PENDING.remove();
+                    }
+                }
+            }
+        }
+    }
+
+    private static final ThreadLocal<Map<Tensor, Tensor>> PENDING = new ThreadLocal<>();
+
+    /**
+     * Called by backward functions: adds g to the gradient flowing into input (if input needs one).
+     * g must have input's shape. g is owned by the callee after this call.
+     */
+    static void accumulate(Tensor input, Tensor g) {
+        if (input == null || !input.requiresGrad()) return;
+        if (!java.util.Arrays.equals(input.shape(), g.shape())) {
+            throw new IllegalStateException("autograd: gradient shape " + Shapes.str(g.shape())
+                    + " does not match input shape " + Shapes.str(input.shape()));
+        }
+        Map<Tensor, Tensor> grads = PENDING.get();
+        Tensor prev = grads.get(input);
+        if (prev == null) {
+            grads.put(input, g.isContiguous() ? g : g.contiguous());
+        } else {
+            prev.addInPlace(g);
+        }
+    }
+
+    private static List<Tensor> topologicalOrder(Tensor root) {
+        List<Tensor> order = new ArrayList<>();
+        Map<Tensor, Boolean> visited = new IdentityHashMap<>();
+        Deque<Object[]> stack = new ArrayDeque<>();
+        stack.push(new Object[] {root, 0});
+        visited.put(root, true);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.peek();
+            Tensor t = (Tensor) top[0];
+            int next = (Integer) top[1];
+            Tensor[] inputs = t.node() == null ? new Tensor[0] : t.node().inputs();
+            while (next < inputs.length && (inputs[next] == null || !inputs[next].requiresGrad() || visited.containsKey(inputs[next]))) next++;
+            if (next < inputs.length) {
+                top[1] = next + 1;
+                visited.put(inputs[next], true);
+                stack.push(new Object[] {inputs[next], 0});
+            } else {
+                stack.pop();
+                order.add(t);
+            }
+        }
+        return Collections.unmodifiableList(order);
+    }
+}

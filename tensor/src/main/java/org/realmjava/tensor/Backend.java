@@ -1,0 +1,80 @@
+package org.realmjava.tensor;
+
+import org.realmjava.tensor.kernels.Kernels;
+import org.realmjava.tensor.kernels.ScalarKernels;
+import org.realmjava.tensor.simd.GemmKernel;
+import org.realmjava.tensor.simd.OpenBlasGemm;
+import org.realmjava.tensor.simd.ShapeChoosingGemm;
+import org.realmjava.tensor.simd.SimdGemm;
+import org.realmjava.tensor.simd.SimdKernels;
+import org.realmjava.tensor.simd.SimdSpecies;
+import org.realmjava.nativebind.OpenBlas;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where tensor ops run. Chosen once per JVM (holder idiom) from {@code -Drealm.backend=auto|scalar|simd}
+ * and logged once; model code never asks which backend it runs on. A forced backend that is not
+ * available is an error; {@code auto} falls back with a notice.
+ */
+public interface Backend {
+    String name();
+
+    Kernels kernels();
+
+    /** The backend of this JVM. */
+    static Backend current() {
+        return Holder.CURRENT;
+    }
+
+    /** The CPU backend: Vector API kernels, GEMM per shape from OpenBLAS or the Vector API kernel. */
+    static Backend cpu() {
+        GemmKernel gemm = OpenBlas.available() ? new ShapeChoosingGemm(new SimdGemm(), new OpenBlasGemm()) : new SimdGemm();
+        SimdKernels k = new SimdKernels(gemm);
+        return of("cpu-" + k.name(), k);
+    }
+
+    /** The scalar reference backend (slow; for tests and as the last resort). */
+    static Backend scalar() {
+        return of("scalar-reference", new ScalarKernels());
+    }
+
+    static Backend of(String name, Kernels kernels) {
+        return new Backend() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public Kernels kernels() {
+                return kernels;
+            }
+
+            @Override
+            public String toString() {
+                return name;
+            }
+        };
+    }
+
+    final class Holder {
+        private static final Logger LOG = LoggerFactory.getLogger(Backend.class);
+        static final Backend CURRENT = choose(System.getProperty("realm.backend", "auto"));
+
+        private Holder() {}
+
+        private static Backend choose(String wanted) {
+            Backend b = switch (wanted.trim()) {
+                case "scalar" -> scalar();
+                case "simd", "cpu" -> cpu();
+                case "auto", "" -> "none".equals(System.getProperty("realm.vectorbits")) ? scalar() : cpu();
+                case "cuda" -> throw new IllegalStateException("realm.backend=cuda: this build has no CUDA backend yet");
+                default -> throw new IllegalArgumentException("realm.backend must be auto, scalar, simd or cuda, not '" + wanted + "'");
+            };
+            LOG.info("backend: {} (vector width {} bits, {} threads)", b.name(), SimdSpecies.FLOAT.vectorBitSize(),
+                    org.realmjava.tensor.parallel.Parallel.threads());
+            return b;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package org.realmjava.tensor;
+
+import java.lang.foreign.MemorySegment;
+import org.realmjava.tensor.parallel.Parallel;
+
+/**
+ * Matrix products on the backend's GEMM. Transposed views are passed to GEMM as transposed
+ * operands (no copy); batch dimensions broadcast; a weight matrix without batch dimensions is
+ * folded into one large GEMM ([batch*m, k] x [k, n]).
+ */
+final class LinearAlgebra {
+    private LinearAlgebra() {}
+
+    /** How GEMM reads the last two axes of an operand: as stored, or transposed, with a leading dimension. */
+    private record Layout(Tensor t, boolean trans, long ld) {
+        static Layout of(Tensor x) {
+            int r = x.rank();
+            long[] st = x.strides(), sh = x.shape();
+            long rows = sh[r - 2], cols = sh[r - 1];
+            if ((st[r - 1] == 1 || cols == 1) && st[r - 2] >= Math.max(1, cols)) return new Layout(x, false, Math.max(st[r - 2], 1));
+            if ((st[r - 2] == 1 || rows == 1) && st[r - 1] >= Math.max(1, rows)) return new Layout(x, true, Math.max(st[r - 1], 1));
+            if (rows <= 1 && cols <= 1) return new Layout(x, false, 1);
+            Tensor c = x.detach().contiguous();
+            return new Layout(c, false, Math.max(1, cols));
+        }
+    }
+
+    static Tensor matmul(Tensor a, Tensor b) {
+        a.requireDType("matmul", DType.F32);
+        b.requireDType("matmul", DType.F32);
+        if (a.rank() == 0 || b.rank() == 0) {
+            throw new IllegalArgumentException("matmul: " + Shapes.str(a.shape()) + " x " + Shapes.str(b.shape()) + " — both need at least one axis");
+        }
+        if (a.rank() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
+        if (b.rank() == 1) return matmul(a, b.unsqueeze(1)).squeeze(-1);
+        long[] as = a.shape(), bs = b.shape();
+        long m = as[as.length - 2], k = as[as.length - 1], k2 = bs[bs.length - 2], n = bs[bs.length - 1];
+        if (k != k2) {
+            throw new IllegalArgumentException("matmul: " + Shapes.str(as) + " x " + Shapes.str(bs) + " — inner dims " + k + " and " + k2 + " differ");
+        }
+        if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("matmul: " + Shapes.str(as) + " x " + Shapes.str(bs) + " — matrix dims above 2^31-1");
+        }
+        // weight without batch axes: fold a's batch into its rows when a is row-contiguous
+        if (b.rank() == 2 && a.rank() > 2) {
+            long[] outShape = as.clone();
+            outShape[outShape.length - 1] = n;
+            Tensor a2 = a.reshape(-1, k);
+            Tensor out2 = matmul2d(a2, b);
+            Tensor out = out2.detach().reshape(outShape);
+            return Autograd.record("matmul", out, g -> {
+                Tensor g2 = g.reshape(-1, n);
+                if (a.requiresGrad()) Autograd.accumulate(a, matmul(g2, b.transpose(0, 1)).reshape(as));
+                if (b.requiresGrad()) Autograd.accumulate(b, matmul(a2.transpose(0, 1), g2));
+            }, a, b);
+        }
+        Tensor out = a.rank() == 2 && b.rank() == 2 ? matmul2d(a, b) : batched(a, b, m, n, k);
+        return Autograd.record("matmul", out, g -> {
+            if (a.requiresGrad()) Autograd.accumulate(a, Reductions.sumToShape(matmul(g, b.transpose(-1, -2)), as));
+            if (b.requiresGrad()) Autograd.accumulate(b, Reductions.sumToShape(matmul(a.transpose(-1, -2), g), bs));
+        }, a, b);
+    }
+
+    private static Tensor matmul2d(Tensor a, Tensor b) {
+        int m = (int) a.size(0), k = (int) a.size(1), n = (int) b.size(1);
+        Tensor c = Tensor.zeros(m, n);
+        if (c.numel() == 0) return c;
+        Layout la = Layout.of(a), lb = Layout.of(b);
+        Tensor.k().gemm(la.trans, lb.trans, m, n, k, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, c.segment(), n);
+        return c;
+    }
+
+    /** The operand's memory from its first element to the end of the storage. */
+    private static MemorySegment base(Tensor t) {
+        return t.storage().asSlice(t.offset() * t.dtype().bytes);
+    }
+
+    private static Tensor batched(Tensor a, Tensor b, long m, long n, long k) {
+        long[] as = a.shape(), bs = b.shape();
+        long[] aBatch = java.util.Arrays.copyOf(as, as.length - 2), bBatch = java.util.Arrays.copyOf(bs, bs.length - 2);
+        long[] batch = Shapes.broadcast("matmul", aBatch, bBatch);
+        long[] outShape = java.util.Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = n;
+        Tensor c = Tensor.zeros(outShape);
+        if (c.numel() == 0) return c;
+        // expand both to the full batch shape (stride-0 views, no copy), then pick GEMM layouts
+        long[] aFull = java.util.Arrays.copyOf(batch, batch.length + 2), bFull = aFull.clone();
+        aFull[batch.length] = m;
+        aFull[batch.length + 1] = k;
+        bFull[batch.length] = k;
+        bFull[batch.length + 1] = n;
+        Tensor ae = a.detach().expand(aFull), be = b.detach().expand(bFull);
+        Layout la = Layout.of(ae), lb = Layout.of(be);
+        long count = Shapes.numel(batch);
+        long[] aSt = la.t.strides(), bSt = lb.t.strides();
+        int nb = batch.length;
+        Parallel.forRange(count, 1, (s, e) -> {
+            for (long i = s; i < e; i++) {
+                long rem = i, ao = la.t.offset(), bo = lb.t.offset();
+                for (int d = nb - 1; d >= 0; d--) {
+                    long idx = rem % batch[d];
+                    rem /= batch[d];
+                    ao += idx * aSt[d];
+                    bo += idx * bSt[d];
+                }
+                MemorySegment cs = c.storage().asSlice(i * m * n * 4, m * n * 4);
+                Tensor.k().gemm(la.trans, lb.trans, (int) m, (int) n, (int) k, 1f,
+                        la.t.storage().asSlice(ao * 4), (int) la.ld, lb.t.storage().asSlice(bo * 4), (int) lb.ld, 0f, cs, (int) n);
+            }
+        });
+        return c;
+    }
+}

@@ -1,0 +1,236 @@
+package org.realmjava.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+
+/**
+ * Ops that take several tensors or non-tensor arguments: layer norm, gathers, concatenation,
+ * dropout, cross-entropy and top-k. Single-tensor ops are methods of {@link Tensor}.
+ */
+public final class Ops {
+    private Ops() {}
+
+    /** Layer norm over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta. */
+    public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        return RowOps.layerNorm(x, gamma, beta, eps);
+    }
+
+    /** Rows of table ([rows, d]) picked by ids (i32, any shape): out is [ids.shape..., d]. Gradient: scatter-add. */
+    public static Tensor embedding(Tensor table, Tensor ids) {
+        return indexSelect(table, 0, ids);
+    }
+
+    /**
+     * Slices of x along axis picked by ids (i32, any shape); the picked axis is replaced by ids'
+     * shape. Out-of-range ids are rejected before any memory is touched.
+     */
+    public static Tensor indexSelect(Tensor x, int axis, Tensor ids) {
+        ids.requireDType("indexSelect", DType.I32);
+        x.requireDType("indexSelect", DType.F32);
+        int d = Shapes.axis("indexSelect", axis, x.rank());
+        if (d != 0) {
+            Tensor moved = x.transpose(0, d);
+            Tensor picked = indexSelect(moved, 0, ids); // [ids..., rest with axis-0 item at d]
+            int idRank = ids.rank();
+            // picked axes: ids (idRank), then moved.shape[1..]; moved axis d holds x's axis 0
+            int[] perm = new int[picked.rank()];
+            int p = 0;
+            int movedRest = moved.rank() - 1;
+            // x's axes before d come first: x axis 0 sits at moved position d, i.e. picked axis idRank + d - 1
+            for (int i = 0; i < d; i++) perm[p++] = i == 0 ? idRank + d - 1 : idRank + i - 1;
+            for (int i = 0; i < idRank; i++) perm[p++] = i;
+            for (int i = d + 1; i <= movedRest; i++) perm[p++] = idRank + i - 1;
+            return picked.permute(perm);
+        }
+        long rows = x.size(0);
+        long[] rest = Arrays.copyOfRange(x.shape(), 1, x.rank());
+        long width = Shapes.numel(rest);
+        int[] idv = ids.toIntArray();
+        for (int i = 0; i < idv.length; i++) {
+            if (idv[i] < 0 || idv[i] >= rows) {
+                throw new IndexOutOfBoundsException("indexSelect: id " + idv[i] + " (position " + i + ") out of range for " + rows + " rows of " + Shapes.str(x.shape()));
+            }
+        }
+        long[] outShape = new long[ids.rank() + rest.length];
+        System.arraycopy(ids.shape(), 0, outShape, 0, ids.rank());
+        System.arraycopy(rest, 0, outShape, ids.rank(), rest.length);
+        Tensor xc = x.contiguous();
+        Tensor out = Tensor.zeros(outShape);
+        MemorySegment src = xc.segment(), dst = out.segment();
+        for (int i = 0; i < idv.length; i++) {
+            MemorySegment.copy(src, idv[i] * width * 4, dst, i * width * 4, width * 4);
+        }
+        long[] xShape = x.shape();
+        return Autograd.record("indexSelect", out, g -> {
+            Tensor dx = Tensor.zeros(xShape);
+            MemorySegment gs = g.contiguous().segment(), ds = dx.segment();
+            // serial on purpose: rows repeat, and a fixed order keeps the sums deterministic
+            for (int i = 0; i < idv.length; i++) {
+                Tensor.k().axpy(1f, gs.asSlice(i * width * 4, width * 4), ds.asSlice(idv[i] * width * 4, width * 4), width);
+            }
+            Autograd.accumulate(x, dx);
+        }, x);
+    }
+
+    /** Joins tensors along an existing axis; all other dims must agree. */
+    public static Tensor concat(List<Tensor> parts, int axis) {
+        if (parts.isEmpty()) throw new IllegalArgumentException("concat: no tensors");
+        Tensor first = parts.get(0);
+        int d = Shapes.axis("concat", axis, first.rank());
+        long total = 0;
+        for (Tensor t : parts) {
+            t.requireDType("concat", DType.F32);
+            long[] a = first.shape(), b = t.shape();
+            boolean ok = a.length == b.length;
+            for (int i = 0; ok && i < a.length; i++) ok = i == d || a[i] == b[i];
+            if (!ok) throw new IllegalArgumentException("concat: shapes " + Shapes.str(a) + " and " + Shapes.str(b) + " differ outside axis " + d);
+            total += t.size(d);
+        }
+        long[] outShape = first.shape();
+        outShape[d] = total;
+        Tensor out = Tensor.zeros(outShape);
+        long at = 0;
+        long[] starts = new long[parts.size()];
+        for (int i = 0; i < parts.size(); i++) {
+            Tensor t = parts.get(i);
+            starts[i] = at;
+            out.detach().narrow(d, at, t.size(d)).copyFrom(t);
+            at += t.size(d);
+        }
+        Tensor[] inputs = parts.toArray(new Tensor[0]);
+        return Autograd.record("concat", out, g -> {
+            for (int i = 0; i < inputs.length; i++) {
+                if (inputs[i].requiresGrad()) Autograd.accumulate(inputs[i], g.narrow(d, starts[i], inputs[i].size(d)).contiguous());
+            }
+        }, inputs);
+    }
+
+    /** Stacks same-shape tensors along a new axis. */
+    public static Tensor stack(List<Tensor> parts, int axis) {
+        if (parts.isEmpty()) throw new IllegalArgumentException("stack: no tensors");
+        int d = axis < 0 ? axis + parts.get(0).rank() + 1 : axis;
+        for (Tensor t : parts) {
+            if (!Arrays.equals(t.shape(), parts.get(0).shape())) {
+                throw new IllegalArgumentException("stack: shapes " + Shapes.str(parts.get(0).shape()) + " and " + Shapes.str(t.shape()) + " differ");
+            }
+        }
+        return concat(parts.stream().map(t -> t.unsqueeze(d)).toList(), d);
+    }
+
+    /**
+     * Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p).
+     * Identity when not training or p == 0. The mask comes from rng, so a seed reproduces it.
+     */
+    public static Tensor dropout(Tensor x, float p, SplittableRandom rng, boolean training) {
+        if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
+        if (!training || p == 0f) return x;
+        float keepScale = 1f / (1f - p);
+        float[] mask = new float[Math.toIntExact(x.numel())];
+        for (int i = 0; i < mask.length; i++) mask[i] = rng.nextDouble() < p ? 0f : keepScale;
+        return x.mul(Tensor.of(mask, x.shape()));
+    }
+
+    /**
+     * Mean cross-entropy of logits [n, classes] against i32 targets [n]; targets equal to
+     * ignoreIndex count neither in the loss nor in the mean. With label smoothing eps, the
+     * target distribution is (1-eps) on the target plus eps/classes everywhere (off: eps = 0).
+     * Fused: the gradient is (softmax - target distribution) / count, computed once.
+     */
+    public static Tensor crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, float labelSmoothing) {
+        logits.requireDType("crossEntropy", DType.F32);
+        targets.requireDType("crossEntropy", DType.I32);
+        if (logits.rank() != 2 || targets.rank() != 1 || targets.size(0) != logits.size(0)) {
+            throw new IllegalArgumentException("crossEntropy: logits " + Shapes.str(logits.shape()) + " and targets " + Shapes.str(targets.shape())
+                    + " — need [n, classes] and [n]");
+        }
+        int n = (int) logits.size(0), classes = (int) logits.size(1);
+        int[] t = targets.toIntArray();
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            if (t[i] == ignoreIndex) continue;
+            if (t[i] < 0 || t[i] >= classes) {
+                throw new IndexOutOfBoundsException("crossEntropy: target " + t[i] + " at row " + i + " out of range for " + classes + " classes");
+            }
+            count++;
+        }
+        Tensor logp = Tensor.zeros(n, classes);
+        Tensor lc = logits.contiguous();
+        Tensor.k().logSoftmaxRows(lc.segment(), logp.segment(), n, classes);
+        MemorySegment lp = logp.segment();
+        double loss = 0;
+        for (int i = 0; i < n; i++) {
+            if (t[i] == ignoreIndex) continue;
+            double nll = -lp.getAtIndex(Tensor.F32, (long) i * classes + t[i]);
+            if (labelSmoothing > 0) {
+                double meanNeg = 0;
+                for (int c = 0; c < classes; c++) meanNeg -= lp.getAtIndex(Tensor.F32, (long) i * classes + c);
+                nll = (1 - labelSmoothing) * nll + labelSmoothing * meanNeg / classes;
+            }
+            loss += nll;
+        }
+        int used = count;
+        Tensor out = Tensor.scalar(used == 0 ? 0f : (float) (loss / used));
+        return Autograd.record("crossEntropy", out, g -> {
+            if (used == 0) return;
+            float scale = g.item() / used;
+            Tensor dx = Tensor.zeros(n, classes);
+            MemorySegment ds = dx.segment();
+            for (int i = 0; i < n; i++) {
+                if (t[i] == ignoreIndex) continue;
+                long base = (long) i * classes;
+                for (int c = 0; c < classes; c++) {
+                    double target = (c == t[i] ? 1 - labelSmoothing : 0) + labelSmoothing / classes;
+                    ds.setAtIndex(Tensor.F32, base + c, (float) ((Math.exp(lp.getAtIndex(Tensor.F32, base + c)) - target) * scale));
+                }
+            }
+            Autograd.accumulate(logits, dx);
+        }, logits);
+    }
+
+    /** The k largest values along the last axis, highest first; ties go to the lower index. */
+    public record TopK(Tensor values, Tensor indices) {}
+
+    /** Top-k along the last axis (no gradient). k larger than the axis is clamped to its length. */
+    public static TopK topk(Tensor x, int k) {
+        x.requireDType("topk", DType.F32);
+        if (k <= 0) throw new IllegalArgumentException("topk: k must be positive, got " + k);
+        if (x.rank() == 0) throw new IllegalArgumentException("topk: needs at least one axis");
+        int cols = (int) x.size(-1);
+        int kk = Math.min(k, cols);
+        long rows = cols == 0 ? 0 : x.numel() / cols;
+        long[] outShape = x.shape();
+        outShape[outShape.length - 1] = kk;
+        Tensor values = Tensor.zeros(outShape), indices = Tensor.zeros(DType.I32, outShape);
+        MemorySegment xs = x.contiguous().segment(), vs = values.segment(), is = indices.segment();
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols;
+            // min-heap of the best kk so far, ordered so the worst (lowest value, then highest index) is on top
+            PriorityQueue<long[]> heap = new PriorityQueue<>(kk + 1, (p, q) -> {
+                float a = Float.intBitsToFloat((int) p[0]), b = Float.intBitsToFloat((int) q[0]);
+                int c = Float.compare(a, b);
+                return c != 0 ? c : Long.compare(q[1], p[1]);
+            });
+            for (int j = 0; j < cols; j++) {
+                float v = xs.getAtIndex(Tensor.F32, base + j);
+                if (heap.size() < kk) {
+                    heap.add(new long[] {Float.floatToRawIntBits(v), j});
+                } else {
+                    float worst = Float.intBitsToFloat((int) heap.peek()[0]);
+                    if (Float.compare(v, worst) > 0) {
+                        heap.poll();
+                        heap.add(new long[] {Float.floatToRawIntBits(v), j});
+                    }
+                }
+            }
+            for (int slot = kk - 1; slot >= 0; slot--) {
+                long[] e = heap.poll();
+                vs.setAtIndex(Tensor.F32, r * kk + slot, Float.intBitsToFloat((int) e[0]));
+                is.setAtIndex(Tensor.I32, r * kk + slot, (int) e[1]);
+            }
+        }
+        return new TopK(values, indices);
+    }
+}

@@ -1,0 +1,76 @@
+package org.realmjava.tensor;
+
+import java.util.Arrays;
+
+/** Sum and max over axes; sumToShape undoes broadcasting in backward passes. */
+final class Reductions {
+    private Reductions() {}
+
+    static Tensor sumAll(Tensor x) {
+        Tensor xc = x.contiguous();
+        Tensor y = Tensor.zeros();
+        Tensor.k().sumAxis(xc.f32("sum"), y.segment(), 1, xc.numel(), 1);
+        long[] shape = x.shape();
+        return Autograd.record("sum", y, g -> Autograd.accumulate(x, g.reshape(ones(shape.length)).expand(shape).contiguous()), x);
+    }
+
+    private static long[] ones(int rank) {
+        long[] s = new long[rank];
+        Arrays.fill(s, 1);
+        return s;
+    }
+
+    static Tensor sum(Tensor x, int axis, boolean keepDim) {
+        int d = Shapes.axis("sum", axis, x.rank());
+        long[] shape = x.shape();
+        long[] oli = Shapes.outerLenInner(shape, d);
+        Tensor xc = x.contiguous();
+        Tensor y = Tensor.zeros(keepDim ? Shapes.withOne(shape, d) : Shapes.without(shape, d));
+        Tensor.k().sumAxis(xc.f32("sum"), y.segment(), oli[0], oli[1], oli[2]);
+        return Autograd.record("sum", y, g -> {
+            Tensor gk = keepDim ? g : g.unsqueeze(d);
+            Autograd.accumulate(x, gk.expand(shape).contiguous());
+        }, x);
+    }
+
+    static Tensor max(Tensor x, int axis, boolean keepDim) {
+        int d = Shapes.axis("max", axis, x.rank());
+        long[] shape = x.shape();
+        long[] oli = Shapes.outerLenInner(shape, d);
+        Tensor xc = x.contiguous();
+        long[] outShape = keepDim ? Shapes.withOne(shape, d) : Shapes.without(shape, d);
+        Tensor y = Tensor.zeros(outShape);
+        Tensor arg = Tensor.zeros(DType.I32, outShape);
+        Tensor.k().maxAxis(xc.f32("max"), y.segment(), arg.segment(), oli[0], oli[1], oli[2]);
+        return Autograd.record("max", y, g -> {
+            Tensor dx = Tensor.zeros(shape);
+            var gs = g.contiguous().segment();
+            var as = arg.segment();
+            var ds = dx.segment();
+            long outer = oli[0], len = oli[1], inner = oli[2];
+            for (long o = 0; o < outer; o++) {
+                for (long i = 0; i < inner; i++) {
+                    long a = as.getAtIndex(Tensor.I32, o * inner + i);
+                    ds.setAtIndex(Tensor.F32, (o * len + a) * inner + i, gs.getAtIndex(Tensor.F32, o * inner + i));
+                }
+            }
+            Autograd.accumulate(x, dx);
+        }, x);
+    }
+
+    /** Sums g over the axes that broadcasting expanded, so that the result has the given shape. */
+    static Tensor sumToShape(Tensor g, long[] shape) {
+        long[] gs = g.shape();
+        if (Arrays.equals(gs, shape)) return g;
+        Tensor r = g;
+        int lead = gs.length - shape.length;
+        for (int i = 0; i < lead; i++) r = sum(r, 0, false);
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == 1 && r.shape()[i] != 1) r = sum(r, i, true);
+        }
+        if (!Arrays.equals(r.shape(), shape)) {
+            throw new IllegalStateException("sumToShape: cannot reduce " + Shapes.str(gs) + " to " + Shapes.str(shape));
+        }
+        return r;
+    }
+}
