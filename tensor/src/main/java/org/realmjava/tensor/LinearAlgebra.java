@@ -78,7 +78,13 @@ final class LinearAlgebra {
     private static Tensor batched(Tensor a, Tensor b, long m, long n, long k) {
         long[] as = a.shape(), bs = b.shape();
         long[] aBatch = java.util.Arrays.copyOf(as, as.length - 2), bBatch = java.util.Arrays.copyOf(bs, bs.length - 2);
-        long[] batch = Shapes.broadcast("matmul", aBatch, bBatch);
+        long[] batch;
+        try {
+            batch = Shapes.broadcast("matmul", aBatch, bBatch);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("matmul: " + Shapes.str(as) + " x " + Shapes.str(bs) + " — batch dims "
+                    + Shapes.str(aBatch) + " and " + Shapes.str(bBatch) + " do not broadcast");
+        }
         long[] outShape = java.util.Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;

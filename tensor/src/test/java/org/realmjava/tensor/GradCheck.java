@@ -1,0 +1,77 @@
+package org.realmjava.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.Random;
+import java.util.function.Function;
+
+/**
+ * Gradient checks by central finite differences. The op runs in f32 (the only compute type);
+ * the loss L = sum(w * f(x)) with fixed random w is accumulated in double, and the difference
+ * quotient (L(x+h) - L(x-h)) / 2h is taken in double. With h = 1e-2 * max(1, |x|) the truncation
+ * error is O(h^2) ~ 1e-4 relative and the f32 rounding of L contributes ~1e-7 * sum|w f| / h;
+ * hence atol 5e-3 and rtol 2e-2: loose against noise, far below the O(1) error of a wrong formula.
+ */
+public final class GradCheck {
+    private GradCheck() {}
+
+    public static void check(String name, Function<Tensor[], Tensor> f, Tensor... inputs) {
+        check(name, 5e-3, 2e-2, f, inputs);
+    }
+
+    public static void check(String name, double atol, double rtol, Function<Tensor[], Tensor> f, Tensor... inputs) {
+        for (Tensor t : inputs) t.requiresGrad(true).zeroGrad();
+        Tensor out = f.apply(inputs);
+        Random rng = new Random(name.hashCode());
+        float[] w = new float[Math.toIntExact(out.numel())];
+        for (int i = 0; i < w.length; i++) w[i] = (float) rng.nextGaussian();
+        Tensor wt = Tensor.of(w, out.shape());
+        out.mul(wt).sum().backward();
+        for (int which = 0; which < inputs.length; which++) {
+            Tensor x = inputs[which];
+            Tensor analytic = x.grad();
+            assertNotNull(analytic, name + ": input " + which + " got no gradient");
+            float[] ga = analytic.toFloatArray();
+            long n = x.numel();
+            int checks = (int) Math.min(n, 40);
+            for (int c = 0; c < checks; c++) {
+                long flat = n <= 40 ? c : (long) (rng.nextDouble() * n);
+                long[] idx = unflatten(flat, x.shape());
+                float orig = x.get(idx);
+                float h = 1e-2f * Math.max(1f, Math.abs(orig));
+                double lp, lm;
+                try (var g = Autograd.noGrad()) {
+                    x.set(orig + h, idx);
+                    lp = loss(f.apply(inputs), w);
+                    x.set(orig - h, idx);
+                    lm = loss(f.apply(inputs), w);
+                    x.set(orig, idx);
+                }
+                double step = (double) (orig + h) - (double) (orig - h); // the step f32 really took
+                double numeric = (lp - lm) / step;
+                double a = ga[(int) flat];
+                if (!(Math.abs(a - numeric) <= atol + rtol * Math.abs(numeric))) {
+                    fail(name + ": d/d input" + which + java.util.Arrays.toString(idx) + " analytic " + a + " numeric " + numeric
+                            + " (x = " + orig + ", h = " + h + ")");
+                }
+            }
+        }
+    }
+
+    private static double loss(Tensor out, float[] w) {
+        float[] v = out.toFloatArray();
+        double s = 0;
+        for (int i = 0; i < v.length; i++) s += (double) v[i] * w[i];
+        return s;
+    }
+
+    static long[] unflatten(long flat, long[] shape) {
+        long[] idx = new long[shape.length];
+        for (int i = shape.length - 1; i >= 0; i--) {
+            idx[i] = flat % shape[i];
+            flat /= shape[i];
+        }
+        return idx;
+    }
+}

@@ -1,0 +1,240 @@
+package org.realmjava.tensor.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.realmjava.nativebind.OpenBlas;
+import org.realmjava.tensor.Check;
+import org.realmjava.tensor.simd.OpenBlasGemm;
+import org.realmjava.tensor.simd.SimdGemm;
+import org.realmjava.tensor.simd.SimdKernels;
+
+/**
+ * Every fast kernel against the scalar reference: backend x op x size. Sizes hit every code path:
+ * below one vector (1, 3), tails (17, 127), several unrolled blocks plus a tail (4097), and a real
+ * model width (384). Run once per vector width by the build (-Drealm.vectorbits).
+ */
+class KernelParityTest {
+    static final long[] SIZES = {1, 3, 17, 127, 384, 4097};
+    static final ScalarKernels REF = new ScalarKernels();
+    static final Set<String> COVERED = new TreeSet<>();
+
+    static Stream<Kernels> backends() {
+        List<Kernels> list = new ArrayList<>();
+        list.add(new SimdKernels(new SimdGemm()));
+        if (OpenBlas.available()) list.add(new SimdKernels(new OpenBlasGemm()));
+        return list.stream();
+    }
+
+    static Stream<Arguments> backendAndSize() {
+        return backends().flatMap(k -> Arrays.stream(SIZES).mapToObj(n -> Arguments.of(k, n)));
+    }
+
+    private static String ctx(Kernels k, String op, Object size, long seed) {
+        return k.name() + " " + op + " size " + size + " seed " + seed;
+    }
+
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
+    void unaryForwardAndBackward(Kernels k, long n) {
+        for (UnaryOp op : UnaryOp.values()) {
+            long seed = 31 * n + op.ordinal();
+            Random rng = new Random(seed);
+            boolean positive = op == UnaryOp.LOG || op == UnaryOp.SQRT;
+            MemorySegment x = Check.randomSegment(rng, n, positive ? 0.05f : -6f, positive ? 8f : 6f);
+            MemorySegment y0 = Check.randomSegment(rng, n, 0, 1), y1 = Check.copyOf(y0);
+            REF.unary(op, x, y0, n);
+            k.unary(op, x, y1, n);
+            // exp/tanh/log use the JDK's vector math (SVML, ~1 ulp); erf is the A&S polynomial (1.5e-7 abs)
+            Check.close(ctx(k, "unary " + op, n, seed), Check.floats(y0, n), Check.floats(y1, n), 1e-6, 4e-6);
+            MemorySegment dy = Check.randomSegment(rng, n, -1, 1);
+            MemorySegment dx0 = Check.randomSegment(rng, n, -1, 1), dx1 = Check.copyOf(dx0);
+            REF.unaryBackward(op, x, y0, dy, dx0, n);
+            k.unaryBackward(op, x, y0, dy, dx1, n);
+            Check.close(ctx(k, "unaryBackward " + op, n, seed), Check.floats(dx0, n), Check.floats(dx1, n), 2e-6, 4e-6);
+        }
+        COVERED.addAll(List.of("unary", "unaryBackward"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
+    void binaryScaleAxpy(Kernels k, long n) {
+        for (BinaryOp op : BinaryOp.values()) {
+            long seed = 7 * n + op.ordinal();
+            Random rng = new Random(seed);
+            MemorySegment a = Check.randomSegment(rng, n, -3, 3), b = Check.randomSegment(rng, n, 0.5f, 3);
+            MemorySegment c0 = Check.randomSegment(rng, n, 0, 1), c1 = Check.copyOf(c0);
+            REF.binary(op, a, b, c0, n);
+            k.binary(op, a, b, c1, n);
+            // one correctly rounded f32 operation on each side: exact
+            assertArrayEquals(Check.floats(c0, n), Check.floats(c1, n), ctx(k, "binary " + op, n, seed));
+            long rows = 3, cols = n;
+            MemorySegment ar = Check.randomSegment(rng, rows * cols, -3, 3);
+            MemorySegment r0 = Check.randomSegment(rng, rows * cols, 0, 1), r1 = Check.copyOf(r0);
+            REF.binaryRow(op, ar, b, r0, rows, cols);
+            k.binaryRow(op, ar, b, r1, rows, cols);
+            assertArrayEquals(Check.floats(r0, rows * cols), Check.floats(r1, rows * cols), ctx(k, "binaryRow " + op, n, seed));
+        }
+        Random rng = new Random(n);
+        MemorySegment x = Check.randomSegment(rng, n, -3, 3);
+        MemorySegment y0 = Check.randomSegment(rng, n, -1, 1), y1 = Check.copyOf(y0);
+        REF.scale(x, 1.7f, y0, n);
+        k.scale(x, 1.7f, y1, n);
+        assertArrayEquals(Check.floats(y0, n), Check.floats(y1, n), ctx(k, "scale", n, n));
+        REF.axpy(-0.3f, x, y0, n);
+        k.axpy(-0.3f, x, y1, n);
+        // the fast path fuses multiply and add (one rounding instead of two)
+        Check.close(ctx(k, "axpy", n, n), Check.floats(y0, n), Check.floats(y1, n), 1e-6, 1e-6);
+        COVERED.addAll(List.of("binary", "binaryRow", "scale", "axpy"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
+    void reductions(Kernels k, long n) {
+        long seed = 11 * n;
+        Random rng = new Random(seed);
+        for (long[] oli : new long[][] {{1, n, 1}, {3, n, 1}, {2, 5, n}, {n, 3, 2}}) {
+            long total = oli[0] * oli[1] * oli[2], outN = oli[0] * oli[2];
+            MemorySegment x = Check.randomSegment(rng, total, -2, 2);
+            MemorySegment y0 = Check.randomSegment(rng, outN, 0, 1), y1 = Check.copyOf(y0);
+            REF.sumAxis(x, y0, oli[0], oli[1], oli[2]);
+            k.sumAxis(x, y1, oli[0], oli[1], oli[2]);
+            // f32 sums of len terms of size <= 2: error grows with len * eps
+            Check.close(ctx(k, "sumAxis " + Arrays.toString(oli), n, seed), Check.floats(y0, outN), Check.floats(y1, outN),
+                    4e-7 * oli[1] + 1e-6, 1e-6);
+            MemorySegment m0 = Check.randomSegment(rng, outN, 0, 1), m1 = Check.copyOf(m0);
+            MemorySegment a0 = Check.randomSegment(rng, outN, 0, 1), a1 = Check.copyOf(a0);
+            REF.maxAxis(x, m0, a0, oli[0], oli[1], oli[2]);
+            k.maxAxis(x, m1, a1, oli[0], oli[1], oli[2]);
+            assertArrayEquals(Check.floats(m0, outN), Check.floats(m1, outN), ctx(k, "maxAxis", n, seed));
+            assertArrayEquals(Check.floats(a0, outN), Check.floats(a1, outN), ctx(k, "maxAxis arg", n, seed));
+        }
+        COVERED.addAll(List.of("sumAxis", "maxAxis"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
+    void rowOps(Kernels k, long cols) {
+        long rows = 5, n = rows * cols, seed = 13 * cols;
+        Random rng = new Random(seed);
+        MemorySegment x = Check.randomSegment(rng, n, -8, 8);
+        MemorySegment y0 = Check.randomSegment(rng, n, 0, 1), y1 = Check.copyOf(y0);
+        REF.softmaxRows(x, y0, rows, cols);
+        k.softmaxRows(x, y1, rows, cols);
+        Check.close(ctx(k, "softmaxRows", cols, seed), Check.floats(y0, n), Check.floats(y1, n), 1e-7, 1e-5);
+        MemorySegment dy = Check.randomSegment(rng, n, -1, 1);
+        MemorySegment dx0 = Check.randomSegment(rng, n, -1, 1), dx1 = Check.copyOf(dx0);
+        REF.softmaxRowsBackward(y0, dy, dx0, rows, cols);
+        k.softmaxRowsBackward(y0, dy, dx1, rows, cols);
+        Check.close(ctx(k, "softmaxRowsBackward", cols, seed), Check.floats(dx0, n), Check.floats(dx1, n), 1e-6, 1e-5);
+
+        MemorySegment l0 = Check.randomSegment(rng, n, 0, 1), l1 = Check.copyOf(l0);
+        REF.logSoftmaxRows(x, l0, rows, cols);
+        k.logSoftmaxRows(x, l1, rows, cols);
+        Check.close(ctx(k, "logSoftmaxRows", cols, seed), Check.floats(l0, n), Check.floats(l1, n), 1e-5, 1e-5);
+        MemorySegment g0 = Check.randomSegment(rng, n, -1, 1), g1 = Check.copyOf(g0);
+        REF.logSoftmaxRowsBackward(l0, dy, g0, rows, cols);
+        k.logSoftmaxRowsBackward(l0, dy, g1, rows, cols);
+        // sum of cols gradients enters every element
+        Check.close(ctx(k, "logSoftmaxRowsBackward", cols, seed), Check.floats(g0, n), Check.floats(g1, n), 1e-6 * cols + 1e-6, 1e-5);
+        MemorySegment s0 = Check.randomSegment(rng, rows, 0, 1), s1 = Check.copyOf(s0);
+        REF.logSumExpRows(x, s0, rows, cols);
+        k.logSumExpRows(x, s1, rows, cols);
+        Check.close(ctx(k, "logSumExpRows", cols, seed), Check.floats(s0, rows), Check.floats(s1, rows), 1e-5, 1e-6);
+
+        MemorySegment gamma = Check.randomSegment(rng, cols, 0.5f, 1.5f), beta = Check.randomSegment(rng, cols, -1, 1);
+        MemorySegment ln0 = Check.randomSegment(rng, n, 0, 1), ln1 = Check.copyOf(ln0);
+        MemorySegment mu0 = Check.randomSegment(rng, rows, 0, 1), mu1 = Check.copyOf(mu0);
+        MemorySegment rs0 = Check.randomSegment(rng, rows, 0, 1), rs1 = Check.copyOf(rs0);
+        REF.layerNormRows(x, gamma, beta, ln0, mu0, rs0, rows, cols, 1e-5f);
+        k.layerNormRows(x, gamma, beta, ln1, mu1, rs1, rows, cols, 1e-5f);
+        Check.close(ctx(k, "layerNormRows", cols, seed), Check.floats(ln0, n), Check.floats(ln1, n), 2e-5, 1e-5);
+        Check.close(ctx(k, "layerNormRows mean", cols, seed), Check.floats(mu0, rows), Check.floats(mu1, rows), 1e-5, 1e-5);
+        Check.close(ctx(k, "layerNormRows rstd", cols, seed), Check.floats(rs0, rows), Check.floats(rs1, rows), 1e-6, 1e-5);
+        MemorySegment lx0 = Check.randomSegment(rng, n, -1, 1), lx1 = Check.copyOf(lx0);
+        MemorySegment dg0 = Check.randomSegment(rng, cols, -1, 1), dg1 = Check.copyOf(dg0);
+        MemorySegment db0 = Check.randomSegment(rng, cols, -1, 1), db1 = Check.copyOf(db0);
+        REF.layerNormRowsBackward(x, gamma, mu0, rs0, dy, lx0, dg0, db0, rows, cols);
+        k.layerNormRowsBackward(x, gamma, mu0, rs0, dy, lx1, dg1, db1, rows, cols);
+        Check.close(ctx(k, "layerNormRowsBackward dx", cols, seed), Check.floats(lx0, n), Check.floats(lx1, n), 1e-5, 1e-4);
+        Check.close(ctx(k, "layerNormRowsBackward dgamma", cols, seed), Check.floats(dg0, cols), Check.floats(dg1, cols), 1e-5, 1e-5);
+        Check.close(ctx(k, "layerNormRowsBackward dbeta", cols, seed), Check.floats(db0, cols), Check.floats(db1, cols), 1e-6, 1e-6);
+        COVERED.addAll(List.of("softmaxRows", "softmaxRowsBackward", "logSoftmaxRows", "logSoftmaxRowsBackward", "logSumExpRows",
+                "layerNormRows", "layerNormRowsBackward"));
+    }
+
+    static Stream<Arguments> gemmCases() {
+        int[][] shapes = {{1, 1, 1}, {3, 17, 5}, {17, 3, 127}, {6, 32, 256}, {7, 33, 257}, {127, 65, 300}, {64, 64, 64}, {200, 130, 513}};
+        return backends().flatMap(k -> Arrays.stream(shapes).flatMap(s -> Stream.of(
+                Arguments.of(k, s, false, false), Arguments.of(k, s, true, false), Arguments.of(k, s, false, true), Arguments.of(k, s, true, true))));
+    }
+
+    @ParameterizedTest
+    @MethodSource("gemmCases")
+    void gemm(Kernels k, int[] mnk, boolean ta, boolean tb) {
+        int m = mnk[0], n = mnk[1], kk = mnk[2];
+        long seed = m * 1000003L + n * 1009L + kk + (ta ? 1 : 0) + (tb ? 2 : 0);
+        Random rng = new Random(seed);
+        // padded leading dimensions: the kernels must honour lda/ldb/ldc, not assume packed rows
+        int lda = (ta ? m : kk) + 3, ldb = (tb ? kk : n) + 2, ldc = n + 1;
+        MemorySegment a = Check.randomSegment(rng, (long) (ta ? kk : m) * lda, -1, 1);
+        MemorySegment b = Check.randomSegment(rng, (long) (tb ? n : kk) * ldb, -1, 1);
+        for (float[] ab : new float[][] {{1f, 0f}, {0.5f, 1f}, {-2f, 0.25f}}) {
+            MemorySegment c0 = Check.randomSegment(rng, (long) m * ldc, -1, 1), c1 = Check.copyOf(c0);
+            REF.gemm(ta, tb, m, n, kk, ab[0], a, lda, b, ldb, ab[1], c0, ldc);
+            k.gemm(ta, tb, m, n, kk, ab[0], a, lda, b, ldb, ab[1], c1, ldc);
+            // f32 dot products of kk terms in [-1, 1]: error ~ kk * eps in the worst case
+            Check.close(ctx(k, "gemm ta=" + ta + " tb=" + tb + " alpha,beta=" + Arrays.toString(ab), Arrays.toString(mnk), seed),
+                    Check.floats(c0, (long) m * ldc), Check.floats(c1, (long) m * ldc), 2e-7 * kk + 1e-6, 1e-5);
+        }
+        COVERED.add("gemm");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
+    void adamw(Kernels k, long n) {
+        long seed = 17 * n;
+        Random rng = new Random(seed);
+        MemorySegment p0 = Check.randomSegment(rng, n, -1, 1), p1 = Check.copyOf(p0);
+        MemorySegment m0 = Check.randomSegment(rng, n, -0.1f, 0.1f), m1 = Check.copyOf(m0);
+        MemorySegment v0 = Check.randomSegment(rng, n, 0, 0.01f), v1 = Check.copyOf(v0);
+        MemorySegment g = Check.randomSegment(rng, n, -1, 1);
+        REF.adamw(p0, g, m0, v0, n, 1e-3f, 0.9f, 0.999f, 1e-6f, 0.01f, 0.19f, 0.002f);
+        k.adamw(p1, g, m1, v1, n, 1e-3f, 0.9f, 0.999f, 1e-6f, 0.01f, 0.19f, 0.002f);
+        Check.close(ctx(k, "adamw m", n, seed), Check.floats(m0, n), Check.floats(m1, n), 1e-7, 1e-6);
+        Check.close(ctx(k, "adamw v", n, seed), Check.floats(v0, n), Check.floats(v1, n), 1e-9, 1e-6);
+        Check.close(ctx(k, "adamw param", n, seed), Check.floats(p0, n), Check.floats(p1, n), 1e-6, 1e-6);
+        COVERED.add("adamw");
+    }
+
+    @Test
+    void backendsExist() {
+        assertTrue(backends().count() >= 1);
+        assertEquals("scalar", REF.name());
+    }
+
+    /** Fails when an op of the Kernels interface has no parity case above. */
+    @AfterAll
+    static void everyKernelHasAParityCase() {
+        if (System.getProperty("test") != null) return; // a filtered run (-Dtest=...) covers only part
+        Set<String> ops = new TreeSet<>();
+        for (Method m : Kernels.class.getDeclaredMethods()) if (!m.getName().equals("name")) ops.add(m.getName());
+        ops.removeAll(COVERED);
+        assertTrue(ops.isEmpty(), "kernels without a parity test: " + ops);
+    }
+}
