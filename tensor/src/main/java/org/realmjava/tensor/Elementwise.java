@@ -8,8 +8,9 @@ import org.realmjava.tensor.kernels.UnaryOp;
 final class Elementwise {
     private Elementwise() {}
 
-    static Tensor unary(UnaryOp op, Tensor x) {
+    static Tensor unary(UnaryOp op, Tensor input) {
         String name = op.name().toLowerCase();
+        Tensor x = Tensor.computeF32(name, input);
         Tensor xc = x.contiguous();
         Tensor y = Tensor.zeros(x.shape());
         Tensor.k().unary(op, xc.f32(name), y.segment(), y.numel());
@@ -32,9 +33,8 @@ final class Elementwise {
     }
 
     /** c = a op b with NumPy broadcasting. */
-    static Tensor binary(String name, BinaryOp op, Tensor a, Tensor b) {
-        a.requireDType(name, DType.F32);
-        b.requireDType(name, DType.F32);
+    static Tensor binary(String name, BinaryOp op, Tensor first, Tensor second) {
+        Tensor a = Tensor.computeF32(name, first), b = Tensor.computeF32(name, second);
         long[] shape = Shapes.broadcast(name, a.shape(), b.shape());
         Tensor c = Tensor.zeros(shape);
         long n = c.numel();

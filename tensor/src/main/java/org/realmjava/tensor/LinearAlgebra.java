@@ -25,9 +25,8 @@ final class LinearAlgebra {
         }
     }
 
-    static Tensor matmul(Tensor a, Tensor b) {
-        a.requireDType("matmul", DType.F32);
-        b.requireDType("matmul", DType.F32);
+    static Tensor matmul(Tensor first, Tensor second) {
+        Tensor a = Tensor.computeF32("matmul", first), b = Tensor.computeF32("matmul", second);
         if (a.rank() == 0 || b.rank() == 0) {
             throw new IllegalArgumentException("matmul: " + Shapes.str(a.shape()) + " x " + Shapes.str(b.shape()) + " — both need at least one axis");
         }

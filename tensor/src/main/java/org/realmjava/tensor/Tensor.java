@@ -181,6 +181,18 @@ public final class Tensor {
         return segment();
     }
 
+    /**
+     * The tensor as f32 for computing: f32 as is, bf16 widened (a copy, outside the graph: bf16
+     * is a storage type and never requires a gradient), i32 rejected.
+     */
+    static Tensor computeF32(String op, Tensor t) {
+        return switch (t.dtype) {
+            case F32 -> t;
+            case BF16 -> t.to(DType.F32);
+            case I32 -> throw new IllegalArgumentException(op + ": expected a F32 (or BF16) tensor, got I32 of shape " + Shapes.str(t.shape));
+        };
+    }
+
     void requireDType(String op, DType expected) {
         if (dtype != expected) {
             throw new IllegalArgumentException(op + ": expected a " + expected + " tensor, got " + dtype + " of shape " + Shapes.str(shape));

@@ -27,15 +27,24 @@ public final class SimdGemm implements GemmKernel {
     private static final int L = S.length();
     static final int MR = 6;
     static final int NR = 2 * L;
-    /** K block: one packed B panel (KC x NR) stays in L1 (256 x 32 x 4 B = 32 KB at 512 bits). */
-    static final int KC = 256;
-    /** M block: a packed A block (MC x KC) stays in L2 (96 x 256 x 4 B = 96 KB). */
-    static final int MC = 96;
-    /** N block: the packed B block (KC x NC) stays in L2/L3 (1 MB at NC = 1024). */
-    static final int NC = 1024;
+    /*
+     * Block sizes, from a sweep on the 2-core Zen 5 machine (single thread, 2048^3 and
+     * 4096x384x384; docs/benchmarks.md): KC 256 -> 512 took 88 -> 101 GFLOP/s (fewer passes over C,
+     * longer micro-kernel runs); MC and NC changed results by under 2%. The micro-kernel alone
+     * runs at ~117 GFLOP/s per core, so the whole GEMM is at ~87% of it.
+     */
+    /** K block: a B panel (KC x NR) is 64 KB at 512 bits, streamed from L1/L2 with the A panel. */
+    static final int KC = Integer.getInteger("realm.gemm.kc", 512);
+    /** M block: a packed A block (MC x KC) stays in L2 (96 x 512 x 4 B = 192 KB). */
+    static final int MC = Integer.getInteger("realm.gemm.mc", 96);
+    /** N block: the packed B block (KC x NC) stays in L3 (4 MB). */
+    static final int NC = Integer.getInteger("realm.gemm.nc", 2048);
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    /** 2*m*n*k of one K block below which the block runs on the calling thread (~100 us of work). */
+    static final long PARALLEL_MIN_FLOPS = 8_000_000;
 
     private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[KC]);
     private static final ThreadLocal<float[]> PACKED_B = ThreadLocal.withInitial(() -> new float[KC * (NC + NR)]);
 
     @Override
@@ -58,7 +67,9 @@ public final class SimdGemm implements GemmKernel {
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 final int jcF = jc, pcF = pc;
-                Parallel.forRange(panels, 4, (s, e) -> {
+                // below PARALLEL_MIN_FLOPS the hand-off to the pool costs more than it saves
+                boolean parallel = 2L * m * nc * kc >= PARALLEL_MIN_FLOPS;
+                Parallel.forRange(panels, parallel ? 4 : panels, (s, e) -> {
                     for (long jp = s; jp < e; jp++) packB(transB, b, ldb, pcF, kc, jcF + (int) jp * NR, Math.min(NR, nc - (int) jp * NR), bp, (int) jp * NR * kc);
                 });
                 boolean first = pc == 0;
@@ -66,8 +77,7 @@ public final class SimdGemm implements GemmKernel {
                 // Enough M blocks keeps every thread busy; otherwise also split the columns.
                 int slabs = mBlocks >= 2 * Parallel.threads() ? 1 : Math.min(panels, Parallel.threads());
                 int tasks = mBlocks * slabs;
-                long flopsPerTask = 2L * Math.min(MC, m) * nc * kc / slabs;
-                Parallel.forRange(tasks, flopsPerTask > 200_000 ? 1 : tasks, (s, e) -> {
+                Parallel.forRange(tasks, parallel ? 1 : tasks, (s, e) -> {
                     float[] ap = PACKED_A.get();
                     int packedBlock = -1;
                     for (long t = s; t < e; t++) {
@@ -127,10 +137,12 @@ public final class SimdGemm implements GemmKernel {
             int mr = Math.min(MR, mc - ir);
             int base = ir * kc; // == (ir / MR) * MR * kc
             if (!transA) {
+                float[] row = ROW.get();
                 for (int r = 0; r < MR; r++) {
                     if (r < mr) {
-                        long src = (long) (ic + ir + r) * lda + pc;
-                        for (int p = 0; p < kc; p++) dst[base + p * MR + r] = alpha * a.getAtIndex(F, src + p);
+                        // one bulk copy of the row, then a strided scatter from the array (no per-element segment checks)
+                        MemorySegment.copy(a, F, ((long) (ic + ir + r) * lda + pc) << 2, row, 0, kc);
+                        for (int p = 0; p < kc; p++) dst[base + p * MR + r] = alpha * row[p];
                     } else {
                         for (int p = 0; p < kc; p++) dst[base + p * MR + r] = 0f;
                     }
