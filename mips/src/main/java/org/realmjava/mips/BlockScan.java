@@ -1,0 +1,181 @@
+package org.realmjava.mips;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The fused "dot products + running top-k" scan over the block layout (see {@link IndexHeader}):
+ * for block b, one 16-lane vector holds dimension j of rows 16b..16b+15, so
+ * {@code scores[16 rows] = sum_j q[j] * block[b][j][:]} is d FMAs with no horizontal sum, and the
+ * 16 scores are compared with the collector's threshold in one vector compare; only rows that beat
+ * it leave the registers. Never builds a Q x N score matrix.
+ *
+ * <p>Every row's score is one FMA chain over j = 0..d-1 in order, whatever the batch size, the
+ * kernel variant or the thread split, so scores are bit-identical to {@link BruteForceSearch}.
+ *
+ * <p>Two kernels: {@link #scan1} (one query, two blocks in flight to cover FMA latency; bandwidth-
+ * bound) and {@link #scan8} (up to eight queries share each loaded block: eight FMAs per load,
+ * compute-bound). 512-bit vectors are used when the JVM has them; otherwise the scalar path.
+ */
+final class BlockScan {
+    static final VectorSpecies<Float> F512 = FloatVector.SPECIES_512;
+    static final boolean VECTORIZED = org.realmjava.tensor.simd.SimdSpecies.FLOAT.vectorBitSize() >= 512;
+    static final int B = IndexHeader.BLOCK;
+    static final int GROUP = 8;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    /** The data a scan reads: the mapped block region and, for int8, the per-row scales. */
+    record Data(MemorySegment blocks, MemorySegment scales, VectorDType dtype, int dim, long count) {}
+
+    /** Where candidates go: per query of the group, a collector (null for padding) and an excluded row. */
+    record Sink(TopKCollector[] collectors, long[] excluded, SearchOptions options) {}
+
+    private BlockScan() {}
+
+    /** One dimension of 16 rows, widened to f32. dtype is loop-invariant, so C2 unswitches this. */
+    private static FloatVector load(Data data, long blockBase, int j) {
+        MemorySegment s = data.blocks;
+        return switch (data.dtype) {
+            case F32 -> FloatVector.fromMemorySegment(F512, s, (blockBase + (long) j * B) * 4, LE);
+            case BF16 -> ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_256, s, (blockBase + (long) j * B) * 2, LE)
+                    .convertShape(VectorOperators.S2I, IntVector.SPECIES_512, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            case INT8 -> (FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, s, blockBase + (long) j * B, LE)
+                    .convertShape(VectorOperators.B2F, F512, 0);
+        };
+    }
+
+    private static FloatVector scaled(Data data, long block, FloatVector acc) {
+        if (data.dtype != VectorDType.INT8) return acc;
+        return acc.mul(FloatVector.fromMemorySegment(F512, data.scales, block * B * 4, LE));
+    }
+
+    /** Scores of blocks [from, to) for the single query q (d floats at qOff). */
+    static void scan1(Data data, long from, long to, float[] q, int qOff, Sink sink) {
+        if (!VECTORIZED) {
+            scalar(data, from, to, q, qOff, 1, sink);
+            return;
+        }
+        int d = data.dim;
+        TopKCollector c = sink.collectors[0];
+        float[] lanes = new float[B];
+        float threshold = c.threshold();
+        long b = from;
+        for (; b + 1 < to; b += 2) {
+            long base0 = b * d * B, base1 = base0 + (long) d * B;
+            FloatVector acc0 = FloatVector.zero(F512), acc1 = acc0;
+            for (int j = 0; j < d; j++) {
+                FloatVector qj = FloatVector.broadcast(F512, q[qOff + j]);
+                acc0 = load(data, base0, j).fma(qj, acc0);
+                acc1 = load(data, base1, j).fma(qj, acc1);
+            }
+            threshold = harvest(data, b, scaled(data, b, acc0), threshold, c, 0, sink, lanes);
+            threshold = harvest(data, b + 1, scaled(data, b + 1, acc1), threshold, c, 0, sink, lanes);
+        }
+        if (b < to) {
+            long base0 = b * d * B;
+            FloatVector acc0 = FloatVector.zero(F512);
+            for (int j = 0; j < d; j++) acc0 = load(data, base0, j).fma(FloatVector.broadcast(F512, q[qOff + j]), acc0);
+            harvest(data, b, scaled(data, b, acc0), threshold, c, 0, sink, lanes);
+        }
+    }
+
+    /** Scores of blocks [from, to) for a group of 8 queries (qs: 8 x d floats, padding rows zero). */
+    static void scan8(Data data, long from, long to, float[] qs, Sink sink) {
+        if (!VECTORIZED) {
+            scalar(data, from, to, qs, 0, GROUP, sink);
+            return;
+        }
+        int d = data.dim;
+        float[] lanes = new float[B];
+        float[] thresholds = new float[GROUP];
+        for (int i = 0; i < GROUP; i++) thresholds[i] = sink.collectors[i] == null ? Float.POSITIVE_INFINITY : sink.collectors[i].threshold();
+        for (long b = from; b < to; b++) {
+            long base = b * d * B;
+            FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int j = 0; j < d; j++) {
+                FloatVector v = load(data, base, j);
+                a0 = v.fma(FloatVector.broadcast(F512, qs[j]), a0);
+                a1 = v.fma(FloatVector.broadcast(F512, qs[d + j]), a1);
+                a2 = v.fma(FloatVector.broadcast(F512, qs[2 * d + j]), a2);
+                a3 = v.fma(FloatVector.broadcast(F512, qs[3 * d + j]), a3);
+                a4 = v.fma(FloatVector.broadcast(F512, qs[4 * d + j]), a4);
+                a5 = v.fma(FloatVector.broadcast(F512, qs[5 * d + j]), a5);
+                a6 = v.fma(FloatVector.broadcast(F512, qs[6 * d + j]), a6);
+                a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
+            }
+            harvest8(data, b, a0, a1, a2, a3, a4, a5, a6, a7, thresholds, sink, lanes);
+        }
+    }
+
+    /** Kept apart from scan8 so the loop stays small for C2 (see SimdGemm on node budgets). */
+    private static void harvest8(Data data, long b, FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3,
+                                 FloatVector a4, FloatVector a5, FloatVector a6, FloatVector a7,
+                                 float[] th, Sink sink, float[] lanes) {
+        TopKCollector[] c = sink.collectors;
+        th[0] = harvest(data, b, scaled(data, b, a0), th[0], c[0], 0, sink, lanes);
+        th[1] = harvest(data, b, scaled(data, b, a1), th[1], c[1], 1, sink, lanes);
+        th[2] = harvest(data, b, scaled(data, b, a2), th[2], c[2], 2, sink, lanes);
+        th[3] = harvest(data, b, scaled(data, b, a3), th[3], c[3], 3, sink, lanes);
+        th[4] = harvest(data, b, scaled(data, b, a4), th[4], c[4], 4, sink, lanes);
+        th[5] = harvest(data, b, scaled(data, b, a5), th[5], c[5], 5, sink, lanes);
+        th[6] = harvest(data, b, scaled(data, b, a6), th[6], c[6], 6, sink, lanes);
+        th[7] = harvest(data, b, scaled(data, b, a7), th[7], c[7], 7, sink, lanes);
+    }
+
+    /** Offers the rows of block b whose score beats threshold; returns the new threshold. */
+    private static float harvest(Data data, long b, FloatVector scores, float threshold, TopKCollector c, int slot, Sink sink, float[] lanes) {
+        if (c == null) return threshold;
+        // >= keeps rows tied with the threshold: a lower row number may still enter (ties go to the lower row)
+        VectorMask<Float> m = scores.compare(VectorOperators.GE, threshold);
+        if (!m.anyTrue()) return threshold;
+        scores.intoArray(lanes, 0);
+        long bits = m.toLong();
+        while (bits != 0) {
+            int lane = Long.numberOfTrailingZeros(bits);
+            bits &= bits - 1;
+            long row = b * B + lane;
+            if (row >= data.count || row == sink.excluded[slot] || !sink.options.allowed(row)) continue;
+            c.offer(lanes[lane], row);
+        }
+        return c.threshold();
+    }
+
+    /** The same arithmetic, one element at a time (no 512-bit vectors on this JVM). */
+    private static void scalar(Data data, long from, long to, float[] qs, int qOff, int g, Sink sink) {
+        int d = data.dim;
+        for (long b = from; b < to; b++) {
+            for (int lane = 0; lane < B; lane++) {
+                long row = b * B + lane;
+                if (row >= data.count) break;
+                for (int i = 0; i < g; i++) {
+                    TopKCollector c = sink.collectors[i];
+                    if (c == null || row == sink.excluded[i] || !sink.options.allowed(row)) continue;
+                    float acc = 0f;
+                    for (int j = 0; j < d; j++) acc = Math.fma(element(data, b, j, lane), qs[qOff + i * d + j], acc);
+                    if (data.dtype == VectorDType.INT8) acc *= data.scales.get(F32_LE, row * 4);
+                    c.offer(acc, row);
+                }
+            }
+        }
+    }
+
+    /** Element (row 16b + lane, dimension j), widened to f32. */
+    static float element(Data data, long b, int j, int lane) {
+        long e = (b * data.dim + j) * B + lane;
+        return switch (data.dtype) {
+            case F32 -> data.blocks.get(F32_LE, e * 4);
+            case BF16 -> org.realmjava.tensor.DType.fromBf16(data.blocks.get(I16_LE, e * 2));
+            case INT8 -> data.blocks.get(ValueLayout.JAVA_BYTE, e);
+        };
+    }
+}
