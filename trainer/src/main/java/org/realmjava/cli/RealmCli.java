@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "realm", mixinStandardHelpOptions = true, version = "realm-java 0.1.0",
         description = "Retrieval-augmented language model engine (REALM) in Java.",
-        subcommands = {DevicesCommand.class})
+        subcommands = {DevicesCommand.class, IndexCommand.class})
 public final class RealmCli implements Callable<Integer> {
 
     @Override
@@ -34,7 +34,7 @@ public final class RealmCli implements Callable<Integer> {
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             if (System.getenv("REALM_DEBUG") != null) ex.printStackTrace();
             String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
-            System.err.println("realm " + c.getCommandName() + ": " + msg.lines().findFirst().orElse(msg));
+            System.err.println(c.getCommandSpec().qualifiedName() + ": " + msg.lines().findFirst().orElse(msg));
             return 2;
         });
         return cl.execute(args);
