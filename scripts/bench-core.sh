@@ -13,6 +13,5 @@ jmh GemmBenchmark -rf json -rff "$out/gemm.json" "$@"
 env OPENBLAS_CORETYPE=Haswell "$REALM_JDK/bin/java" -jar benchmarks/target/benchmarks.jar GemmBenchmark -p impl=openblas \
   -rf json -rff "$out/gemm-haswell.json" "$@"
 jmh RowKernelsBenchmark -rf json -rff "$out/rows.json" "$@"
-python3 scripts/jmh-to-markdown.py "$out" "$REALM_JDK" > docs/benchmarks.md.tmp
-mv docs/benchmarks.md.tmp docs/benchmarks.md
-echo "wrote docs/benchmarks.md"
+python3 scripts/jmh-to-markdown.py "$out" "$REALM_JDK" | python3 scripts/replace-section.py docs/benchmarks.md core
+echo "updated the 'core' section of docs/benchmarks.md"

@@ -21,12 +21,12 @@ def cpu():
     return platform.processor()
 
 jver = subprocess.run([os.path.join(jdk, 'bin', 'java'), '-version'], capture_output=True, text=True).stderr.splitlines()[0]
-print('# Benchmarks\n')
+print('## Core kernels (scripts/bench-core.sh)\n')
 print(f'Machine: {cpu()}, {os.cpu_count()} cores; {jver}; date {datetime.date.today()}.')
 print('Reproduce with `scripts/bench-core.sh` (JMH, 1 fork, 3 warm-up and 5 measured 1-second iterations).')
 print('Every benchmark checks its result against the scalar reference in setup.\n')
 
-print('## GEMM (C = A B, f32)\n')
+print('### GEMM (C = A B, f32)\n')
 print('| m,n,k | implementation | ms/call | GFLOP/s | % of FMA peak (826) |')
 print('|---|---|---|---|---|')
 rows = []
@@ -41,7 +41,7 @@ for name, label in (('gemm.json', None), ('gemm-haswell.json', 'openblas (OPENBL
 for s, impl, ms, gf in sorted(rows, key=lambda t: (t[0], t[1])):
     print(f'| {s} | {impl} | {ms:.2f} | {gf:.0f} | {100 * gf / FMA_PEAK_GFLOPS:.0f}% |')
 
-print('\n## Row kernels (f32, bytes read + written per call)\n')
+print('\n### Row kernels (f32, bytes read + written per call)\n')
 print('| op | rows,cols | implementation | us/call | GB/s | % of read bandwidth (51 GB/s) |')
 print('|---|---|---|---|---|---|')
 for r in sorted(load('rows.json'), key=lambda r: (r['benchmark'], r['params']['shape'], r['params']['impl'])):

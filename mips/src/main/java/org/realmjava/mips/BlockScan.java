@@ -45,13 +45,14 @@ final class BlockScan {
     /** One dimension of 16 rows, widened to f32. dtype is loop-invariant, so C2 unswitches this. */
     private static FloatVector load(Data data, long blockBase, int j) {
         MemorySegment s = data.blocks;
-        return switch (data.dtype) {
-            case F32 -> FloatVector.fromMemorySegment(F512, s, (blockBase + (long) j * B) * 4, LE);
-            case BF16 -> ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_256, s, (blockBase + (long) j * B) * 2, LE)
+        VectorDType t = data.dtype;
+        if (t == VectorDType.F32) return FloatVector.fromMemorySegment(F512, s, (blockBase + (long) j * B) * 4, LE);
+        if (t == VectorDType.BF16) {
+            return ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_256, s, (blockBase + (long) j * B) * 2, LE)
                     .convertShape(VectorOperators.S2I, IntVector.SPECIES_512, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            case INT8 -> (FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, s, blockBase + (long) j * B, LE)
-                    .convertShape(VectorOperators.B2F, F512, 0);
-        };
+        }
+        return (FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, s, blockBase + (long) j * B, LE)
+                .convertShape(VectorOperators.B2F, F512, 0);
     }
 
     private static FloatVector scaled(Data data, long block, FloatVector acc) {
@@ -89,7 +90,7 @@ final class BlockScan {
         }
     }
 
-    /** Scores of blocks [from, to) for a group of 8 queries (qs: 8 x d floats, padding rows zero). */
+    /** Scores of blocks [from, to) for a group of 8 queries (qs: 8 x d floats, padding rows zero), read from the mapped data. */
     static void scan8(Data data, long from, long to, float[] qs, Sink sink) {
         if (!VECTORIZED) {
             scalar(data, from, to, qs, 0, GROUP, sink);
@@ -97,8 +98,7 @@ final class BlockScan {
         }
         int d = data.dim;
         float[] lanes = new float[B];
-        float[] thresholds = new float[GROUP];
-        for (int i = 0; i < GROUP; i++) thresholds[i] = sink.collectors[i] == null ? Float.POSITIVE_INFINITY : sink.collectors[i].threshold();
+        float[] thresholds = thresholds(sink);
         for (long b = from; b < to; b++) {
             long base = b * d * B;
             FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -114,6 +114,98 @@ final class BlockScan {
                 a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
             }
             harvest8(data, b, a0, a1, a2, a3, a4, a5, a6, a7, thresholds, sink, lanes);
+        }
+    }
+
+    private static float[] thresholds(Sink sink) {
+        float[] t = new float[GROUP];
+        for (int i = 0; i < GROUP; i++) t[i] = sink.collectors[i] == null ? Float.POSITIVE_INFINITY : sink.collectors[i].threshold();
+        return t;
+    }
+
+    /** Widens blocks [from, from + count) into tile (f32, same block layout), for the tiled regime. */
+    static void widen(Data data, long from, int count, float[] tile) {
+        int d = data.dim;
+        long elems = (long) count * d * B;
+        long start = from * d * B;
+        if (data.dtype == VectorDType.F32) {
+            MemorySegment.copy(data.blocks, F32_LE, start * 4, tile, 0, (int) elems);
+        } else if (VECTORIZED) {
+            for (int i = 0; i < elems; i += B) load(data, start + i, 0).intoArray(tile, i);
+        } else {
+            for (int i = 0; i < elems; i++) {
+                long e = start + i;
+                tile[i] = data.dtype == VectorDType.BF16 ? org.realmjava.tensor.DType.fromBf16(data.blocks.get(I16_LE, e * 2))
+                        : data.blocks.get(ValueLayout.JAVA_BYTE, e);
+            }
+        }
+    }
+
+    /**
+     * The tiled-regime kernel: blocks [first, first + count) already widened into tile, 8 queries.
+     * Two blocks at a time: 16 accumulators; per dimension 2 loads + 8 broadcasts feed 16 FMAs,
+     * so the FMA units set the pace. Reads only heap arrays, so the loop stays small enough for
+     * C2 to keep every vector in a register.
+     */
+    static void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink) {
+        if (!VECTORIZED) {
+            scalar(data, first, first + count, qs, 0, GROUP, sink);
+            return;
+        }
+        int d = data.dim, stride = d * B;
+        float[] lanes = new float[B];
+        float[] th = thresholds(sink);
+        int i = 0;
+        for (; i + 1 < count; i += 2) {
+            int o0 = i * stride, o1 = o0 + stride;
+            FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0;
+            for (int j = 0; j < d; j++) {
+                FloatVector v = FloatVector.fromArray(F512, tile, o0 + j * B), w = FloatVector.fromArray(F512, tile, o1 + j * B);
+                FloatVector q;
+                q = FloatVector.broadcast(F512, qs[j]);
+                a0 = v.fma(q, a0);
+                c0 = w.fma(q, c0);
+                q = FloatVector.broadcast(F512, qs[d + j]);
+                a1 = v.fma(q, a1);
+                c1 = w.fma(q, c1);
+                q = FloatVector.broadcast(F512, qs[2 * d + j]);
+                a2 = v.fma(q, a2);
+                c2 = w.fma(q, c2);
+                q = FloatVector.broadcast(F512, qs[3 * d + j]);
+                a3 = v.fma(q, a3);
+                c3 = w.fma(q, c3);
+                q = FloatVector.broadcast(F512, qs[4 * d + j]);
+                a4 = v.fma(q, a4);
+                c4 = w.fma(q, c4);
+                q = FloatVector.broadcast(F512, qs[5 * d + j]);
+                a5 = v.fma(q, a5);
+                c5 = w.fma(q, c5);
+                q = FloatVector.broadcast(F512, qs[6 * d + j]);
+                a6 = v.fma(q, a6);
+                c6 = w.fma(q, c6);
+                q = FloatVector.broadcast(F512, qs[7 * d + j]);
+                a7 = v.fma(q, a7);
+                c7 = w.fma(q, c7);
+            }
+            harvest8(data, first + i, a0, a1, a2, a3, a4, a5, a6, a7, th, sink, lanes);
+            harvest8(data, first + i + 1, c0, c1, c2, c3, c4, c5, c6, c7, th, sink, lanes);
+        }
+        if (i < count) {
+            int o0 = i * stride;
+            FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int j = 0; j < d; j++) {
+                FloatVector v = FloatVector.fromArray(F512, tile, o0 + j * B);
+                a0 = v.fma(FloatVector.broadcast(F512, qs[j]), a0);
+                a1 = v.fma(FloatVector.broadcast(F512, qs[d + j]), a1);
+                a2 = v.fma(FloatVector.broadcast(F512, qs[2 * d + j]), a2);
+                a3 = v.fma(FloatVector.broadcast(F512, qs[3 * d + j]), a3);
+                a4 = v.fma(FloatVector.broadcast(F512, qs[4 * d + j]), a4);
+                a5 = v.fma(FloatVector.broadcast(F512, qs[5 * d + j]), a5);
+                a6 = v.fma(FloatVector.broadcast(F512, qs[6 * d + j]), a6);
+                a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
+            }
+            harvest8(data, first + i, a0, a1, a2, a3, a4, a5, a6, a7, th, sink, lanes);
         }
     }
 

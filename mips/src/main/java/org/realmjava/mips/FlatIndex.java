@@ -151,10 +151,15 @@ public final class FlatIndex implements AutoCloseable {
         Parallel.forRange(blocks, 64, (from, to) -> {
             TopKCollector[] mine = new TopKCollector[nq];
             for (int i = 0; i < nq; i++) mine[i] = new TopKCollector(kk);
-            long step = tiled ? tileBlocks : to - from;
-            for (long t = from; t < to; t += step) {
-                long tEnd = Math.min(to, t + step);
-                for (int g = 0; g < groups; g++) scanGroup(g, nq, t, tEnd, groupQueries[g], mine, options);
+            if (tiled) {
+                float[] tile = new float[(int) (tileBlocks * dim() * IndexHeader.BLOCK)];
+                for (long t = from; t < to; t += tileBlocks) {
+                    int count = (int) Math.min(tileBlocks, to - t);
+                    BlockScan.widen(data, t, count, tile);
+                    for (int g = 0; g < groups; g++) BlockScan.scanTile8(data, tile, t, count, groupQueries[g], sink(g, nq, mine, options));
+                }
+            } else {
+                for (int g = 0; g < groups; g++) scanGroup(g, nq, from, to, groupQueries[g], mine, options);
             }
             shards.add(mine);
         });
@@ -176,6 +181,11 @@ public final class FlatIndex implements AutoCloseable {
             BlockScan.scan1(data, from, to, qs, 0, new BlockScan.Sink(new TopKCollector[] {mine[0]}, new long[] {options.excluded(0)}, options));
             return;
         }
+        BlockScan.scan8(data, from, to, qs, sink(g, nq, mine, options));
+    }
+
+    /** The collectors and exclusions of query group g (null collectors pad the last group). */
+    private static BlockScan.Sink sink(int g, int nq, TopKCollector[] mine, SearchOptions options) {
         TopKCollector[] c = new TopKCollector[BlockScan.GROUP];
         long[] ex = new long[BlockScan.GROUP];
         for (int i = 0; i < BlockScan.GROUP; i++) {
@@ -183,7 +193,7 @@ public final class FlatIndex implements AutoCloseable {
             c[i] = q < nq ? mine[q] : null;
             ex[i] = q < nq ? options.excluded(q) : -1;
         }
-        BlockScan.scan8(data, from, to, qs, new BlockScan.Sink(c, ex, options));
+        return new BlockScan.Sink(c, ex, options);
     }
 
     /** Unmaps the file. Searches must not run on this index any more (see {@link RefreshableIndex}). */
