@@ -21,8 +21,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Every row's score is one FMA chain over j = 0..d-1 in order, whatever the batch size, the
  * kernel variant or the thread split, so scores are bit-identical to {@link BruteForceSearch}.
  *
- * <p>Two kernels: {@link #scan1} (one query, two blocks in flight to cover FMA latency; bandwidth-
- * bound) and {@link #scan8} (up to eight queries share each loaded block: eight FMAs per load,
+ * <p>Kernels: {@link #scan1} (one query, two blocks in flight to cover FMA latency; bandwidth-
+ * bound), {@link #scan8} (eight queries share each block loaded from the mapped file) and
+ * {@link #scanTile8} (the tiled regime: eight queries over two blocks of an L2-resident f32 tile,
  * compute-bound). 512-bit vectors are used when the JVM has them; otherwise the scalar path.
  */
 final class BlockScan {
@@ -96,24 +97,65 @@ final class BlockScan {
             scalar(data, from, to, qs, 0, GROUP, sink);
             return;
         }
-        int d = data.dim;
-        float[] lanes = new float[B];
-        float[] thresholds = thresholds(sink);
+        float[] scores = new float[GROUP * B];
+        float[] th = thresholds(sink);
         for (long b = from; b < to; b++) {
-            long base = b * d * B;
-            FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            for (int j = 0; j < d; j++) {
-                FloatVector v = load(data, base, j);
-                a0 = v.fma(FloatVector.broadcast(F512, qs[j]), a0);
-                a1 = v.fma(FloatVector.broadcast(F512, qs[d + j]), a1);
-                a2 = v.fma(FloatVector.broadcast(F512, qs[2 * d + j]), a2);
-                a3 = v.fma(FloatVector.broadcast(F512, qs[3 * d + j]), a3);
-                a4 = v.fma(FloatVector.broadcast(F512, qs[4 * d + j]), a4);
-                a5 = v.fma(FloatVector.broadcast(F512, qs[5 * d + j]), a5);
-                a6 = v.fma(FloatVector.broadcast(F512, qs[6 * d + j]), a6);
-                a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
+            dots8(data, b * data.dim * B, qs, scores);
+            harvestScores(data, b, scores, 0, th, sink);
+        }
+    }
+
+    /**
+     * scores[i*16 + lane] = dot(query i, row 16b + lane) for the block at base. The kernels only
+     * compute and store; harvesting is a separate method. Kept apart, each loop stays small enough
+     * for C2 to inline every vector op: past its node budget the accumulators are boxed inside the
+     * loop, which was measured at 3-4x slower and made timings depend on JIT luck.
+     */
+    private static void dots8(Data data, long base, float[] qs, float[] scores) {
+        int d = data.dim;
+        FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int j = 0; j < d; j++) {
+            FloatVector v = load(data, base, j);
+            a0 = v.fma(FloatVector.broadcast(F512, qs[j]), a0);
+            a1 = v.fma(FloatVector.broadcast(F512, qs[d + j]), a1);
+            a2 = v.fma(FloatVector.broadcast(F512, qs[2 * d + j]), a2);
+            a3 = v.fma(FloatVector.broadcast(F512, qs[3 * d + j]), a3);
+            a4 = v.fma(FloatVector.broadcast(F512, qs[4 * d + j]), a4);
+            a5 = v.fma(FloatVector.broadcast(F512, qs[5 * d + j]), a5);
+            a6 = v.fma(FloatVector.broadcast(F512, qs[6 * d + j]), a6);
+            a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
+        }
+        a0.intoArray(scores, 0);
+        a1.intoArray(scores, B);
+        a2.intoArray(scores, 2 * B);
+        a3.intoArray(scores, 3 * B);
+        a4.intoArray(scores, 4 * B);
+        a5.intoArray(scores, 5 * B);
+        a6.intoArray(scores, 6 * B);
+        a7.intoArray(scores, 7 * B);
+    }
+
+    /** For each of the 8 queries: the 16 scores of block b at scores[off + i*16], scaled (int8), checked against the threshold. */
+    private static void harvestScores(Data data, long b, float[] scores, int off, float[] th, Sink sink) {
+        FloatVector scale = data.dtype == VectorDType.INT8 ? FloatVector.fromMemorySegment(F512, data.scales, b * B * 4, LE) : null;
+        for (int i = 0; i < GROUP; i++) {
+            TopKCollector c = sink.collectors[i];
+            if (c == null) continue;
+            FloatVector v = FloatVector.fromArray(F512, scores, off + i * B);
+            if (scale != null) v = v.mul(scale);
+            VectorMask<Float> m = v.compare(VectorOperators.GE, th[i]);
+            if (!m.anyTrue()) continue;
+            float[] lanes = new float[B];
+            v.intoArray(lanes, 0);
+            long bits = m.toLong();
+            while (bits != 0) {
+                int lane = Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                long row = b * B + lane;
+                if (row >= data.count || row == sink.excluded[i] || !sink.options.allowed(row)) continue;
+                c.offer(lanes[lane], row);
             }
-            harvest8(data, b, a0, a1, a2, a3, a4, a5, a6, a7, thresholds, sink, lanes);
+            th[i] = c.threshold();
         }
     }
 
@@ -141,87 +183,103 @@ final class BlockScan {
         }
     }
 
-    /**
-     * The tiled-regime kernel: blocks [first, first + count) already widened into tile, 8 queries.
-     * Two blocks at a time: 16 accumulators; per dimension 2 loads + 8 broadcasts feed 16 FMAs,
-     * so the FMA units set the pace. Reads only heap arrays, so the loop stays small enough for
-     * C2 to keep every vector in a register.
-     */
+    /** The tiled-regime scan: blocks [first, first + count) already widened into tile, 8 queries. */
     static void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink) {
         if (!VECTORIZED) {
             scalar(data, first, first + count, qs, 0, GROUP, sink);
             return;
         }
-        int d = data.dim, stride = d * B;
-        float[] lanes = new float[B];
+        int stride = data.dim * B;
+        float[] scores = new float[2 * GROUP * B];
         float[] th = thresholds(sink);
         int i = 0;
         for (; i + 1 < count; i += 2) {
-            int o0 = i * stride, o1 = o0 + stride;
-            FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0;
-            for (int j = 0; j < d; j++) {
-                FloatVector v = FloatVector.fromArray(F512, tile, o0 + j * B), w = FloatVector.fromArray(F512, tile, o1 + j * B);
-                FloatVector q;
-                q = FloatVector.broadcast(F512, qs[j]);
-                a0 = v.fma(q, a0);
-                c0 = w.fma(q, c0);
-                q = FloatVector.broadcast(F512, qs[d + j]);
-                a1 = v.fma(q, a1);
-                c1 = w.fma(q, c1);
-                q = FloatVector.broadcast(F512, qs[2 * d + j]);
-                a2 = v.fma(q, a2);
-                c2 = w.fma(q, c2);
-                q = FloatVector.broadcast(F512, qs[3 * d + j]);
-                a3 = v.fma(q, a3);
-                c3 = w.fma(q, c3);
-                q = FloatVector.broadcast(F512, qs[4 * d + j]);
-                a4 = v.fma(q, a4);
-                c4 = w.fma(q, c4);
-                q = FloatVector.broadcast(F512, qs[5 * d + j]);
-                a5 = v.fma(q, a5);
-                c5 = w.fma(q, c5);
-                q = FloatVector.broadcast(F512, qs[6 * d + j]);
-                a6 = v.fma(q, a6);
-                c6 = w.fma(q, c6);
-                q = FloatVector.broadcast(F512, qs[7 * d + j]);
-                a7 = v.fma(q, a7);
-                c7 = w.fma(q, c7);
-            }
-            harvest8(data, first + i, a0, a1, a2, a3, a4, a5, a6, a7, th, sink, lanes);
-            harvest8(data, first + i + 1, c0, c1, c2, c3, c4, c5, c6, c7, th, sink, lanes);
+            dots2x8(tile, i * stride, data.dim, qs, scores);
+            harvestScores(data, first + i, scores, 0, th, sink);
+            harvestScores(data, first + i + 1, scores, GROUP * B, th, sink);
         }
         if (i < count) {
-            int o0 = i * stride;
-            FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            for (int j = 0; j < d; j++) {
-                FloatVector v = FloatVector.fromArray(F512, tile, o0 + j * B);
-                a0 = v.fma(FloatVector.broadcast(F512, qs[j]), a0);
-                a1 = v.fma(FloatVector.broadcast(F512, qs[d + j]), a1);
-                a2 = v.fma(FloatVector.broadcast(F512, qs[2 * d + j]), a2);
-                a3 = v.fma(FloatVector.broadcast(F512, qs[3 * d + j]), a3);
-                a4 = v.fma(FloatVector.broadcast(F512, qs[4 * d + j]), a4);
-                a5 = v.fma(FloatVector.broadcast(F512, qs[5 * d + j]), a5);
-                a6 = v.fma(FloatVector.broadcast(F512, qs[6 * d + j]), a6);
-                a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
-            }
-            harvest8(data, first + i, a0, a1, a2, a3, a4, a5, a6, a7, th, sink, lanes);
+            dots1x8(tile, i * stride, data.dim, qs, scores);
+            harvestScores(data, first + i, scores, 0, th, sink);
         }
     }
 
-    /** Kept apart from scan8 so the loop stays small for C2 (see SimdGemm on node budgets). */
-    private static void harvest8(Data data, long b, FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3,
-                                 FloatVector a4, FloatVector a5, FloatVector a6, FloatVector a7,
-                                 float[] th, Sink sink, float[] lanes) {
-        TopKCollector[] c = sink.collectors;
-        th[0] = harvest(data, b, scaled(data, b, a0), th[0], c[0], 0, sink, lanes);
-        th[1] = harvest(data, b, scaled(data, b, a1), th[1], c[1], 1, sink, lanes);
-        th[2] = harvest(data, b, scaled(data, b, a2), th[2], c[2], 2, sink, lanes);
-        th[3] = harvest(data, b, scaled(data, b, a3), th[3], c[3], 3, sink, lanes);
-        th[4] = harvest(data, b, scaled(data, b, a4), th[4], c[4], 4, sink, lanes);
-        th[5] = harvest(data, b, scaled(data, b, a5), th[5], c[5], 5, sink, lanes);
-        th[6] = harvest(data, b, scaled(data, b, a6), th[6], c[6], 6, sink, lanes);
-        th[7] = harvest(data, b, scaled(data, b, a7), th[7], c[7], 7, sink, lanes);
+    /**
+     * Two blocks x 8 queries from a widened tile: 16 accumulators; per dimension 2 loads and 8
+     * broadcasts feed 16 FMAs, so the FMA units set the pace. scores[0..128) for the block at o0,
+     * [128..256) for the next one.
+     */
+    private static void dots2x8(float[] tile, int o0, int d, float[] qs, float[] scores) {
+        int o1 = o0 + d * B;
+        FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0;
+        for (int j = 0; j < d; j++) {
+            FloatVector v = FloatVector.fromArray(F512, tile, o0 + j * B), w = FloatVector.fromArray(F512, tile, o1 + j * B);
+            FloatVector q;
+            q = FloatVector.broadcast(F512, qs[j]);
+            a0 = v.fma(q, a0);
+            c0 = w.fma(q, c0);
+            q = FloatVector.broadcast(F512, qs[d + j]);
+            a1 = v.fma(q, a1);
+            c1 = w.fma(q, c1);
+            q = FloatVector.broadcast(F512, qs[2 * d + j]);
+            a2 = v.fma(q, a2);
+            c2 = w.fma(q, c2);
+            q = FloatVector.broadcast(F512, qs[3 * d + j]);
+            a3 = v.fma(q, a3);
+            c3 = w.fma(q, c3);
+            q = FloatVector.broadcast(F512, qs[4 * d + j]);
+            a4 = v.fma(q, a4);
+            c4 = w.fma(q, c4);
+            q = FloatVector.broadcast(F512, qs[5 * d + j]);
+            a5 = v.fma(q, a5);
+            c5 = w.fma(q, c5);
+            q = FloatVector.broadcast(F512, qs[6 * d + j]);
+            a6 = v.fma(q, a6);
+            c6 = w.fma(q, c6);
+            q = FloatVector.broadcast(F512, qs[7 * d + j]);
+            a7 = v.fma(q, a7);
+            c7 = w.fma(q, c7);
+        }
+        a0.intoArray(scores, 0);
+        a1.intoArray(scores, B);
+        a2.intoArray(scores, 2 * B);
+        a3.intoArray(scores, 3 * B);
+        a4.intoArray(scores, 4 * B);
+        a5.intoArray(scores, 5 * B);
+        a6.intoArray(scores, 6 * B);
+        a7.intoArray(scores, 7 * B);
+        c0.intoArray(scores, 8 * B);
+        c1.intoArray(scores, 9 * B);
+        c2.intoArray(scores, 10 * B);
+        c3.intoArray(scores, 11 * B);
+        c4.intoArray(scores, 12 * B);
+        c5.intoArray(scores, 13 * B);
+        c6.intoArray(scores, 14 * B);
+        c7.intoArray(scores, 15 * B);
+    }
+
+    private static void dots1x8(float[] tile, int o0, int d, float[] qs, float[] scores) {
+        FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int j = 0; j < d; j++) {
+            FloatVector v = FloatVector.fromArray(F512, tile, o0 + j * B);
+            a0 = v.fma(FloatVector.broadcast(F512, qs[j]), a0);
+            a1 = v.fma(FloatVector.broadcast(F512, qs[d + j]), a1);
+            a2 = v.fma(FloatVector.broadcast(F512, qs[2 * d + j]), a2);
+            a3 = v.fma(FloatVector.broadcast(F512, qs[3 * d + j]), a3);
+            a4 = v.fma(FloatVector.broadcast(F512, qs[4 * d + j]), a4);
+            a5 = v.fma(FloatVector.broadcast(F512, qs[5 * d + j]), a5);
+            a6 = v.fma(FloatVector.broadcast(F512, qs[6 * d + j]), a6);
+            a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
+        }
+        a0.intoArray(scores, 0);
+        a1.intoArray(scores, B);
+        a2.intoArray(scores, 2 * B);
+        a3.intoArray(scores, 3 * B);
+        a4.intoArray(scores, 4 * B);
+        a5.intoArray(scores, 5 * B);
+        a6.intoArray(scores, 6 * B);
+        a7.intoArray(scores, 7 * B);
     }
 
     /** Offers the rows of block b whose score beats threshold; returns the new threshold. */
