@@ -1,0 +1,199 @@
+package org.realmjava.transformer.bert;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+import org.realmjava.tensor.Ops;
+import org.realmjava.tensor.Tensor;
+import org.realmjava.tensor.nn.Linear;
+import org.realmjava.tensor.nn.Module;
+
+/**
+ * A BERT encoder (post-LN): embeddings (word + position + token type, LayerNorm), then per layer
+ * multi-head self-attention with a padding mask, residual + LayerNorm, a GELU feed-forward,
+ * residual + LayerNorm. Parameter names follow Hugging Face ({@code embeddings.word_embeddings.weight},
+ * {@code encoder.layer.N.attention.self.query.weight}, ...), so safetensors checkpoints load as they are.
+ */
+public final class BertEncoder implements Module {
+    /** Added to attention scores of padding keys: exp underflows to exactly 0 in f32. */
+    static final float MASKED = -1e9f;
+
+    public final BertConfig config;
+    public final Tensor wordEmbeddings, positionEmbeddings, tokenTypeEmbeddings, embLnWeight, embLnBias;
+    public final Layer[] layers;
+
+    /** One transformer layer's parameters. */
+    public static final class Layer implements Module {
+        public final Linear query, key, value, attentionOut, intermediate, output;
+        public final Tensor attentionLnWeight, attentionLnBias, outputLnWeight, outputLnBias;
+
+        Layer(Linear q, Linear k, Linear v, Linear ao, Tensor alw, Tensor alb, Linear inter, Linear out, Tensor olw, Tensor olb) {
+            query = q;
+            key = k;
+            value = v;
+            attentionOut = ao;
+            attentionLnWeight = alw;
+            attentionLnBias = alb;
+            intermediate = inter;
+            output = out;
+            outputLnWeight = olw;
+            outputLnBias = olb;
+        }
+
+        @Override
+        public void collectParameters(String p, Map<String, Tensor> out) {
+            query.collectParameters(p + "attention.self.query.", out);
+            key.collectParameters(p + "attention.self.key.", out);
+            value.collectParameters(p + "attention.self.value.", out);
+            attentionOut.collectParameters(p + "attention.output.dense.", out);
+            out.put(p + "attention.output.LayerNorm.weight", attentionLnWeight);
+            out.put(p + "attention.output.LayerNorm.bias", attentionLnBias);
+            intermediate.collectParameters(p + "intermediate.dense.", out);
+            output.collectParameters(p + "output.dense.", out);
+            out.put(p + "output.LayerNorm.weight", outputLnWeight);
+            out.put(p + "output.LayerNorm.bias", outputLnBias);
+        }
+    }
+
+    /** Builds an encoder from named parameters (Hugging Face names); every expected name must be present with its shape. */
+    public static BertEncoder fromParameters(BertConfig c, Map<String, Tensor> p) {
+        Layer[] layers = new Layer[c.layers()];
+        int h = c.hiddenSize(), inter = c.intermediateSize();
+        for (int i = 0; i < layers.length; i++) {
+            String n = "encoder.layer." + i + ".";
+            layers[i] = new Layer(linear(p, n + "attention.self.query.", h, h), linear(p, n + "attention.self.key.", h, h),
+                    linear(p, n + "attention.self.value.", h, h), linear(p, n + "attention.output.dense.", h, h),
+                    take(p, n + "attention.output.LayerNorm.weight", h), take(p, n + "attention.output.LayerNorm.bias", h),
+                    linear(p, n + "intermediate.dense.", inter, h), linear(p, n + "output.dense.", h, inter),
+                    take(p, n + "output.LayerNorm.weight", h), take(p, n + "output.LayerNorm.bias", h));
+        }
+        return new BertEncoder(c, take(p, "embeddings.word_embeddings.weight", c.vocabSize(), h),
+                take(p, "embeddings.position_embeddings.weight", c.maxPositions(), h),
+                take(p, "embeddings.token_type_embeddings.weight", c.typeVocabSize(), h),
+                take(p, "embeddings.LayerNorm.weight", h), take(p, "embeddings.LayerNorm.bias", h), layers);
+    }
+
+    private static Linear linear(Map<String, Tensor> p, String prefix, int out, int in) {
+        return new Linear(take(p, prefix + "weight", out, in), take(p, prefix + "bias", out));
+    }
+
+    private static Tensor take(Map<String, Tensor> p, String name, long... shape) {
+        Tensor t = p.get(name);
+        if (t == null) throw new IllegalArgumentException("BERT weights: missing " + name);
+        if (!java.util.Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException("BERT weights: " + name + " has shape " + java.util.Arrays.toString(t.shape())
+                    + ", the config needs " + java.util.Arrays.toString(shape));
+        }
+        return t;
+    }
+
+    private BertEncoder(BertConfig c, Tensor word, Tensor pos, Tensor type, Tensor lnW, Tensor lnB, Layer[] layers) {
+        this.config = c;
+        this.wordEmbeddings = word;
+        this.positionEmbeddings = pos;
+        this.tokenTypeEmbeddings = type;
+        this.embLnWeight = lnW;
+        this.embLnBias = lnB;
+        this.layers = layers;
+    }
+
+    /** Random initialisation as BERT does it (N(0, 0.02) weights, zero biases, LayerNorm 1/0), all trainable. */
+    public static BertEncoder random(BertConfig c, long seed) {
+        Random rng = new Random(seed);
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        int h = c.hiddenSize();
+        p.put("embeddings.word_embeddings.weight", Tensor.randn(rng, 0.02f, c.vocabSize(), h));
+        p.put("embeddings.position_embeddings.weight", Tensor.randn(rng, 0.02f, c.maxPositions(), h));
+        p.put("embeddings.token_type_embeddings.weight", Tensor.randn(rng, 0.02f, c.typeVocabSize(), h));
+        p.put("embeddings.LayerNorm.weight", Tensor.ones(h));
+        p.put("embeddings.LayerNorm.bias", Tensor.zeros(h));
+        for (int i = 0; i < c.layers(); i++) {
+            String n = "encoder.layer." + i + ".";
+            for (String s : new String[] {"attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense."}) {
+                p.put(n + s + "weight", Tensor.randn(rng, 0.02f, h, h));
+                p.put(n + s + "bias", Tensor.zeros(h));
+            }
+            p.put(n + "intermediate.dense.weight", Tensor.randn(rng, 0.02f, c.intermediateSize(), h));
+            p.put(n + "intermediate.dense.bias", Tensor.zeros(c.intermediateSize()));
+            p.put(n + "output.dense.weight", Tensor.randn(rng, 0.02f, h, c.intermediateSize()));
+            p.put(n + "output.dense.bias", Tensor.zeros(h));
+            for (String s : new String[] {"attention.output.LayerNorm.", "output.LayerNorm."}) {
+                p.put(n + s + "weight", Tensor.ones(h));
+                p.put(n + s + "bias", Tensor.zeros(h));
+            }
+        }
+        p.values().forEach(t -> t.requiresGrad(true));
+        return fromParameters(c, p);
+    }
+
+    @Override
+    public void collectParameters(String p, Map<String, Tensor> out) {
+        out.put(p + "embeddings.word_embeddings.weight", wordEmbeddings);
+        out.put(p + "embeddings.position_embeddings.weight", positionEmbeddings);
+        out.put(p + "embeddings.token_type_embeddings.weight", tokenTypeEmbeddings);
+        out.put(p + "embeddings.LayerNorm.weight", embLnWeight);
+        out.put(p + "embeddings.LayerNorm.bias", embLnBias);
+        for (int i = 0; i < layers.length; i++) layers[i].collectParameters(p + "encoder.layer." + i + ".", out);
+    }
+
+    /**
+     * Hidden states [batch, len, hidden] for ids and typeIds ([batch, len], i32) and mask
+     * ([batch, len], f32: 1 real token, 0 padding). dropoutRng null means inference (no dropout).
+     */
+    public Tensor forward(Tensor ids, Tensor typeIds, Tensor mask, SplittableRandom dropoutRng) {
+        long b = ids.size(0), len = ids.size(1);
+        if (len > config.maxPositions()) {
+            throw new IllegalArgumentException("BERT: sequence length " + len + " exceeds max_position_embeddings " + config.maxPositions());
+        }
+        boolean training = dropoutRng != null;
+        float p = config.dropout();
+        int[] positions = new int[(int) len];
+        for (int i = 0; i < len; i++) positions[i] = i;
+        Tensor x = Ops.embedding(wordEmbeddings, ids)
+                .add(Ops.embedding(positionEmbeddings, Tensor.ofInts(positions, len)))
+                .add(Ops.embedding(tokenTypeEmbeddings, typeIds));
+        x = Ops.dropout(Ops.layerNorm(x, embLnWeight, embLnBias, config.layerNormEps()), p, dropoutRng, training);
+        // [b, 1, 1, len]: 0 for real keys, MASKED for padding keys
+        Tensor maskBias = Tensor.ones(b, len).sub(mask).scale(MASKED).reshape(b, 1, 1, len);
+        for (Layer layer : layers) x = layer(layer, x, maskBias, dropoutRng);
+        return x;
+    }
+
+    private Tensor layer(Layer l, Tensor x, Tensor maskBias, SplittableRandom rng) {
+        long b = x.size(0), len = x.size(1);
+        int nh = config.heads(), hd = config.headDim();
+        boolean training = rng != null;
+        float p = config.dropout();
+        Tensor q = l.query.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
+        Tensor k = l.key.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
+        Tensor v = l.value.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
+        Tensor scores = q.matmul(k.transpose(-1, -2)).scale((float) (1.0 / Math.sqrt(hd))).add(maskBias);
+        Tensor probs = Ops.dropout(scores.softmax(-1), p, rng, training);
+        Tensor ctx = probs.matmul(v).permute(0, 2, 1, 3).reshape(b, len, (long) nh * hd);
+        Tensor attn = Ops.layerNorm(Ops.dropout(l.attentionOut.forward(ctx), p, rng, training).add(x),
+                l.attentionLnWeight, l.attentionLnBias, config.layerNormEps());
+        Tensor inter = activation(l.intermediate.forward(attn));
+        return Ops.layerNorm(Ops.dropout(l.output.forward(inter), p, rng, training).add(attn),
+                l.outputLnWeight, l.outputLnBias, config.layerNormEps());
+    }
+
+    private Tensor activation(Tensor t) {
+        return switch (config.activation()) {
+            case "gelu" -> t.gelu();
+            case "relu" -> t.relu();
+            default -> t.geluTanh();
+        };
+    }
+
+    /** [CLS] vectors [batch, hidden]. */
+    public static Tensor poolCls(Tensor hidden) {
+        return hidden.select(1, 0);
+    }
+
+    /** Mean of the real tokens' vectors [batch, hidden] (mask [batch, len], f32 0/1). */
+    public static Tensor poolMean(Tensor hidden, Tensor mask) {
+        Tensor m = mask.unsqueeze(-1);
+        return hidden.mul(m).sum(1, false).div(m.sum(1, false));
+    }
+}
