@@ -12,7 +12,7 @@ final class Elementwise {
         String name = op.name().toLowerCase();
         Tensor x = Tensor.computeF32(name, input);
         Tensor xc = x.contiguous();
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = Tensor.uninitialized(x.shape());
         Tensor.k().unary(op, xc.f32(name), y.segment(), y.numel());
         return Autograd.record(name, y, g -> {
             Tensor dx = Tensor.zeros(x.shape());
@@ -23,7 +23,7 @@ final class Elementwise {
 
     static Tensor scale(Tensor x, float s) {
         Tensor xc = x.contiguous();
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = Tensor.uninitialized(x.shape());
         Tensor.k().scale(xc.f32("scale"), s, y.segment(), y.numel());
         return Autograd.record("scale", y, g -> Autograd.accumulate(x, scale(g, s)), x);
     }
@@ -36,7 +36,7 @@ final class Elementwise {
     static Tensor binary(String name, BinaryOp op, Tensor first, Tensor second) {
         Tensor a = Tensor.computeF32(name, first), b = Tensor.computeF32(name, second);
         long[] shape = Shapes.broadcast(name, a.shape(), b.shape());
-        Tensor c = Tensor.zeros(shape);
+        Tensor c = Tensor.uninitialized(shape);
         long n = c.numel();
         if (Arrays.equals(a.shape(), shape) && Arrays.equals(b.shape(), shape)) {
             Tensor.k().binary(op, a.contiguous().segment(), b.contiguous().segment(), c.segment(), n);

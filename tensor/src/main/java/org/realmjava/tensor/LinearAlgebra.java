@@ -62,7 +62,7 @@ final class LinearAlgebra {
 
     private static Tensor matmul2d(Tensor a, Tensor b) {
         int m = (int) a.size(0), k = (int) a.size(1), n = (int) b.size(1);
-        Tensor c = Tensor.zeros(m, n);
+        Tensor c = Tensor.uninitialized(m, n);
         if (c.numel() == 0) return c;
         Layout la = Layout.of(a), lb = Layout.of(b);
         Tensor.k().gemm(la.trans, lb.trans, m, n, k, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, c.segment(), n);
@@ -87,7 +87,7 @@ final class LinearAlgebra {
         long[] outShape = java.util.Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
-        Tensor c = Tensor.zeros(outShape);
+        Tensor c = Tensor.uninitialized(outShape);
         if (c.numel() == 0) return c;
         // expand both to the full batch shape (stride-0 views, no copy), then pick GEMM layouts
         long[] aFull = java.util.Arrays.copyOf(batch, batch.length + 2), bFull = aFull.clone();

@@ -18,6 +18,14 @@ public final class Ops {
         return RowOps.layerNorm(x, gamma, beta, eps);
     }
 
+    /**
+     * Attention probabilities softmax(scale * scores + mask) over the last axis in one kernel;
+     * mask is [batch, keys] (0 visible, large negative hidden), broadcast over heads and queries.
+     */
+    public static Tensor attentionSoftmax(Tensor scores, float scale, Tensor mask) {
+        return RowOps.scaledMaskedSoftmax(scores, scale, mask);
+    }
+
     /** Rows of table ([rows, d]) picked by ids (i32, any shape): out is [ids.shape..., d]. Gradient: scatter-add. */
     public static Tensor embedding(Tensor table, Tensor ids) {
         return indexSelect(table, 0, ids);
@@ -58,7 +66,7 @@ public final class Ops {
         System.arraycopy(ids.shape(), 0, outShape, 0, ids.rank());
         System.arraycopy(rest, 0, outShape, ids.rank(), rest.length);
         Tensor xc = x.contiguous();
-        Tensor out = Tensor.zeros(outShape);
+        Tensor out = Tensor.uninitialized(outShape);
         MemorySegment src = xc.segment(), dst = out.segment();
         for (int i = 0; i < idv.length; i++) {
             MemorySegment.copy(src, idv[i] * width * 4, dst, i * width * 4, width * 4);

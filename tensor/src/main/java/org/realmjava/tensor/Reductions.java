@@ -25,7 +25,7 @@ final class Reductions {
         long[] shape = x.shape();
         long[] oli = Shapes.outerLenInner(shape, d);
         Tensor xc = x.contiguous();
-        Tensor y = Tensor.zeros(keepDim ? Shapes.withOne(shape, d) : Shapes.without(shape, d));
+        Tensor y = Tensor.uninitialized(keepDim ? Shapes.withOne(shape, d) : Shapes.without(shape, d));
         Tensor.k().sumAxis(xc.f32("sum"), y.segment(), oli[0], oli[1], oli[2]);
         return Autograd.record("sum", y, g -> {
             Tensor gk = keepDim ? g : g.unsqueeze(d);

@@ -15,7 +15,7 @@ final class RowOps {
         if (!isLast(x, axis)) return softmax(x.transpose(axis, -1), -1).transpose(axis, -1);
         Tensor xc = x.contiguous();
         long cols = x.size(-1), rows = cols == 0 ? 0 : x.numel() / cols;
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = Tensor.uninitialized(x.shape());
         Tensor.k().softmaxRows(xc.f32("softmax"), y.segment(), rows, cols);
         return Autograd.record("softmax", y, g -> {
             Tensor dx = Tensor.zeros(x.shape());
@@ -28,7 +28,7 @@ final class RowOps {
         if (!isLast(x, axis)) return logSoftmax(x.transpose(axis, -1), -1).transpose(axis, -1);
         Tensor xc = x.contiguous();
         long cols = x.size(-1), rows = cols == 0 ? 0 : x.numel() / cols;
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = Tensor.uninitialized(x.shape());
         Tensor.k().logSoftmaxRows(xc.f32("logSoftmax"), y.segment(), rows, cols);
         return Autograd.record("logSoftmax", y, g -> {
             Tensor dx = Tensor.zeros(x.shape());
@@ -55,6 +55,29 @@ final class RowOps {
         }, x);
     }
 
+    /**
+     * softmax(scale * scores + mask) over the last axis, fused (one output, no intermediate
+     * tensors). scores is [b, ..., cols] with rowsPerMask rows per mask row; mask is
+     * [b, cols] and gets no gradient. d/dscores = scale * softmax backward.
+     */
+    static Tensor scaledMaskedSoftmax(Tensor scores, float scale, Tensor mask) {
+        long cols = scores.size(-1), rows = cols == 0 ? 0 : scores.numel() / cols;
+        long maskRows = mask.numel() / Math.max(1, cols);
+        if (mask.size(-1) != cols || maskRows == 0 || rows % maskRows != 0) {
+            throw new IllegalArgumentException("attention softmax: scores " + Shapes.str(scores.shape()) + " and mask " + Shapes.str(mask.shape())
+                    + " — the mask needs [batch, " + cols + "] with batch dividing the score rows");
+        }
+        Tensor xc = scores.contiguous(), mc = mask.detach().contiguous();
+        Tensor y = Tensor.uninitialized(scores.shape());
+        Tensor.k().scaledMaskedSoftmaxRows(xc.f32("attention softmax"), scale, mc.f32("attention softmax"), rows / maskRows, y.segment(), rows, cols);
+        return Autograd.record("scaledMaskedSoftmax", y, g -> {
+            Tensor dx = Tensor.zeros(scores.shape());
+            Tensor.k().softmaxRowsBackward(y.segment(), g.contiguous().segment(), dx.segment(), rows, cols);
+            Tensor.k().scale(dx.segment(), scale, dx.segment(), dx.numel());
+            Autograd.accumulate(scores, dx);
+        }, scores);
+    }
+
     /** Layer norm over the last axis with learned gamma and beta ([cols] each). */
     static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         long cols = x.size(-1);
@@ -64,8 +87,8 @@ final class RowOps {
         }
         long rows = cols == 0 ? 0 : x.numel() / cols;
         Tensor xc = x.contiguous(), gc = gamma.contiguous(), bc = beta.contiguous();
-        Tensor y = Tensor.zeros(x.shape());
-        Tensor mean = Tensor.zeros(rows), rstd = Tensor.zeros(rows);
+        Tensor y = Tensor.uninitialized(x.shape());
+        Tensor mean = Tensor.uninitialized(rows), rstd = Tensor.uninitialized(rows);
         Tensor.k().layerNormRows(xc.f32("layerNorm"), gc.f32("layerNorm"), bc.f32("layerNorm"), y.segment(),
                 mean.segment(), rstd.segment(), rows, cols, eps);
         return Autograd.record("layerNorm", y, g -> {

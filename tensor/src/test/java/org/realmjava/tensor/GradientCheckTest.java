@@ -63,6 +63,8 @@ class GradientCheckTest {
         GradCheck.check("softmax last", x -> x[0].softmax(-1), rand(3, 7));
         GradCheck.check("softmax middle", x -> x[0].softmax(1), rand(2, 5, 3));
         GradCheck.check("logSoftmax", x -> x[0].logSoftmax(-1), rand(4, 9));
+        Tensor mask = Tensor.of(new float[] {0, 0, -1e9f, 0, -1e9f, 0, 0, 0}, 2, 4);
+        GradCheck.check("attention softmax", x -> Ops.attentionSoftmax(x[0], 0.5f, mask), rand(2, 3, 2, 4));
         GradCheck.check("logSumExp", x -> x[0].logSumExp(-1, false), rand(4, 9));
         GradCheck.check("logSumExp axis 0 keep", x -> x[0].logSumExp(0, true), rand(4, 3));
         GradCheck.check("layerNorm", x -> Ops.layerNorm(x[0], x[1], x[2], 1e-5f), rand(3, 8), positive(8), rand(8));

@@ -48,6 +48,12 @@ public interface Kernels {
     /** y[r, :] = exp(x[r, :] - max) / sum exp(x[r, :] - max). */
     void softmaxRows(MemorySegment x, MemorySegment y, long rows, long cols);
 
+    /**
+     * Attention probabilities in one pass: y[r, :] = softmax(scale * x[r, :] + mask[r / rowsPerMask, :]).
+     * mask is [rows / rowsPerMask, cols] (0 for visible keys, a large negative for padding).
+     */
+    void scaledMaskedSoftmaxRows(MemorySegment x, float scale, MemorySegment mask, long rowsPerMask, MemorySegment y, long rows, long cols);
+
     /** dx[r, j] += y[r, j] * (dy[r, j] - sum_c dy[r, c] y[r, c]). */
     void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols);
 

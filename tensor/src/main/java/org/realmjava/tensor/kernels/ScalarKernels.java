@@ -137,6 +137,22 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void scaledMaskedSoftmaxRows(MemorySegment x, float scale, MemorySegment mask, long rowsPerMask, MemorySegment y, long rows, long cols) {
+        double[] z = new double[(int) cols];
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols, mbase = (r / rowsPerMask) * cols;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < cols; j++) {
+                z[j] = (double) (scale * get(x, base + j)) + get(mask, mbase + j);
+                max = Math.max(max, z[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < cols; j++) sum += Math.exp(z[j] - max);
+            for (int j = 0; j < cols; j++) set(y, base + j, (float) (Math.exp(z[j] - max) / sum));
+        }
+    }
+
+    @Override
     public void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
         for (long r = 0; r < rows; r++) {
             long base = r * cols;

@@ -271,6 +271,33 @@ public class SimdKernels implements Kernels {
         });
     }
 
+    @Override
+    public void scaledMaskedSoftmaxRows(MemorySegment x, float scale, MemorySegment mask, long rowsPerMask, MemorySegment y, long rows, long cols) {
+        Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols, mbase = (r / rowsPerMask) * cols;
+                // pass 1: z = scale * x + mask, written to y, and its max
+                FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+                long j = 0;
+                long bound = S.loopBound(cols);
+                for (; j < bound; j += L) {
+                    FloatVector z = load(x, base + j).mul(scale).add(load(mask, mbase + j));
+                    store(z, y, base + j);
+                    mx = mx.max(z);
+                }
+                float m = mx.reduceLanes(VectorOperators.MAX);
+                for (; j < cols; j++) {
+                    float z = scale * x.getAtIndex(F32, base + j) + mask.getAtIndex(F32, mbase + j);
+                    y.setAtIndex(F32, base + j, z);
+                    m = Math.max(m, z);
+                }
+                // pass 2: exp in place and its sum; pass 3: normalise
+                float sum = expShiftedSum(y, y, base, cols, m);
+                scaleInPlace(y, base, cols, 1f / sum);
+            }
+        });
+    }
+
     /** y[j] = exp(x[j] - shift) for the row; returns their sum. */
     private static float expShiftedSum(MemorySegment x, MemorySegment y, long base, long cols, float shift) {
         FloatVector acc = FloatVector.zero(S);

@@ -143,6 +143,11 @@ class KernelParityTest {
         k.softmaxRowsBackward(y0, dy, dx1, rows, cols);
         Check.close(ctx(k, "softmaxRowsBackward", cols, seed), Check.floats(dx0, n), Check.floats(dx1, n), 1e-6, 1e-5);
 
+        MemorySegment mask = Check.randomSegment(rng, cols, -3, 0); // one mask row for all 5 rows
+        MemorySegment am0 = Check.randomSegment(rng, n, 0, 1), am1 = Check.copyOf(am0);
+        REF.scaledMaskedSoftmaxRows(x, 0.35f, mask, rows, am0, rows, cols);
+        k.scaledMaskedSoftmaxRows(x, 0.35f, mask, rows, am1, rows, cols);
+        Check.close(ctx(k, "scaledMaskedSoftmaxRows", cols, seed), Check.floats(am0, n), Check.floats(am1, n), 1e-7, 1e-5);
         MemorySegment l0 = Check.randomSegment(rng, n, 0, 1), l1 = Check.copyOf(l0);
         REF.logSoftmaxRows(x, l0, rows, cols);
         k.logSoftmaxRows(x, l1, rows, cols);
@@ -174,7 +179,7 @@ class KernelParityTest {
         Check.close(ctx(k, "layerNormRowsBackward dx", cols, seed), Check.floats(lx0, n), Check.floats(lx1, n), 1e-5, 1e-4);
         Check.close(ctx(k, "layerNormRowsBackward dgamma", cols, seed), Check.floats(dg0, cols), Check.floats(dg1, cols), 1e-5, 1e-5);
         Check.close(ctx(k, "layerNormRowsBackward dbeta", cols, seed), Check.floats(db0, cols), Check.floats(db1, cols), 1e-6, 1e-6);
-        COVERED.addAll(List.of("softmaxRows", "softmaxRowsBackward", "logSoftmaxRows", "logSoftmaxRowsBackward", "logSumExpRows",
+        COVERED.addAll(List.of("softmaxRows", "scaledMaskedSoftmaxRows", "softmaxRowsBackward", "logSoftmaxRows", "logSoftmaxRowsBackward", "logSumExpRows",
                 "layerNormRows", "layerNormRowsBackward"));
     }
 

@@ -154,8 +154,8 @@ public final class BertEncoder implements Module {
                 .add(Ops.embedding(positionEmbeddings, Tensor.ofInts(positions, len)))
                 .add(Ops.embedding(tokenTypeEmbeddings, typeIds));
         x = Ops.dropout(Ops.layerNorm(x, embLnWeight, embLnBias, config.layerNormEps()), p, dropoutRng, training);
-        // [b, 1, 1, len]: 0 for real keys, MASKED for padding keys
-        Tensor maskBias = Tensor.ones(b, len).sub(mask).scale(MASKED).reshape(b, 1, 1, len);
+        // [b, len]: 0 for real keys, MASKED for padding keys
+        Tensor maskBias = Tensor.ones(b, len).sub(mask).scale(MASKED);
         for (Layer layer : layers) x = layer(layer, x, maskBias, dropoutRng);
         return x;
     }
@@ -168,8 +168,8 @@ public final class BertEncoder implements Module {
         Tensor q = l.query.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
         Tensor k = l.key.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
         Tensor v = l.value.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
-        Tensor scores = q.matmul(k.transpose(-1, -2)).scale((float) (1.0 / Math.sqrt(hd))).add(maskBias);
-        Tensor probs = Ops.dropout(scores.softmax(-1), p, rng, training);
+        // softmax(q k^T / sqrt(hd) + mask), fused: the [b, heads, len, len] scores are read once
+        Tensor probs = Ops.dropout(Ops.attentionSoftmax(q.matmul(k.transpose(-1, -2)), (float) (1.0 / Math.sqrt(hd)), maskBias), p, rng, training);
         Tensor ctx = probs.matmul(v).permute(0, 2, 1, 3).reshape(b, len, (long) nh * hd);
         Tensor attn = Ops.layerNorm(Ops.dropout(l.attentionOut.forward(ctx), p, rng, training).add(x),
                 l.attentionLnWeight, l.attentionLnBias, config.layerNormEps());
