@@ -82,6 +82,16 @@ class TokenizerParityTest {
         List<String> failures = new ArrayList<>();
         for (String t : texts) compare(t, failures);
         System.out.printf("tokenizer parity: %d SQuAD texts, %d differ%n", texts.size(), failures.size());
+        // throughput, reported (not asserted: timings do not belong in unit tests); best of 3 passes
+        double best = Double.MAX_VALUE;
+        long tokens = 0;
+        for (int pass = 0; pass < 3; pass++) {
+            long t0 = System.nanoTime();
+            tokens = 0;
+            for (String t : texts) tokens += ours.encode(t).length();
+            best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+        }
+        System.out.printf("tokenizer throughput (1 thread): %.0f texts/s, %.0f tokens/s%n", texts.size() / best, tokens / best);
         if (!failures.isEmpty()) fail(failures.size() + " of " + texts.size() + " differ; first: " + failures.get(0));
     }
 
