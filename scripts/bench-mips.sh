@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # JMH: exact MIPS queries/s over N x d vectors (steady state, index mapped and warm) and updates
-# the 'mips-jmh' section of docs/benchmarks.md. Extra JMH options pass through, e.g.
+# the 'mips-jmh' section (or $SECTION) of docs/benchmarks.md. Extra JMH options pass through, e.g.
 #   scripts/bench-mips.sh -p n=100000,1000000 -p d=128,768 -p k=1,10,100,1000 -p q=1,16,64,256,1024
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,7 +9,7 @@ source bin/find-jdk.sh
 bin/mvn -q -DskipTests package
 out=$(mktemp)
 "$REALM_JDK/bin/java" -jar benchmarks/target/benchmarks.jar MipsBenchmark -rf json -rff "$out" "$@"
-python3 - "$out" "$*" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md mips-jmh
+python3 - "$out" "$*" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "${SECTION:-mips-jmh}"
 import json, sys, os, datetime
 rows = json.load(open(sys.argv[1]))
 cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
@@ -28,4 +28,4 @@ for r in sorted(rows, key=lambda r: (int(r['params']['n']), int(r['params']['d']
     print(f"| {n} | {d} | {k} | {q} | {p['dtype']} | {ms:.1f} | {q / s:.1f} | {bytes_ * scans / s / 1e9:.1f} | {2.0 * n * d * q / s / 1e9:.0f} |")
 PY
 rm -f "$out"
-echo "updated the 'mips-jmh' section of docs/benchmarks.md"
+echo "updated the '${SECTION:-mips-jmh}' section of docs/benchmarks.md"
