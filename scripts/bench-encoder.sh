@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
 # JMH: all-MiniLM-L6-v2 encoder forward, this engine against ONNX Runtime Java in the same run
 # (same ONNX file, same token ids, 2 threads each). Updates the 'encoder' section of docs/benchmarks.md.
-set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$here"
-source bin/find-jdk.sh
-bin/mvn -q -DskipTests package
+source "$(dirname "$0")/lib-jmh.sh"
 out=$(mktemp)
-"$REALM_JDK/bin/java" -jar benchmarks/target/benchmarks.jar EncoderBenchmark -rf json -rff "$out" "$@"
+run_jmh EncoderBenchmark "$out" "$@"
 python3 - "$out" "$*" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md encoder
 import json, sys, os, datetime
 rows = json.load(open(sys.argv[1]))

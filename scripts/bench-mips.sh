@@ -2,13 +2,9 @@
 # JMH: exact MIPS queries/s over N x d vectors (steady state, index mapped and warm) and updates
 # the 'mips-jmh' section (or $SECTION) of docs/benchmarks.md. Extra JMH options pass through, e.g.
 #   scripts/bench-mips.sh -p n=100000,1000000 -p d=128,768 -p k=1,10,100,1000 -p q=1,16,64,256,1024
-set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$here"
-source bin/find-jdk.sh
-bin/mvn -q -DskipTests package
+source "$(dirname "$0")/lib-jmh.sh"
 out=$(mktemp)
-"$REALM_JDK/bin/java" -jar benchmarks/target/benchmarks.jar MipsBenchmark -rf json -rff "$out" "$@"
+run_jmh MipsBenchmark "$out" "$@"
 python3 - "$out" "$*" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "${SECTION:-mips-jmh}"
 import json, sys, os, datetime
 rows = json.load(open(sys.argv[1]))

@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
 # JMH: one MLM training step (forward, backward, AdamW) at MiniLM-L6 sizes, B=32 L=128.
 # Updates the 'training' section of docs/benchmarks.md.
-set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$here"
-source bin/find-jdk.sh
-bin/mvn -q -DskipTests package
+source "$(dirname "$0")/lib-jmh.sh"
 out=$(mktemp)
-"$REALM_JDK/bin/java" -jar benchmarks/target/benchmarks.jar TrainingStepBenchmark -rf json -rff "$out" "$@"
+run_jmh TrainingStepBenchmark "$out" "$@"
 python3 - "$out" "$*" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md training
 import json, sys, os, datetime
 rows = json.load(open(sys.argv[1]))
