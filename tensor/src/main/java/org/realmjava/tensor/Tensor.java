@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Random;
+import org.realmjava.tensor.kernels.BinaryOp;
 import org.realmjava.tensor.kernels.Kernels;
+import org.realmjava.tensor.kernels.UnaryOp;
 
 /**
  * A dense, row-major, strided tensor over off-heap memory.
@@ -390,7 +392,7 @@ public final class Tensor {
         if (isContiguous()) {
             k().axpy(1f, o.segment(), segment(), numel());
         } else {
-            copyFrom(Elementwise.binary("add", org.realmjava.tensor.kernels.BinaryOp.ADD, this, o));
+            copyFrom(Elementwise.binary("add", BinaryOp.ADD, this, o));
         }
     }
 
@@ -571,22 +573,22 @@ public final class Tensor {
 
     // ------------------------------------------------------------------ ops (see the op classes for formulas)
 
-    public Tensor add(Tensor o) { return Elementwise.binary("add", org.realmjava.tensor.kernels.BinaryOp.ADD, this, o); }
-    public Tensor sub(Tensor o) { return Elementwise.binary("sub", org.realmjava.tensor.kernels.BinaryOp.SUB, this, o); }
-    public Tensor mul(Tensor o) { return Elementwise.binary("mul", org.realmjava.tensor.kernels.BinaryOp.MUL, this, o); }
-    public Tensor div(Tensor o) { return Elementwise.binary("div", org.realmjava.tensor.kernels.BinaryOp.DIV, this, o); }
+    public Tensor add(Tensor o) { return Elementwise.binary("add", BinaryOp.ADD, this, o); }
+    public Tensor sub(Tensor o) { return Elementwise.binary("sub", BinaryOp.SUB, this, o); }
+    public Tensor mul(Tensor o) { return Elementwise.binary("mul", BinaryOp.MUL, this, o); }
+    public Tensor div(Tensor o) { return Elementwise.binary("div", BinaryOp.DIV, this, o); }
     public Tensor add(float s) { return Elementwise.addScalar(this, s); }
     public Tensor scale(float s) { return Elementwise.scale(this, s); }
     public Tensor neg() { return Elementwise.scale(this, -1f); }
-    public Tensor exp() { return Elementwise.unary(org.realmjava.tensor.kernels.UnaryOp.EXP, this); }
-    public Tensor log() { return Elementwise.unary(org.realmjava.tensor.kernels.UnaryOp.LOG, this); }
-    public Tensor sqrt() { return Elementwise.unary(org.realmjava.tensor.kernels.UnaryOp.SQRT, this); }
-    public Tensor tanh() { return Elementwise.unary(org.realmjava.tensor.kernels.UnaryOp.TANH, this); }
-    public Tensor relu() { return Elementwise.unary(org.realmjava.tensor.kernels.UnaryOp.RELU, this); }
+    public Tensor exp() { return Elementwise.unary(UnaryOp.EXP, this); }
+    public Tensor log() { return Elementwise.unary(UnaryOp.LOG, this); }
+    public Tensor sqrt() { return Elementwise.unary(UnaryOp.SQRT, this); }
+    public Tensor tanh() { return Elementwise.unary(UnaryOp.TANH, this); }
+    public Tensor relu() { return Elementwise.unary(UnaryOp.RELU, this); }
     /** GELU, exact erf form: x * Phi(x). */
-    public Tensor gelu() { return Elementwise.unary(org.realmjava.tensor.kernels.UnaryOp.GELU_ERF, this); }
+    public Tensor gelu() { return Elementwise.unary(UnaryOp.GELU_ERF, this); }
     /** GELU, tanh approximation (Hendrycks and Gimpel). */
-    public Tensor geluTanh() { return Elementwise.unary(org.realmjava.tensor.kernels.UnaryOp.GELU_TANH, this); }
+    public Tensor geluTanh() { return Elementwise.unary(UnaryOp.GELU_TANH, this); }
 
     public Tensor sum() { return Reductions.sumAll(this); }
     public Tensor sum(int axis, boolean keepDim) { return Reductions.sum(this, axis, keepDim); }

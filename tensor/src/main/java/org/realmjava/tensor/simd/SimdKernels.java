@@ -349,9 +349,8 @@ public class SimdKernels implements Kernels {
                 for (long bound = S.loopBound(cols); j < bound; j += L) {
                     store(load(y, base + j).fma(load(dy, base + j).sub(d), load(dx, base + j)), dx, base + j);
                 }
-                var F = F32;
                 for (; j < cols; j++) {
-                    dx.setAtIndex(F, base + j, dx.getAtIndex(F, base + j) + y.getAtIndex(F, base + j) * (dy.getAtIndex(F, base + j) - d));
+                    dx.setAtIndex(F32, base + j, dx.getAtIndex(F32, base + j) + y.getAtIndex(F32, base + j) * (dy.getAtIndex(F32, base + j) - d));
                 }
             }
         });
@@ -390,9 +389,8 @@ public class SimdKernels implements Kernels {
                     store(load(dx, base + j).add(load(dy, base + j)).sub(p.mul(s)), dx, base + j);
                 }
                 for (; j < cols; j++) {
-                    var F = F32;
-                    dx.setAtIndex(F, base + j, dx.getAtIndex(F, base + j) + dy.getAtIndex(F, base + j)
-                            - (float) Math.exp(y.getAtIndex(F, base + j)) * s);
+                    dx.setAtIndex(F32, base + j, dx.getAtIndex(F32, base + j) + dy.getAtIndex(F32, base + j)
+                            - (float) Math.exp(y.getAtIndex(F32, base + j)) * s);
                 }
             }
         });
@@ -408,7 +406,6 @@ public class SimdKernels implements Kernels {
     @Override
     public void layerNormRows(MemorySegment x, MemorySegment gamma, MemorySegment beta, MemorySegment y,
                               MemorySegment mean, MemorySegment rstd, long rows, long cols, float eps) {
-        var F = F32;
         Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
             for (long r = rs; r < re; r++) {
                 long base = r * cols;
@@ -423,7 +420,7 @@ public class SimdKernels implements Kernels {
                 }
                 float var = acc.reduceLanes(VectorOperators.ADD);
                 for (; j < cols; j++) {
-                    float d = x.getAtIndex(F, base + j) - mu;
+                    float d = x.getAtIndex(F32, base + j) - mu;
                     var += d * d;
                 }
                 var /= cols;
@@ -432,10 +429,10 @@ public class SimdKernels implements Kernels {
                     store(load(x, base + j).sub(mu).mul(rsd).fma(load(gamma, j), load(beta, j)), y, base + j);
                 }
                 for (; j < cols; j++) {
-                    y.setAtIndex(F, base + j, (x.getAtIndex(F, base + j) - mu) * rsd * gamma.getAtIndex(F, j) + beta.getAtIndex(F, j));
+                    y.setAtIndex(F32, base + j, (x.getAtIndex(F32, base + j) - mu) * rsd * gamma.getAtIndex(F32, j) + beta.getAtIndex(F32, j));
                 }
-                mean.setAtIndex(F, r, mu);
-                rstd.setAtIndex(F, r, rsd);
+                mean.setAtIndex(F32, r, mu);
+                rstd.setAtIndex(F32, r, rsd);
             }
         });
     }
@@ -444,7 +441,6 @@ public class SimdKernels implements Kernels {
     public void layerNormRowsBackward(MemorySegment x, MemorySegment gamma, MemorySegment mean, MemorySegment rstd,
                                       MemorySegment dy, MemorySegment dx, MemorySegment dgamma, MemorySegment dbeta,
                                       long rows, long cols) {
-        var F = F32;
         // dx is row-parallel; dgamma/dbeta are sums over rows, so each thread keeps its own partial
         // sums and they are added in a fixed order afterwards (deterministic for a thread count).
         int threads = Parallel.threads();
@@ -458,7 +454,7 @@ public class SimdKernels implements Kernels {
                 long r0 = t * chunk, r1 = Math.min(rows, r0 + chunk);
                 for (long r = r0; r < r1; r++) {
                     long base = r * cols;
-                    float mu = mean.getAtIndex(F, r), rs = rstd.getAtIndex(F, r);
+                    float mu = mean.getAtIndex(F32, r), rs = rstd.getAtIndex(F32, r);
                     FloatVector accG = FloatVector.zero(S), accGX = accG;
                     long j = 0;
                     long bound = S.loopBound(cols);
@@ -473,9 +469,9 @@ public class SimdKernels implements Kernels {
                     }
                     float sg = accG.reduceLanes(VectorOperators.ADD), sgx = accGX.reduceLanes(VectorOperators.ADD);
                     for (; j < cols; j++) {
-                        float xhat = (x.getAtIndex(F, base + j) - mu) * rs;
-                        float dyv = dy.getAtIndex(F, base + j);
-                        float g = dyv * gamma.getAtIndex(F, j);
+                        float xhat = (x.getAtIndex(F32, base + j) - mu) * rs;
+                        float dyv = dy.getAtIndex(F32, base + j);
+                        float g = dyv * gamma.getAtIndex(F32, j);
                         sg += g;
                         sgx += g * xhat;
                         pg[(int) j] += dyv * xhat;
@@ -489,9 +485,9 @@ public class SimdKernels implements Kernels {
                         store(load(dx, base + j).add(d), dx, base + j);
                     }
                     for (; j < cols; j++) {
-                        float xhat = (x.getAtIndex(F, base + j) - mu) * rs;
-                        float g = dy.getAtIndex(F, base + j) * gamma.getAtIndex(F, j);
-                        dx.setAtIndex(F, base + j, dx.getAtIndex(F, base + j) + rs * (g - meanG - xhat * meanGX));
+                        float xhat = (x.getAtIndex(F32, base + j) - mu) * rs;
+                        float g = dy.getAtIndex(F32, base + j) * gamma.getAtIndex(F32, j);
+                        dx.setAtIndex(F32, base + j, dx.getAtIndex(F32, base + j) + rs * (g - meanG - xhat * meanGX));
                     }
                 }
             }
