@@ -60,6 +60,39 @@ final class LinearAlgebra {
         }, a, b);
     }
 
+    /**
+     * y = x W^T + bias with W stored [out, in] (a Linear layer). The bias is written into the output
+     * rows first and GEMM accumulates onto it (beta = 1): one pass over the output instead of a
+     * GEMM pass plus a separate bias-add pass and its extra tensor.
+     */
+    static Tensor linear(Tensor first, Tensor weight, Tensor bias) {
+        Tensor x = Tensor.computeF32("linear", first), w = Tensor.computeF32("linear", weight);
+        long in = x.size(-1), out = w.size(0);
+        if (w.rank() != 2 || w.size(1) != in || bias.rank() != 1 || bias.size(0) != out) {
+            throw new IllegalArgumentException("linear: input " + Shapes.str(x.shape()) + ", weight " + Shapes.str(w.shape())
+                    + ", bias " + Shapes.str(bias.shape()) + " — need [..., in], [out, in] and [out]");
+        }
+        Tensor x2 = x.reshape(-1, in);
+        int m = (int) x2.size(0);
+        Tensor c = Tensor.uninitialized(m, out);
+        MemorySegment bs = bias.contiguous().f32("linear"), cs = c.segment();
+        for (long r = 0; r < m; r++) MemorySegment.copy(bs, 0, cs, r * out * 4, out * 4);
+        Layout la = Layout.of(x2), lb = Layout.of(w.transpose(0, 1));
+        if (m > 0 && out > 0) {
+            Tensor.k().gemm(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 1f, cs, (int) out);
+        }
+        long[] outShape = x.shape();
+        outShape[outShape.length - 1] = out;
+        Tensor y = c.reshape(outShape);
+        long[] xShape = x.shape();
+        return Autograd.record("linear", y, g -> {
+            Tensor g2 = g.reshape(-1, out);
+            if (x.requiresGrad()) Autograd.accumulate(x, matmul(g2, w).reshape(xShape));
+            if (w.requiresGrad()) Autograd.accumulate(w, matmul(g2.transpose(0, 1), x2));
+            if (bias.requiresGrad()) Autograd.accumulate(bias, g2.sum(0, false));
+        }, x, w, bias);
+    }
+
     private static Tensor matmul2d(Tensor a, Tensor b) {
         int m = (int) a.size(0), k = (int) a.size(1), n = (int) b.size(1);
         Tensor c = Tensor.uninitialized(m, n);

@@ -13,6 +13,11 @@ import java.util.SplittableRandom;
 public final class Ops {
     private Ops() {}
 
+    /** y = x W^T + bias, W stored [out, in] (the PyTorch layout), bias [out]; x is [..., in]. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return LinearAlgebra.linear(x, weight, bias);
+    }
+
     /** Layer norm over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta. */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         return RowOps.layerNorm(x, gamma, beta, eps);

@@ -77,6 +77,7 @@ class GradientCheckTest {
         GradCheck.check("matmul batched broadcast", x -> x[0].matmul(x[1]), rand(2, 1, 3, 4), rand(3, 4, 2));
         GradCheck.check("matmul weight fold", x -> x[0].matmul(x[1]), rand(2, 3, 4), rand(4, 5));
         GradCheck.check("matmul vector", x -> x[0].matmul(x[1]), rand(4), rand(4, 3));
+        GradCheck.check("linear (fused bias)", x -> Ops.linear(x[0], x[1], x[2]), rand(2, 3, 4), rand(5, 4), rand(5));
     }
 
     @Test
