@@ -199,7 +199,9 @@ final class BlockScan {
             harvestScores(data, first + i + 1, scores, GROUP * B, th, sink);
         }
         if (i < count) {
-            dots1x8(tile, i * stride, data.dim, qs, scores);
+            // the odd last block: the one-block kernel, reading the tile through a heap segment
+            Data tileData = new Data(MemorySegment.ofArray(tile), null, VectorDType.F32, data.dim, data.count);
+            dots8(tileData, (long) i * stride, qs, scores);
             harvestScores(data, first + i, scores, 0, th, sink);
         }
     }
@@ -257,29 +259,6 @@ final class BlockScan {
         c5.intoArray(scores, 13 * B);
         c6.intoArray(scores, 14 * B);
         c7.intoArray(scores, 15 * B);
-    }
-
-    private static void dots1x8(float[] tile, int o0, int d, float[] qs, float[] scores) {
-        FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int j = 0; j < d; j++) {
-            FloatVector v = FloatVector.fromArray(F512, tile, o0 + j * B);
-            a0 = v.fma(FloatVector.broadcast(F512, qs[j]), a0);
-            a1 = v.fma(FloatVector.broadcast(F512, qs[d + j]), a1);
-            a2 = v.fma(FloatVector.broadcast(F512, qs[2 * d + j]), a2);
-            a3 = v.fma(FloatVector.broadcast(F512, qs[3 * d + j]), a3);
-            a4 = v.fma(FloatVector.broadcast(F512, qs[4 * d + j]), a4);
-            a5 = v.fma(FloatVector.broadcast(F512, qs[5 * d + j]), a5);
-            a6 = v.fma(FloatVector.broadcast(F512, qs[6 * d + j]), a6);
-            a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
-        }
-        a0.intoArray(scores, 0);
-        a1.intoArray(scores, B);
-        a2.intoArray(scores, 2 * B);
-        a3.intoArray(scores, 3 * B);
-        a4.intoArray(scores, 4 * B);
-        a5.intoArray(scores, 5 * B);
-        a6.intoArray(scores, 6 * B);
-        a7.intoArray(scores, 7 * B);
     }
 
     /** Offers the rows of block b whose score beats threshold; returns the new threshold. */

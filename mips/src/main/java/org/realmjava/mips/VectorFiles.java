@@ -7,7 +7,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.regex.Matcher;
@@ -191,9 +190,5 @@ public final class VectorFiles {
             for (int j = 0; j < m.dim(); j++) buf.putFloat(m.get(r, j));
         }
         AtomicFiles.write(file, buf.flip());
-    }
-
-    static boolean exists(Path p) {
-        return Files.exists(p);
     }
 }

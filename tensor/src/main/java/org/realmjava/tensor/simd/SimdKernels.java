@@ -506,10 +506,6 @@ public class SimdKernels implements Kernels {
         gemm.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
-    public GemmKernel gemmKernel() {
-        return gemm;
-    }
-
     // ---------------------------------------------------------------- optimizer
 
     @Override
