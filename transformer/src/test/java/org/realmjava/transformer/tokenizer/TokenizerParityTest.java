@@ -16,11 +16,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.realmjava.transformer.TestData;
+import org.realmjava.transformer.corpus.WordNetGlosses;
 
 /**
  * Our WordPiece tokenizer against the Hugging Face tokenizers library (through DJL, test scope
- * only): identical ids and character offsets on real texts (SQuAD paragraphs and questions) and
- * hand-made hard cases. Offsets are compared in code points, the unit the library reports.
+ * only): identical ids and character offsets on real texts (SQuAD paragraphs and questions, every
+ * WordNet 3.1 gloss) and hand-made hard cases. Offsets are compared in code points, the unit the library reports.
  */
 class TokenizerParityTest {
     static Path tokenizerJson;
@@ -92,6 +93,22 @@ class TokenizerParityTest {
             best = Math.min(best, (System.nanoTime() - t0) / 1e9);
         }
         System.out.printf("tokenizer throughput (1 thread): %.0f texts/s, %.0f tokens/s%n", texts.size() / best, tokens / best);
+        if (!failures.isEmpty()) fail(failures.size() + " of " + texts.size() + " differ; first: " + failures.get(0));
+    }
+
+    @Test
+    void wordNetGlosses() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(WordNetGlosses.available(), "skipped: WordNet 3.1 data jar is not on the class path");
+        List<String> texts = new ArrayList<>();
+        for (WordNetGlosses.Pos pos : WordNetGlosses.Pos.values()) {
+            for (WordNetGlosses.Gloss g : WordNetGlosses.read(pos)) {
+                texts.add(g.title() + ". " + g.text());
+            }
+        }
+        assertTrue(texts.size() >= 100_000, "expected the ~117k WordNet synsets, found " + texts.size());
+        List<String> failures = new ArrayList<>();
+        for (String t : texts) compare(t, failures);
+        System.out.printf("tokenizer parity: %d WordNet glosses, %d differ%n", texts.size(), failures.size());
         if (!failures.isEmpty()) fail(failures.size() + " of " + texts.size() + " differ; first: " + failures.get(0));
     }
 
