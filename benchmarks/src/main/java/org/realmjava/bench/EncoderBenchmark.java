@@ -47,7 +47,8 @@ public class EncoderBenchmark {
     @Param({"128"})
     public int len;
 
-    @Param({"realm", "ort"})
+    /** realm: f32 weights; realm-bf16: weight matrices stored in bf16 (f32 math); ort: ONNX Runtime. */
+    @Param({"realm", "realm-bf16", "ort"})
     public String impl;
 
     BertEncoder encoder;
@@ -81,6 +82,7 @@ public class EncoderBenchmark {
         types = Tensor.ofInts(new int[batch * len], batch, len);
         mask = Tensor.of(m, batch, len);
         encoder = OnnxBertLoader.load(onnx).encoder();
+        if (impl.equals("realm-bf16")) encoder = encoder.withBf16Weights();
         env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
         opts.setIntraOpNumThreads(2);
@@ -90,7 +92,9 @@ public class EncoderBenchmark {
         float[][][] theirs = ort();
         double max = 0;
         for (int b = 0; b < batch; b++) for (int j = 0; j < len; j++) for (int h = 0; h < 384; h++) max = Math.max(max, Math.abs(theirs[b][j][h] - ours[(b * len + j) * 384 + h]));
-        if (max > 1e-4) throw new IllegalStateException("realm and ONNX Runtime differ by " + max);
+        // bf16 weights change the arithmetic (about 3 significant digits per weight): a looser bound
+        double bound = impl.equals("realm-bf16") ? 0.1 : 1e-4;
+        if (max > bound) throw new IllegalStateException(impl + " and ONNX Runtime differ by " + max);
         Files.deleteIfExists(onnx);
     }
 
@@ -115,6 +119,6 @@ public class EncoderBenchmark {
 
     @Benchmark
     public Object forward() throws Exception {
-        return impl.equals("realm") ? realm() : ort();
+        return impl.equals("ort") ? ort() : realm();
     }
 }

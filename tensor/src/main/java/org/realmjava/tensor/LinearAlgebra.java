@@ -66,7 +66,9 @@ final class LinearAlgebra {
      * GEMM pass plus a separate bias-add pass and its extra tensor.
      */
     static Tensor linear(Tensor first, Tensor weight, Tensor bias) {
-        Tensor x = Tensor.computeF32("linear", first), w = Tensor.computeF32("linear", weight);
+        // bf16 weights stay bf16: GEMM widens them while packing (no f32 copy of the matrix)
+        boolean bf16Weight = weight.dtype() == DType.BF16;
+        Tensor x = Tensor.computeF32("linear", first), w = bf16Weight ? weight : Tensor.computeF32("linear", weight);
         long in = x.size(-1), out = w.size(0);
         if (w.rank() != 2 || w.size(1) != in || bias.rank() != 1 || bias.size(0) != out) {
             throw new IllegalArgumentException("linear: input " + Shapes.str(x.shape()) + ", weight " + Shapes.str(w.shape())
@@ -79,7 +81,11 @@ final class LinearAlgebra {
         for (long r = 0; r < m; r++) MemorySegment.copy(bs, 0, cs, r * out * 4, out * 4);
         Layout la = Layout.of(x2), lb = Layout.of(w.transpose(0, 1));
         if (m > 0 && out > 0) {
-            Tensor.k().gemm(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 1f, cs, (int) out);
+            if (bf16Weight) {
+                Tensor.k().gemmBf16B(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 1f, cs, (int) out);
+            } else {
+                Tensor.k().gemm(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 1f, cs, (int) out);
+            }
         }
         long[] outShape = x.shape();
         outShape[outShape.length - 1] = out;

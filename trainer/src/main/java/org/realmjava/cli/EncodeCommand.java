@@ -34,6 +34,9 @@ final class EncodeCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "32", description = "texts per forward pass (default ${DEFAULT-VALUE})")
     int batch;
 
+    @Option(names = "--weights", defaultValue = "f32", description = "f32, or bf16 to keep the weight matrices in bf16 (half the memory; f32 activations and accumulation) (default ${DEFAULT-VALUE})")
+    String weights;
+
     @Option(names = "--input", required = true, description = "UTF-8 text file, one text per line")
     Path input;
 
@@ -49,8 +52,10 @@ final class EncodeCommand implements Callable<Integer> {
             case "mean" -> TextEncoder.Pooling.MEAN;
             default -> throw new IllegalArgumentException("--pooling must be cls or mean, not '" + pooling + "'");
         };
+        if (!weights.equals("f32") && !weights.equals("bf16")) throw new IllegalArgumentException("--weights must be f32 or bf16, not '" + weights + "'");
         List<String> texts = Files.readAllLines(input, StandardCharsets.UTF_8);
         BertEncoder enc = ModelFiles.load(model == null ? DefaultModel.file(DefaultModel.ONNX) : model);
+        if (weights.equals("bf16")) enc = enc.withBf16Weights();
         WordPieceTokenizer tok = WordPieceTokenizer.load(tokenizer == null ? DefaultModel.file(DefaultModel.TOKENIZER) : tokenizer);
         TextEncoder te = new TextEncoder(enc, tok, pool, maxLen);
         TextEncoder.Stats[] stats = new TextEncoder.Stats[1];

@@ -36,6 +36,27 @@ class EncodeCliTest {
     }
 
     @Test
+    void bf16WeightsGiveNearlyTheSameEmbeddings() throws Exception {
+        Files.writeString(tmp.resolve("in.txt"), "a cat sat on the mat\nREALM retrieves documents.\n");
+        String[] f = run("encode", "--input", tmp.resolve("in.txt").toString(), "--output", tmp.resolve("f.npy").toString());
+        String[] h = run("encode", "--input", tmp.resolve("in.txt").toString(), "--output", tmp.resolve("h.npy").toString(), "--weights", "bf16");
+        assertEquals("0", f[0], f[2]);
+        assertEquals("0", h[0], h[2]);
+        FloatMatrix a = VectorFiles.readAll(tmp.resolve("f.npy")), b = VectorFiles.readAll(tmp.resolve("h.npy"));
+        for (int i = 0; i < 2; i++) {
+            double dot = 0, na = 0, nb = 0, diff = 0;
+            for (int j = 0; j < 384; j++) {
+                dot += a.get(i, j) * b.get(i, j);
+                na += a.get(i, j) * a.get(i, j);
+                nb += b.get(i, j) * b.get(i, j);
+                diff = Math.max(diff, Math.abs(a.get(i, j) - b.get(i, j)));
+            }
+            assertTrue(dot / Math.sqrt(na * nb) > 0.999, "row " + i + " cosine " + dot / Math.sqrt(na * nb));
+            assertTrue(diff > 0, "bf16 weights must actually change the arithmetic");
+        }
+    }
+
+    @Test
     void badArgumentsExitTwoWithOneLine() throws Exception {
         Files.writeString(tmp.resolve("in.txt"), "hello\n");
         String[][] cases = {
@@ -43,6 +64,7 @@ class EncodeCliTest {
             {"encode", "--input", tmp.resolve("in.txt").toString(), "--output", tmp.resolve("e.npy").toString(), "--pooling", "max"},
             {"encode", "--input", tmp.resolve("in.txt").toString(), "--output", tmp.resolve("e.npy").toString(), "--model", tmp.resolve("nope.onnx").toString(), "--tokenizer", tmp.resolve("in.txt").toString()},
             {"encode", "--input", tmp.resolve("in.txt").toString(), "--output", tmp.resolve("e.npy").toString(), "--model", tmp.resolve("in.txt").toString()},
+            {"encode", "--input", tmp.resolve("in.txt").toString(), "--output", tmp.resolve("e.npy").toString(), "--weights", "f16"},
         };
         for (String[] c : cases) {
             String[] r = run(c);

@@ -91,6 +91,14 @@ public interface Kernels {
     void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
               MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc);
 
+    /**
+     * {@link #gemm} with B stored as bf16 (weights kept in bf16 for inference): B's elements are
+     * widened to f32 exactly (bf16 is the top half of an f32) and the products accumulate in f32.
+     * ldb counts bf16 elements.
+     */
+    void gemmBf16B(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                   MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc);
+
     // ---------------------------------------------------------------- optimizer
 
     /**

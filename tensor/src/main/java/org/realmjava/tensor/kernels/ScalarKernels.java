@@ -267,6 +267,25 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void gemmBf16B(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                          MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    float av = transA ? get(a, (long) p * lda + i) : get(a, (long) i * lda + p);
+                    long bi = transB ? (long) j * ldb + p : (long) p * ldb + j;
+                    float bv = Float.intBitsToFloat(b.getAtIndex(ValueLayout.JAVA_SHORT, bi) << 16);
+                    s += (double) av * bv;
+                }
+                long ci = (long) i * ldc + j;
+                double old = beta == 0f ? 0.0 : beta * (double) get(c, ci);
+                set(c, ci, (float) (alpha * s + old));
+            }
+        }
+    }
+
+    @Override
     public void adamw(MemorySegment param, MemorySegment grad, MemorySegment m, MemorySegment v, long n,
                       float lr, float beta1, float beta2, float eps, float weightDecay, float bc1, float bc2) {
         for (long i = 0; i < n; i++) {

@@ -55,6 +55,12 @@ public final class SimdGemm implements GemmKernel {
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                      MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        gemm(transA, transB, m, n, k, alpha, a, lda, b, false, ldb, beta, c, ldc);
+    }
+
+    /** The GEMM with B in f32 or (bBf16) bf16, widened exactly while it is packed. */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, int lda, MemorySegment b, boolean bBf16, int ldb, float beta, MemorySegment c, int ldc) {
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f) {
             scaleC(m, n, beta, c, ldc);
@@ -70,7 +76,7 @@ public final class SimdGemm implements GemmKernel {
                 // below PARALLEL_MIN_FLOPS the hand-off to the pool costs more than it saves
                 boolean parallel = 2L * m * nc * kc >= PARALLEL_MIN_FLOPS;
                 Parallel.forRange(panels, parallel ? 4 : panels, (s, e) -> {
-                    for (long jp = s; jp < e; jp++) packB(transB, b, ldb, pcF, kc, jcF + (int) jp * NR, Math.min(NR, nc - (int) jp * NR), bp, (int) jp * NR * kc);
+                    for (long jp = s; jp < e; jp++) packB(transB, bBf16, b, ldb, pcF, kc, jcF + (int) jp * NR, Math.min(NR, nc - (int) jp * NR), bp, (int) jp * NR * kc);
                 });
                 boolean first = pc == 0;
                 int mBlocks = (m + MC - 1) / MC;
@@ -119,8 +125,15 @@ public final class SimdGemm implements GemmKernel {
         }
     }
 
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT;
+    private static final ThreadLocal<short[]> ROW_BF16 = ThreadLocal.withInitial(() -> new short[Math.max(KC, NC + NR)]);
+
     /** Packs op(B)[pc:pc+kc, j0:j0+nr] as one panel: dst[off + p*NR + j], zero-padded to NR. */
-    static void packB(boolean transB, MemorySegment b, int ldb, int pc, int kc, int j0, int nr, float[] dst, int off) {
+    static void packB(boolean transB, boolean bf16, MemorySegment b, int ldb, int pc, int kc, int j0, int nr, float[] dst, int off) {
+        if (bf16) {
+            packBf16B(transB, b, ldb, pc, kc, j0, nr, dst, off);
+            return;
+        }
         if (!transB) {
             for (int p = 0; p < kc; p++) {
                 long src = (long) (pc + p) * ldb + j0;
@@ -139,6 +152,29 @@ public final class SimdGemm implements GemmKernel {
                 if (j < nr) {
                     long src = (long) (j0 + j) * ldb + pc;
                     for (int p = 0; p < kc; p++) dst[off + p * NR + j] = b.getAtIndex(F, src + p);
+                } else {
+                    for (int p = 0; p < kc; p++) dst[off + p * NR + j] = 0f;
+                }
+            }
+        }
+    }
+
+    /** packB for a bf16 B: rows are bulk-copied as shorts, then widened (bf16 bits are the f32's top half). */
+    private static void packBf16B(boolean transB, MemorySegment b, int ldb, int pc, int kc, int j0, int nr, float[] dst, int off) {
+        short[] row = ROW_BF16.get();
+        if (!transB) {
+            for (int p = 0; p < kc; p++) {
+                MemorySegment.copy(b, BF16, ((long) (pc + p) * ldb + j0) << 1, row, 0, nr);
+                int d = off + p * NR;
+                for (int j = 0; j < nr; j++) dst[d + j] = Float.intBitsToFloat(row[j] << 16);
+                for (int j = nr; j < NR; j++) dst[d + j] = 0f;
+            }
+        } else {
+            // op(B)[p, j] = b[j * ldb + p]: one contiguous source row per output column
+            for (int j = 0; j < NR; j++) {
+                if (j < nr) {
+                    MemorySegment.copy(b, BF16, ((long) (j0 + j) * ldb + pc) << 1, row, 0, kc);
+                    for (int p = 0; p < kc; p++) dst[off + p * NR + j] = Float.intBitsToFloat(row[p] << 16);
                 } else {
                     for (int p = 0; p < kc; p++) dst[off + p * NR + j] = 0f;
                 }

@@ -506,6 +506,13 @@ public class SimdKernels implements Kernels {
         gemm.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
+    /** Always the Java GEMM: B is widened while it is packed, so the micro-kernel is the f32 one. */
+    @Override
+    public void gemmBf16B(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                          MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        SimdGemm.gemm(transA, transB, m, n, k, alpha, a, lda, b, true, ldb, beta, c, ldc);
+    }
+
     // ---------------------------------------------------------------- optimizer
 
     @Override

@@ -211,6 +211,35 @@ class KernelParityTest {
     }
 
     @ParameterizedTest
+    @MethodSource("gemmCases")
+    void gemmBf16B(Kernels k, int[] mnk, boolean ta, boolean tb) {
+        int m = mnk[0], n = mnk[1], kk = mnk[2];
+        long seed = m * 7919L + n * 31L + kk + (ta ? 1 : 0) + (tb ? 2 : 0);
+        Random rng = new Random(seed);
+        int lda = (ta ? m : kk) + 1, ldb = (tb ? kk : n) + 3, ldc = n + 2;
+        MemorySegment a = Check.randomSegment(rng, (long) (ta ? kk : m) * lda, -1, 1);
+        long bCount = (long) (tb ? n : kk) * ldb;
+        MemorySegment b = java.lang.foreign.Arena.ofAuto().allocate(bCount * 2, 64);
+        MemorySegment bWide = java.lang.foreign.Arena.ofAuto().allocate(bCount * 4, 64);
+        for (long i = 0; i < bCount; i++) {
+            short h = org.realmjava.tensor.DType.toBf16(rng.nextFloat() * 2 - 1);
+            b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i, h);
+            bWide.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, org.realmjava.tensor.DType.fromBf16(h));
+        }
+        for (float[] ab : new float[][] {{1f, 0f}, {0.5f, 1f}}) {
+            MemorySegment c0 = Check.randomSegment(rng, (long) m * ldc, -1, 1), c1 = Check.copyOf(c0), c2 = Check.copyOf(c0);
+            REF.gemmBf16B(ta, tb, m, n, kk, ab[0], a, lda, b, ldb, ab[1], c0, ldc);
+            k.gemmBf16B(ta, tb, m, n, kk, ab[0], a, lda, b, ldb, ab[1], c1, ldc);
+            // and the f32 reference on the widened B: widening is exact, so this is the same product
+            REF.gemm(ta, tb, m, n, kk, ab[0], a, lda, bWide, ldb, ab[1], c2, ldc);
+            String what = ctx(k, "gemmBf16B ta=" + ta + " tb=" + tb + " alpha,beta=" + Arrays.toString(ab), Arrays.toString(mnk), seed);
+            Check.close(what, Check.floats(c0, (long) m * ldc), Check.floats(c1, (long) m * ldc), 2e-7 * kk + 1e-6, 1e-5);
+            Check.close(what + " vs widened f32", Check.floats(c2, (long) m * ldc), Check.floats(c0, (long) m * ldc), 1e-6, 1e-6);
+        }
+        COVERED.add("gemmBf16B");
+    }
+
+    @ParameterizedTest
     @MethodSource("backendAndSize")
     void adamw(Kernels k, long n) {
         long seed = 17 * n;

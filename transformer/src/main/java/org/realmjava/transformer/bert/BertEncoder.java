@@ -127,6 +127,23 @@ public final class BertEncoder implements Module {
         return fromParameters(c, p);
     }
 
+    /**
+     * The same encoder with its matrices (embedding tables and every Linear weight, 98% of the
+     * parameters) stored in bf16 — half the memory — for inference. Biases and LayerNorm stay f32;
+     * activations and accumulation stay f32 (GEMM widens the weights while packing them). The
+     * result holds no gradients: bf16 is a storage type here, not a training one.
+     */
+    public BertEncoder withBf16Weights() {
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        collectParameters("", p);
+        Map<String, Tensor> q = new LinkedHashMap<>();
+        p.forEach((name, t) -> {
+            Tensor d = t.detach();
+            q.put(name, d.rank() == 2 ? d.to(org.realmjava.tensor.DType.BF16) : d);
+        });
+        return fromParameters(config, q);
+    }
+
     @Override
     public void collectParameters(String p, Map<String, Tensor> out) {
         out.put(p + "embeddings.word_embeddings.weight", wordEmbeddings);

@@ -70,6 +70,79 @@ class OnnxRuntimeParityTest {
         compareBatch(texts, 512); // up to 512 tokens, with padding
     }
 
+    /**
+     * bf16 weights: the bf16-stored encoder computes exactly what an f32 encoder with bf16-rounded
+     * weights computes (widening is exact; only summation order may differ), and its pooled
+     * embeddings stay close to ONNX Runtime's f32 ones.
+     */
+    @Test
+    void bf16WeightsMatchRoundedF32WeightsAndStayCloseToOnnxRuntime() throws Exception {
+        BertEncoder f32 = loaded.encoder(), bf16 = f32.withBf16Weights();
+        Map<String, Tensor> p = new java.util.LinkedHashMap<>();
+        f32.collectParameters("", p);
+        long bf16Params = 0, allParams = 0;
+        Map<String, Tensor> rounded = new java.util.LinkedHashMap<>();
+        for (var e : p.entrySet()) {
+            Tensor t = e.getValue().detach();
+            allParams += t.numel();
+            if (t.rank() == 2) bf16Params += t.numel();
+            rounded.put(e.getKey(), t.rank() == 2 ? t.to(org.realmjava.tensor.DType.BF16).to(org.realmjava.tensor.DType.F32) : t);
+        }
+        BertEncoder roundedF32 = BertEncoder.fromParameters(f32.config, rounded);
+        Map<String, Tensor> q = new java.util.LinkedHashMap<>();
+        bf16.collectParameters("", q);
+        assertEquals(org.realmjava.tensor.DType.BF16, q.get("encoder.layer.0.intermediate.dense.weight").dtype());
+        assertEquals(org.realmjava.tensor.DType.BF16, q.get("embeddings.word_embeddings.weight").dtype());
+        System.out.printf("bf16 weights: %.1f%% of %d parameters stored in bf16%n", 100.0 * bf16Params / allParams, allParams);
+
+        List<String> texts = List.of("Hello world.", "The quick brown fox jumps over the lazy dog, twice!",
+                "REALM retrieves documents from a corpus and marginalises over them.", "word ".repeat(150));
+        List<Encoding> enc = new ArrayList<>();
+        for (String t : texts) enc.add(tokenizer.encode(t, null, 512, WordPieceTokenizer.Truncation.LONGEST_FIRST));
+        enc = tokenizer.pad(enc, 0);
+        int b = enc.size(), len = enc.get(0).length();
+        int[] ids = new int[b * len], types = new int[b * len];
+        float[] mask = new float[b * len];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < len; j++) {
+                ids[i * len + j] = (int) enc.get(i).ids()[j];
+                types[i * len + j] = (int) enc.get(i).typeIds()[j];
+                mask[i * len + j] = enc.get(i).attentionMask()[j];
+            }
+        }
+        Tensor maskT = Tensor.of(mask, b, len);
+        Tensor h16, hRounded, h32;
+        try (var g = Autograd.noGrad()) {
+            h16 = bf16.forward(Tensor.ofInts(ids, b, len), Tensor.ofInts(types, b, len), maskT, null);
+            hRounded = roundedF32.forward(Tensor.ofInts(ids, b, len), Tensor.ofInts(types, b, len), maskT, null);
+            h32 = f32.forward(Tensor.ofInts(ids, b, len), Tensor.ofInts(types, b, len), maskT, null);
+        }
+        double maxDiff = 0;
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < len; j++) {
+                if (mask[i * len + j] == 0) continue;
+                for (int h = 0; h < 384; h++) maxDiff = Math.max(maxDiff, Math.abs(h16.get(i, j, h) - hRounded.get(i, j, h)));
+            }
+        }
+        Tensor p16 = BertEncoder.poolMean(h16, maskT), p32 = BertEncoder.poolMean(h32, maskT);
+        double minCos = 1, maxPoolDiff = 0;
+        for (int i = 0; i < b; i++) {
+            double dot = 0, n16 = 0, n32 = 0;
+            for (int h = 0; h < 384; h++) {
+                double x = p16.get(i, h), y = p32.get(i, h);
+                dot += x * y;
+                n16 += x * x;
+                n32 += y * y;
+                maxPoolDiff = Math.max(maxPoolDiff, Math.abs(x - y));
+            }
+            minCos = Math.min(minCos, dot / Math.sqrt(n16 * n32));
+        }
+        System.out.printf("bf16 weights: max |hidden diff| vs rounded-f32 weights %.2e; pooled vs f32: min cosine %.6f, max |diff| %.2e%n",
+                maxDiff, minCos, maxPoolDiff);
+        assertTrue(maxDiff <= 1e-4, "bf16-stored and bf16-rounded f32 weights differ by " + maxDiff);
+        assertTrue(minCos >= 0.999, "bf16-weight pooled embeddings drift from f32: cosine " + minCos);
+    }
+
     private void compareBatch(List<String> texts, int maxLen) throws Exception {
         List<Encoding> enc = new ArrayList<>();
         for (String t : texts) enc.add(tokenizer.encode(t, null, maxLen > 0 ? maxLen : 512, WordPieceTokenizer.Truncation.LONGEST_FIRST));
