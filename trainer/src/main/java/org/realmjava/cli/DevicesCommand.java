@@ -20,7 +20,7 @@ final class DevicesCommand implements Callable<Integer> {
         System.out.println("SIMD: Vector API float species " + SimdSpecies.FLOAT.vectorBitSize() + "-bit ("
                 + SimdSpecies.FLOAT.length() + " lanes)");
         System.out.println(DeviceReport.openBlasLine());
-        System.out.println(DeviceReport.cudaLine());
+        DeviceReport.cudaLines().forEach(System.out::println);
         System.out.println("Backend: " + Backend.current().name());
         return 0;
     }
