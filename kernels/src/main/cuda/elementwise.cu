@@ -3,12 +3,13 @@
 // against it. f32 storage unless the name says bf16; rows are contiguous with `cols` elements.
 //
 //  layer_norm_fwd        y = (x - mean) * rstd * gamma + beta, rstd = 1/sqrt(var + eps)     (layerNormRows)
-//  layer_norm_bwd_dx     dx = rstd * (dy*gamma - mean(dy*gamma) - xhat * mean(dy*gamma*xhat)) (layerNormRowsBackward)
-//  layer_norm_bwd_params dgamma = sum_rows dy * xhat, dbeta = sum_rows dy (two fixed-order passes)
-//  gelu_fwd / gelu_bwd   y = x/2 (1 + erf(x/sqrt 2)), dy/dx = Phi(x) + x phi(x)            (unary GELU)
+//  layer_norm_bwd_dx     dx += rstd * (dy*gamma - mean(dy*gamma) - xhat * mean(dy*gamma*xhat)) (layerNormRowsBackward)
+//  layer_norm_bwd_params dgamma += sum_rows dy * xhat, dbeta += sum_rows dy (two fixed-order passes)
+//  gelu_fwd / gelu_bwd   y = x/2 (1 + erf(x/sqrt 2)); dx += dy (Phi(x) + x phi(x))            (unary GELU)
 //  softmax_rows          y = softmax(scale * x + mask_bias) per row                      (scaledMaskedSoftmaxRows)
 //  adamw_step            decoupled-weight-decay Adam (Loshchilov and Hutter)              (adamw)
 //  cast_f32_bf16 / cast_bf16_f32   round to nearest even / exact widening                (DType.toBf16 / fromBf16)
+// Backward kernels accumulate into their outputs (+=), as the CPU kernels do for autograd.
 // Reductions use a fixed tree: results are deterministic run to run.
 #include "realm_common.cuh"
 
@@ -75,7 +76,7 @@ layer_norm_bwd_dx(const float* __restrict__ x, const float* __restrict__ gamma, 
     float mg = block_sum(a, scratch) / cols, mgx = block_sum(b, scratch) / cols;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) {
         float xhat = (x[base + c] - mu) * rs;
-        dx[base + c] = rs * (dy[base + c] * gamma[c] - mg - xhat * mgx);
+        dx[base + c] += rs * (dy[base + c] * gamma[c] - mg - xhat * mgx);
     }
 }
 
@@ -96,7 +97,7 @@ extern "C" __global__ void layer_norm_bwd_params(const float* __restrict__ x, co
     partial[((long long)blockIdx.y * 2 + 1) * cols + c] = bsum;
 }
 
-// Pass 2: dgamma, dbeta = sums of the chunks in chunk order.
+// Pass 2: dgamma, dbeta += sums of the chunks in chunk order.
 extern "C" __global__ void layer_norm_bwd_params_finish(const float* __restrict__ partial, int chunks, int cols,
                                                         float* __restrict__ dgamma, float* __restrict__ dbeta) {
     int c = blockIdx.x * blockDim.x + threadIdx.x;
@@ -106,8 +107,8 @@ extern "C" __global__ void layer_norm_bwd_params_finish(const float* __restrict_
         g += partial[((long long)k * 2) * cols + c];
         b += partial[((long long)k * 2 + 1) * cols + c];
     }
-    dgamma[c] = g;
-    dbeta[c] = b;
+    dgamma[c] += g;
+    dbeta[c] += b;
 }
 
 #define INV_SQRT2 0.70710678118654752f
@@ -120,13 +121,13 @@ extern "C" __global__ void gelu_fwd(const float* __restrict__ x, float* __restri
     }
 }
 
-// dx = dy * (Phi(x) + x * phi(x))
+// dx += dy * (Phi(x) + x * phi(x))
 extern "C" __global__ void gelu_bwd(const float* __restrict__ x, const float* __restrict__ dy, float* __restrict__ dx, long long n) {
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
         float v = x[i];
         float cdf = 0.5f * (1.f + erff(v * INV_SQRT2));
         float pdf = INV_SQRT_2PI * expf(-0.5f * v * v);
-        dx[i] = dy[i] * (cdf + v * pdf);
+        dx[i] += dy[i] * (cdf + v * pdf);
     }
 }
 

@@ -13,9 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Where tensor ops run. Chosen once per JVM (holder idiom) from {@code -Drealm.backend=auto|scalar|simd}
- * and logged once; model code never asks which backend it runs on. A forced backend that is not
- * available is an error; {@code auto} falls back with a notice.
+ * Where tensor ops run. Chosen once per JVM (holder idiom) from {@code -Drealm.backend=auto|scalar|simd|cuda}
+ * and logged once; model code never asks which backend it runs on. {@code auto} takes CUDA when a
+ * GPU, its driver and cuBLAS load, else the CPU. A forced backend that is not available is an
+ * error; {@code auto} falls back with a notice.
  */
 public interface Backend {
     String name();
@@ -32,6 +33,24 @@ public interface Backend {
         GemmKernel gemm = OpenBlas.available() ? new ShapeChoosingGemm(new SimdGemm(), new OpenBlasGemm()) : new SimdGemm();
         SimdKernels k = new SimdKernels(gemm);
         return of("cpu-" + k.name(), k);
+    }
+
+    /**
+     * The CUDA backend on GPU 0 (cuBLAS GEMMs and the kernels of kernels/elementwise.cu; the other
+     * ops on the CPU kernels), or null with the reason logged when CUDA or cuBLAS is unavailable.
+     */
+    static Backend cudaOrNull() {
+        var status = org.realmjava.nativebind.cuda.Cuda.status();
+        if (!status.available()) return null;
+        try {
+            var ctx = org.realmjava.nativebind.cuda.Cuda.context();
+            ctx.cublas();
+            org.realmjava.tensor.cuda.CudaKernels k = new org.realmjava.tensor.cuda.CudaKernels(ctx, cpu().kernels());
+            return of(k.name(), k);
+        } catch (org.realmjava.nativebind.cuda.CudaException e) {
+            LoggerFactory.getLogger(Backend.class).info("CUDA backend unavailable: {}", e.getMessage());
+            return null;
+        }
     }
 
     /** The scalar reference backend (slow; for tests and as the last resort). */
@@ -68,8 +87,19 @@ public interface Backend {
             Backend b = switch (wanted.trim()) {
                 case "scalar" -> scalar();
                 case "simd", "cpu" -> cpu();
-                case "auto", "" -> "none".equals(System.getProperty("realm.vectorbits")) ? scalar() : cpu();
-                case "cuda" -> throw new IllegalStateException("realm.backend=cuda: this build has no CUDA backend yet");
+                case "auto", "" -> {
+                    if ("none".equals(System.getProperty("realm.vectorbits"))) yield scalar();
+                    Backend gpu = cudaOrNull();
+                    yield gpu != null ? gpu : cpu();
+                }
+                case "cuda" -> {
+                    Backend gpu = cudaOrNull();
+                    if (gpu == null) {
+                        var st = org.realmjava.nativebind.cuda.Cuda.status();
+                        throw new IllegalStateException("realm.backend=cuda: " + (st.available() ? "cuBLAS " + st.cublas() : st.reason()));
+                    }
+                    yield gpu;
+                }
                 default -> throw new IllegalArgumentException("realm.backend must be auto, scalar, simd or cuda, not '" + wanted + "'");
             };
             LOG.info("backend: {} (vector width {} bits, {} threads)", b.name(), SimdSpecies.FLOAT.vectorBitSize(),

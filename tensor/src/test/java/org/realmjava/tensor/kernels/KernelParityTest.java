@@ -29,6 +29,7 @@ import org.realmjava.tensor.simd.SimdKernels;
  * below one vector (1, 3), tails (17, 127), several unrolled blocks plus a tail (4097), and a real
  * model width (384). Run once per vector width by the build (-Drealm.vectorbits).
  */
+@org.junit.jupiter.api.Tag("gpu")
 class KernelParityTest {
     static final long[] SIZES = {1, 3, 17, 127, 384, 4097};
     static final ScalarKernels REF = new ScalarKernels();
@@ -38,7 +39,19 @@ class KernelParityTest {
         List<Kernels> list = new ArrayList<>();
         list.add(new SimdKernels(new SimdGemm()));
         if (OpenBlas.available()) list.add(new SimdKernels(new OpenBlasGemm()));
+        // the GPU backend runs the same suite wherever a GPU is usable (the class is tagged gpu for the bundle)
+        org.realmjava.tensor.Backend gpu = CUDA;
+        if (gpu != null) list.add(gpu.kernels());
         return list.stream();
+    }
+
+    static final org.realmjava.tensor.Backend CUDA = cudaBackend();
+
+    private static org.realmjava.tensor.Backend cudaBackend() {
+        org.realmjava.tensor.Backend b = org.realmjava.tensor.Backend.cudaOrNull();
+        System.out.println("KernelParityTest: " + (b != null ? "also on " + b.name()
+                : "CUDA backend not tested here: " + org.realmjava.nativebind.cuda.Cuda.status().lines().get(0)));
+        return b;
     }
 
     static Stream<Arguments> backendAndSize() {

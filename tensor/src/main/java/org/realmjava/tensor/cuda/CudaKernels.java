@@ -1,0 +1,230 @@
+package org.realmjava.tensor.cuda;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Set;
+import org.realmjava.nativebind.cuda.CudaContext;
+import org.realmjava.nativebind.cuda.DeviceBuffer;
+import org.realmjava.tensor.kernels.BinaryOp;
+import org.realmjava.tensor.kernels.Kernels;
+import org.realmjava.tensor.kernels.UnaryOp;
+
+/**
+ * The {@link Kernels} contract on a GPU: GEMMs through cuBLAS and the row, normalization, GELU and
+ * AdamW kernels of {@code kernels/elementwise.cu}; the remaining ops run on the CPU kernels given
+ * at construction ({@link #ON_GPU} lists which run where).
+ *
+ * <p>Tensors live in host memory, so each call copies its operands to the device and the results
+ * back (through the caching allocator: no cudaMalloc per call). That makes this backend right for
+ * checking every GPU kernel against the scalar reference with the same op suite as the CPU
+ * backends, and worthwhile for large GEMMs; device-resident tensors, which keep activations on the
+ * GPU between ops, are the step after it (docs/architecture.md). The kernels that matter most for
+ * REALM (attention, MIPS top-k, marginal likelihood) have device-level entry points of their own:
+ * {@link CudaAttention}, {@link CudaRealmLoss}, and the mips module's GpuFlatIndex.
+ */
+public final class CudaKernels implements Kernels {
+    /** Ops of this class that run on the GPU (the others delegate to the CPU kernels). */
+    public static final Set<String> ON_GPU = Set.of("gemm", "gemmBf16B", "softmaxRows", "scaledMaskedSoftmaxRows", "layerNormRows",
+            "layerNormRowsBackward", "unary(GELU_ERF)", "unaryBackward(GELU_ERF)", "adamw");
+
+    private static final String EW = "elementwise";
+    private static final int THREADS = 256;
+
+    private final CudaContext ctx;
+    private final Kernels cpu;
+
+    public CudaKernels(CudaContext ctx, Kernels cpu) {
+        this.ctx = ctx;
+        this.cpu = cpu;
+    }
+
+    @Override
+    public String name() {
+        return "cuda[" + ctx.gpu().name() + "]+" + cpu.name();
+    }
+
+    private DeviceBuffer up(MemorySegment s, long floats) {
+        return ctx.alloc(Math.max(4, floats * 4)).upload(s.asSlice(0, floats * 4));
+    }
+
+    private static void down(DeviceBuffer b, MemorySegment s, long floats) {
+        b.download(s.asSlice(0, floats * 4));
+    }
+
+    private static int gridFor(long n) {
+        return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, 65_535L * 8));
+    }
+
+    // ---------------------------------------------------------------- GPU ops
+
+    @Override
+    public void unary(UnaryOp op, MemorySegment x, MemorySegment y, long n) {
+        if (op != UnaryOp.GELU_ERF || n == 0) {
+            cpu.unary(op, x, y, n);
+            return;
+        }
+        try (DeviceBuffer dx = up(x, n); DeviceBuffer dy = ctx.alloc(n * 4)) {
+            ctx.launch(ctx.kernel(EW, "gelu_fwd"), gridFor(n), 1, THREADS, 0, dx, dy, n);
+            down(dy, y, n);
+        }
+    }
+
+    @Override
+    public void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long n) {
+        if (op != UnaryOp.GELU_ERF || n == 0) {
+            cpu.unaryBackward(op, x, y, dy, dx, n);
+            return;
+        }
+        try (DeviceBuffer bx = up(x, n); DeviceBuffer bdy = up(dy, n); DeviceBuffer bdx = up(dx, n)) {
+            ctx.launch(ctx.kernel(EW, "gelu_bwd"), gridFor(n), 1, THREADS, 0, bx, bdy, bdx, n);
+            down(bdx, dx, n);
+        }
+    }
+
+    @Override
+    public void softmaxRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        softmax(x, 1f, null, 1, y, rows, cols);
+    }
+
+    @Override
+    public void scaledMaskedSoftmaxRows(MemorySegment x, float scale, MemorySegment mask, long rowsPerMask, MemorySegment y, long rows, long cols) {
+        softmax(x, scale, mask, rowsPerMask, y, rows, cols);
+    }
+
+    private void softmax(MemorySegment x, float scale, MemorySegment mask, long rowsPerMask, MemorySegment y, long rows, long cols) {
+        if (rows == 0 || cols == 0) return;
+        long n = rows * cols;
+        try (DeviceBuffer bx = up(x, n); DeviceBuffer by = ctx.alloc(n * 4);
+             DeviceBuffer bm = mask == null ? null : up(mask, rows / rowsPerMask * cols)) {
+            ctx.launch(ctx.kernel(EW, "softmax_rows"), (int) rows, 1, THREADS, 0, bx, bm, rowsPerMask, scale, by, (int) cols);
+            down(by, y, n);
+        }
+    }
+
+    @Override
+    public void layerNormRows(MemorySegment x, MemorySegment gamma, MemorySegment beta, MemorySegment y, MemorySegment mean,
+                              MemorySegment rstd, long rows, long cols, float eps) {
+        if (rows == 0) return;
+        long n = rows * cols;
+        try (DeviceBuffer bx = up(x, n); DeviceBuffer bg = up(gamma, cols); DeviceBuffer bb = up(beta, cols);
+             DeviceBuffer by = ctx.alloc(n * 4); DeviceBuffer bmean = ctx.alloc(rows * 4); DeviceBuffer brstd = ctx.alloc(rows * 4)) {
+            ctx.launch(ctx.kernel(EW, "layer_norm_fwd"), (int) rows, 1, THREADS, 0, bx, bg, bb, by, bmean, brstd, (int) cols, eps);
+            down(by, y, n);
+            down(bmean, mean, rows);
+            down(brstd, rstd, rows);
+        }
+    }
+
+    @Override
+    public void layerNormRowsBackward(MemorySegment x, MemorySegment gamma, MemorySegment mean, MemorySegment rstd, MemorySegment dy,
+                                      MemorySegment dx, MemorySegment dgamma, MemorySegment dbeta, long rows, long cols) {
+        if (rows == 0) return;
+        long n = rows * cols;
+        long chunkRows = 64;
+        int chunks = (int) ((rows + chunkRows - 1) / chunkRows);
+        try (DeviceBuffer bx = up(x, n); DeviceBuffer bg = up(gamma, cols); DeviceBuffer bmean = up(mean, rows);
+             DeviceBuffer brstd = up(rstd, rows); DeviceBuffer bdy = up(dy, n); DeviceBuffer bdx = up(dx, n);
+             DeviceBuffer bdg = up(dgamma, cols); DeviceBuffer bdb = up(dbeta, cols); DeviceBuffer partial = ctx.alloc(2L * chunks * cols * 4)) {
+            ctx.launch(ctx.kernel(EW, "layer_norm_bwd_dx"), (int) rows, 1, THREADS, 0, bx, bg, bmean, brstd, bdy, bdx, (int) cols);
+            int colBlocks = (int) ((cols + THREADS - 1) / THREADS);
+            ctx.launch(ctx.kernel(EW, "layer_norm_bwd_params"), colBlocks, chunks, THREADS, 0, bx, bmean, brstd, bdy, rows, (int) cols, chunkRows, partial);
+            ctx.launch(ctx.kernel(EW, "layer_norm_bwd_params_finish"), colBlocks, 1, THREADS, 0, partial, chunks, (int) cols, bdg, bdb);
+            down(bdx, dx, n);
+            down(bdg, dgamma, cols);
+            down(bdb, dbeta, cols);
+        }
+    }
+
+    /** Elements a GEMM operand of rows x cols with leading dimension ld spans. */
+    private static long span(long rows, long cols, long ld) {
+        return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda, MemorySegment b, int ldb,
+                     float beta, MemorySegment c, int ldc) {
+        if (m == 0 || n == 0) return;
+        long sa = transA ? span(k, m, lda) : span(m, k, lda), sb = transB ? span(n, k, ldb) : span(k, n, ldb), sc = span(m, n, ldc);
+        try (DeviceBuffer ba = up(a, sa); DeviceBuffer bb = up(b, sb); DeviceBuffer bc = up(c, sc)) {
+            ctx.cublas().sgemm(transA, transB, m, n, k, alpha, ba.address(), Math.max(1, lda), bb.address(), Math.max(1, ldb), beta, bc.address(), Math.max(1, ldc));
+            down(bc, c, sc);
+        }
+    }
+
+    @Override
+    public void gemmBf16B(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda, MemorySegment b, int ldb,
+                          float beta, MemorySegment c, int ldc) {
+        if (m == 0 || n == 0) return;
+        long sa = transA ? span(k, m, lda) : span(m, k, lda), sb = transB ? span(n, k, ldb) : span(k, n, ldb), sc = span(m, n, ldc);
+        // B widened on the device (exact), then the f32 GEMM: the same numbers as the CPU contract
+        try (DeviceBuffer ba = up(a, sa); DeviceBuffer b16 = ctx.alloc(Math.max(2, sb * 2)).upload(b.asSlice(0, sb * 2));
+             DeviceBuffer bb = ctx.alloc(Math.max(4, sb * 4)); DeviceBuffer bc = up(c, sc)) {
+            ctx.launch(ctx.kernel(EW, "cast_bf16_f32"), gridFor(sb), 1, THREADS, 0, b16, bb, sb);
+            ctx.cublas().sgemm(transA, transB, m, n, k, alpha, ba.address(), Math.max(1, lda), bb.address(), Math.max(1, ldb), beta, bc.address(), Math.max(1, ldc));
+            down(bc, c, sc);
+        }
+    }
+
+    @Override
+    public void adamw(MemorySegment param, MemorySegment grad, MemorySegment m, MemorySegment v, long n, float lr, float beta1, float beta2,
+                      float eps, float weightDecay, float bc1, float bc2) {
+        if (n == 0) return;
+        try (DeviceBuffer bp = up(param, n); DeviceBuffer bg = up(grad, n); DeviceBuffer bm = up(m, n); DeviceBuffer bv = up(v, n)) {
+            ctx.launch(ctx.kernel(EW, "adamw_step"), gridFor(n), 1, THREADS, 0, bp, bg, bm, bv, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+            down(bp, param, n);
+            down(bm, m, n);
+            down(bv, v, n);
+        }
+    }
+
+    // ---------------------------------------------------------------- CPU ops (see ON_GPU)
+
+    @Override
+    public void binary(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long n) {
+        cpu.binary(op, a, b, c, n);
+    }
+
+    @Override
+    public void binaryRow(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long rows, long cols) {
+        cpu.binaryRow(op, a, b, c, rows, cols);
+    }
+
+    @Override
+    public void scale(MemorySegment x, float s, MemorySegment y, long n) {
+        cpu.scale(x, s, y, n);
+    }
+
+    @Override
+    public void axpy(float alpha, MemorySegment x, MemorySegment y, long n) {
+        cpu.axpy(alpha, x, y, n);
+    }
+
+    @Override
+    public void sumAxis(MemorySegment x, MemorySegment y, long outer, long len, long inner) {
+        cpu.sumAxis(x, y, outer, len, inner);
+    }
+
+    @Override
+    public void maxAxis(MemorySegment x, MemorySegment y, MemorySegment arg, long outer, long len, long inner) {
+        cpu.maxAxis(x, y, arg, outer, len, inner);
+    }
+
+    @Override
+    public void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
+        cpu.softmaxRowsBackward(y, dy, dx, rows, cols);
+    }
+
+    @Override
+    public void logSoftmaxRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        cpu.logSoftmaxRows(x, y, rows, cols);
+    }
+
+    @Override
+    public void logSoftmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
+        cpu.logSoftmaxRowsBackward(y, dy, dx, rows, cols);
+    }
+
+    @Override
+    public void logSumExpRows(MemorySegment x, MemorySegment y, long rows, long cols) {
+        cpu.logSumExpRows(x, y, rows, cols);
+    }
+}
