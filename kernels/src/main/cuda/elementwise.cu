@@ -168,3 +168,15 @@ extern "C" __global__ void cast_f32_bf16(const float* __restrict__ x, u16* __res
 extern "C" __global__ void cast_bf16_f32(const u16* __restrict__ x, float* __restrict__ y, long long n) {
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) y[i] = bf16_to_f32(x[i]);
 }
+
+// Benchmark and test data made on the device (10M x 128 vectors would not fit a JVM array):
+// x[i] = uniform in [-1, 1) from a 64-bit integer hash of (seed, i) (splitmix64 finalizer).
+extern "C" __global__ void fill_uniform(float* __restrict__ x, long long n, unsigned long long seed) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        u64 z = seed + 0x9e3779b97f4a7c15ull * (u64)(i + 1);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        x[i] = (float)(z >> 40) * (1.0f / 8388608.0f) - 1.0f; // 24 random bits
+    }
+}

@@ -112,14 +112,21 @@ public final class Cuda {
         CudaCheck.driver(cuDeviceTotalMem(mem, dev[0]), "cuDeviceTotalMem");
         return new GpuInfo(ordinal, new String(name, 0, len, java.nio.charset.StandardCharsets.UTF_8),
                 attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev[0]), attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev[0]),
-                mem.get(), attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev[0]), attribute(CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, dev[0]),
-                attribute(CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, dev[0]), attribute(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, dev[0]));
+                mem.get(), attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev[0]), optionalAttribute(CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, dev[0]),
+                optionalAttribute(CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, dev[0]), attribute(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, dev[0]),
+                optionalAttribute(CU_DEVICE_ATTRIBUTE_CLOCK_RATE, dev[0]));
     }
 
     private static int attribute(int attr, int dev) {
         int[] v = new int[1];
         CudaCheck.driver(cuDeviceGetAttribute(v, attr, dev), "cuDeviceGetAttribute(" + attr + ")");
         return v[0];
+    }
+
+    /** Clock and bus attributes only feed the "% of peak" figures (and are deprecated in CUDA 13): 0 when unreadable. */
+    private static int optionalAttribute(int attr, int dev) {
+        int[] v = new int[1];
+        return cuDeviceGetAttribute(v, attr, dev) == CUDA_SUCCESS ? v[0] : 0;
     }
 
     private static String nvrtcProbe(CudaLibraries libs) {

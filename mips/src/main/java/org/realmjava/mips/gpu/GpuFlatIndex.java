@@ -54,6 +54,15 @@ public final class GpuFlatIndex implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes ownership of vectors already on the device (row-major n x d, f32 or bf16), e.g. made
+     * there by a kernel; closing the index frees them.
+     */
+    public static GpuFlatIndex wrap(CudaContext ctx, DeviceBuffer data, long n, int d, boolean bf16) {
+        if (data.bytes() < n * d * (bf16 ? 2L : 4L)) throw new IllegalArgumentException("device buffer of " + data.bytes() + " bytes is too small for " + n + " x " + d);
+        return new GpuFlatIndex(ctx, data, n, d, bf16);
+    }
+
     /** Uploads an index file's vectors (f32 or bf16 storage; int8 indexes are widened to f32). */
     public static GpuFlatIndex upload(CudaContext ctx, FlatIndex index) {
         boolean bf16 = index.dtype() == VectorDType.BF16;

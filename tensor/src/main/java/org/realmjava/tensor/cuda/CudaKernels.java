@@ -227,4 +227,9 @@ public final class CudaKernels implements Kernels {
     public void logSumExpRows(MemorySegment x, MemorySegment y, long rows, long cols) {
         cpu.logSumExpRows(x, y, rows, cols);
     }
+
+    @Override
+    public String toString() {
+        return name();
+    }
 }

@@ -299,4 +299,9 @@ public class ScalarKernels implements Kernels {
             set(param, i, (float) (p - lr * update));
         }
     }
+
+    @Override
+    public String toString() {
+        return name();
+    }
 }

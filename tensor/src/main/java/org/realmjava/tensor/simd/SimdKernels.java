@@ -539,4 +539,9 @@ public class SimdKernels implements Kernels {
             }
         });
     }
+
+    @Override
+    public String toString() {
+        return name();
+    }
 }
