@@ -156,7 +156,8 @@ __device__ void attn_bwd_kv(const T* __restrict__ Q, const T* __restrict__ K, co
             float s = 0.f;
 #pragma unroll
             for (int d = 0; d < D; d++) s += qt[r * D + d] * myk[d];
-            float p = lt[r] == INFINITY ? 0.f : exp2f(s * c - lt[r]);
+            // rows past Lq (lt = +inf) and rows with no visible key (lse = -inf) take no part
+            float p = (lt[r] == INFINITY || lt[r] == -INFINITY) ? 0.f : exp2f(s * c - lt[r]);
             if (PASS_DV) {
 #pragma unroll
                 for (int d = 0; d < D; d++) acc[d] += p * gt[r * D + d];
