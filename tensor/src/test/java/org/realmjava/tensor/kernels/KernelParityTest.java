@@ -197,7 +197,9 @@ class KernelParityTest {
     }
 
     static Stream<Arguments> gemmCases() {
-        int[][] shapes = {{1, 1, 1}, {3, 17, 5}, {17, 3, 127}, {6, 32, 256}, {7, 33, 257}, {127, 65, 300}, {64, 64, 64}, {200, 130, 513}};
+        // the last two are large enough for the parallel paths: split by rows (tall C) and by columns (wide C)
+        int[][] shapes = {{1, 1, 1}, {3, 17, 5}, {17, 3, 127}, {6, 32, 256}, {7, 33, 257}, {127, 65, 300}, {64, 64, 64}, {200, 130, 513},
+                          {72, 700, 300}};
         return backends().flatMap(k -> Arrays.stream(shapes).flatMap(s -> Stream.of(
                 Arguments.of(k, s, false, false), Arguments.of(k, s, true, false), Arguments.of(k, s, false, true), Arguments.of(k, s, true, true))));
     }
