@@ -12,6 +12,24 @@ import org.realmjava.tensor.parallel.Parallel;
 final class StridedCopy {
     private StridedCopy() {}
 
+    private static final jdk.incubator.vector.VectorSpecies<Float> F = org.realmjava.tensor.simd.SimdSpecies.FLOAT;
+    /**
+     * Runs up to this many floats move by vector loads and stores: MemorySegment.copy costs ~60 ns a
+     * call, which made the head permute of attention ([b, L, heads, 32] -> [b, heads, L, 32]) run
+     * at 2.5 ns per element.
+     */
+    private static final long SHORT_RUN = 256;
+
+    private static void copyShortRun(MemorySegment s, long so, MemorySegment d, long doff, long inner) {
+        long j = 0;
+        long bound = F.loopBound(inner);
+        for (; j < bound; j += F.length()) {
+            jdk.incubator.vector.FloatVector.fromMemorySegment(F, s, (so + j) * 4, java.nio.ByteOrder.nativeOrder())
+                    .intoMemorySegment(d, (doff + j) * 4, java.nio.ByteOrder.nativeOrder());
+        }
+        for (; j < inner; j++) d.setAtIndex(ValueLayout.JAVA_FLOAT, doff + j, s.getAtIndex(ValueLayout.JAVA_FLOAT, so + j));
+    }
+
     static void copy(Tensor src, Tensor dst) {
         if (src.dtype().bytes != dst.dtype().bytes) {
             throw new IllegalArgumentException("copy: " + src.dtype() + " into " + dst.dtype() + " needs a conversion (use to())");
@@ -44,7 +62,9 @@ final class StridedCopy {
                     so += idx[i] * ss[i];
                     doff += idx[i] * ds[i];
                 }
-                if (sInner == 1 && dInner == 1) {
+                if (sInner == 1 && dInner == 1 && bytes == 4 && inner <= SHORT_RUN) {
+                    copyShortRun(s, so, d, doff, inner);
+                } else if (sInner == 1 && dInner == 1) {
                     MemorySegment.copy(s, so * bytes, d, doff * bytes, inner * bytes);
                 } else if (bytes == 4) {
                     for (long j = 0; j < inner; j++) {
