@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One MLM training step at MiniLM-L6 sizes (B=32, L=128, 2 threads): this engine (JMH,
+# TrainingStepBenchmark, vocabulary logits at the masked positions) and PyTorch (Debian's
+# python3-torch 1.13, scripts/peers/torch_mlm_step.py, same shapes) in one run, with the ratio.
+# Installs python3-torch with apt when missing. Updates the 'training-vs-pytorch' section of
+# docs/benchmarks.md.
+source "$(dirname "$0")/lib-jmh.sh"
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  echo "installing Debian's python3-torch (the PyTorch peer)"
+  apt-get install -y python3-torch >/dev/null
+fi
+torch_line=$(/usr/bin/python3 scripts/peers/torch_mlm_step.py --batch 32 --len 128 --threads 2 --steps 8)
+echo "$torch_line"
+out=$(mktemp)
+run_jmh TrainingStepBenchmark "$out" -p mlmLogits=masked -p batch=32 -p len=128 "$@"
+python3 - "$out" "$torch_line" "$*" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md training-vs-pytorch
+import json, re, sys, os, datetime
+r = json.load(open(sys.argv[1]))[0]
+ours = 32 * 128 / (r['primaryMetric']['score'] / 1e3)
+m = re.search(r'([\d.]+) tokens/s', sys.argv[2]); theirs = float(m.group(1))
+ver = sys.argv[2].split(':')[0]
+cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
+print('## MLM training step against PyTorch, same machine (scripts/bench-training-vs-pytorch.sh)\n')
+print(f'Command: `scripts/bench-training-vs-pytorch.sh {sys.argv[3]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
+      f'MiniLM-L6 sizes, B=32 L=128, 15% masked (logits at masked positions), dropout 0.1, AdamW, 2 threads each; {ver} '
+      '(Debian python3-torch, nn.TransformerEncoder post-LN with the same sizes).\n')
+print('| realm tokens/s | PyTorch tokens/s | realm / PyTorch |')
+print('|---|---|---|')
+print(f'| {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f}x |')
+PY
+rm -f "$out"
+echo "updated the 'training-vs-pytorch' section of docs/benchmarks.md"
