@@ -3,11 +3,13 @@
 # driver: no JVM, no network. Runs (1) device discovery, (2) the GPU test suite (JUnit tag "gpu":
 # every GPU kernel against its CPU reference), (3) the GPU benchmarks, with PyTorch on the same
 # shapes when a python3 with torch is found, and prints the results table.
-# Usage: run.sh [RESULTS_DIR]   (default: ./results; the table is RESULTS_DIR/gpu-results.md)
+# Usage: run.sh [RESULTS_DIR [benchmark options: --n N, --quick]]
+#        (default RESULTS_DIR: ./results; the table is RESULTS_DIR/gpu-results.md)
 # Exit: 0 all passed; 1 a test failed; 3 no usable GPU (reason printed; tests still run and skip).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 results=$(mkdir -p "${1:-results}" && cd "${1:-results}" && pwd)
+[[ $# -gt 0 ]] && shift  # the rest goes to the benchmarks
 java="$here/runtime/bin/java"
 flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m -Xmx16g
        "-Drealm.cuda.path=$here/cuda-lib" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
