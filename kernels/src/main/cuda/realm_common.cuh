@@ -2,6 +2,11 @@
 // as a named header). No CUDA headers are needed: bf16 is handled as its raw 16 bits.
 #pragma once
 
+// NVRTC compiles without the host math headers that define INFINITY under nvcc
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+
 typedef unsigned long long u64;
 typedef unsigned int u32;
 typedef unsigned short u16;
