@@ -95,8 +95,14 @@ public final class Parallel {
             return;
         }
         if (!DISPATCH.tryLock()) {
-            // the workers serve another caller: run the same chunks here, in order
-            for (int c = 0; c < chunks; c++) body.run(n * c / chunks, n * (c + 1) / chunks);
+            // the workers serve another caller: run the same chunks here, in order, marked as a
+            // worker so that nested loops split exactly as they would on the workers
+            IN_WORKER.set(true);
+            try {
+                for (int c = 0; c < chunks; c++) body.run(n * c / chunks, n * (c + 1) / chunks);
+            } finally {
+                IN_WORKER.set(false);
+            }
             return;
         }
         try {
