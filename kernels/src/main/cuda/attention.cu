@@ -20,6 +20,26 @@
 #define ATT_ROWS 64   // query (or key) rows per block: one per thread
 #define LOG2E 1.4426950408889634f
 
+// Rows row0 .. row0+tile-1 of two [rows, D] matrices into shared memory with row stride `stride`
+// (D for tiles every thread reads whole, D+1 for a thread's own row: distinct banks), zero past `rows`.
+template <typename T, int D>
+__device__ __forceinline__ void load_row_pair(const T* x, const T* y, int row0, int rows, int tile, int stride, float* xs, float* ys) {
+    for (int e = threadIdx.x; e < tile * D; e += blockDim.x) {
+        int r = e / D, d = e % D;
+        bool in = row0 + r < rows;
+        xs[r * stride + d] = in ? load_f32(x, (long long)(row0 + r) * D + d) : 0.f;
+        ys[r * stride + d] = in ? load_f32(y, (long long)(row0 + r) * D + d) : 0.f;
+    }
+}
+
+// 1 for visible keys j0 .. j0+tile-1 of batch item b (mask null: all keys below Lk), else 0.
+__device__ __forceinline__ void load_key_mask(const float* mask, int b, int lk, int j0, int tile, float* ms) {
+    for (int r = threadIdx.x; r < tile; r += blockDim.x) {
+        int j = j0 + r;
+        ms[r] = (j < lk && (mask == nullptr || mask[(long long)b * lk + j] != 0.f)) ? 1.f : 0.f;
+    }
+}
+
 // Forward. grid (ceil(Lq / 64), B * H), 64 threads. Dynamic shared: q rows [64][D+1] (padded:
 // each thread walks its own row, so column accesses fall in distinct banks), K and V tiles
 // [BK][D] (every thread reads the same key: a broadcast), mask tile [BK].
@@ -48,16 +68,8 @@ __device__ void attn_fwd(const T* __restrict__ Q, const T* __restrict__ K, const
     float* myq = qs + t * (D + 1);
     for (int j0 = 0; j0 < Lk; j0 += BK) {
         __syncthreads();
-        for (int e = t; e < BK * D; e += blockDim.x) {
-            int r = e / D, d = e % D;
-            bool in = j0 + r < Lk;
-            ks[e] = in ? load_f32(k, (long long)(j0 + r) * D + d) : 0.f;
-            vs[e] = in ? load_f32(v, (long long)(j0 + r) * D + d) : 0.f;
-        }
-        for (int r = t; r < BK; r += blockDim.x) {
-            int j = j0 + r;
-            ms[r] = (j < Lk && (mask == nullptr || mask[(long long)b * Lk + j] != 0.f)) ? 1.f : 0.f;
-        }
+        load_row_pair<T, D>(k, v, j0, Lk, BK, D, ks, vs);
+        load_key_mask(mask, b, Lk, j0, BK, ms);
         __syncthreads();
         float s[BK];
         float tile_max = -INFINITY;
@@ -124,12 +136,7 @@ __device__ void attn_bwd_kv(const T* __restrict__ Q, const T* __restrict__ K, co
     const T* k = K + (long long)bh * Lk * D;
     const T* v = V + (long long)bh * Lk * D;
     const T* go = dO + (long long)bh * Lq * D;
-    for (int e = t; e < ATT_ROWS * D; e += blockDim.x) {
-        int r = e / D, d = e % D;
-        bool in = j0 + r < Lk;
-        kr[r * (D + 1) + d] = in ? load_f32(k, (long long)(j0 + r) * D + d) : 0.f;
-        vr[r * (D + 1) + d] = in ? load_f32(v, (long long)(j0 + r) * D + d) : 0.f;
-    }
+    load_row_pair<T, D>(k, v, j0, Lk, ATT_ROWS, D + 1, kr, vr);
     bool visible = j < Lk && (mask == nullptr || mask[(long long)b * Lk + j] != 0.f);
     float acc[D];
 #pragma unroll
@@ -139,12 +146,7 @@ __device__ void attn_bwd_kv(const T* __restrict__ Q, const T* __restrict__ K, co
     float c = scale * LOG2E;
     for (int i0 = 0; i0 < Lq; i0 += BQ) {
         __syncthreads();
-        for (int e = t; e < BQ * D; e += blockDim.x) {
-            int r = e / D, d = e % D;
-            bool in = i0 + r < Lq;
-            qt[e] = in ? load_f32(q, (long long)(i0 + r) * D + d) : 0.f;
-            gt[e] = in ? load_f32(go, (long long)(i0 + r) * D + d) : 0.f;
-        }
+        load_row_pair<T, D>(q, go, i0, Lq, BQ, D, qt, gt);
         for (int r = t; r < BQ; r += blockDim.x) {
             bool in = i0 + r < Lq;
             lt[r] = in ? lse[(long long)bh * Lq + i0 + r] * LOG2E : INFINITY; // p = 0 for rows past Lq
@@ -196,12 +198,7 @@ __device__ void attn_bwd_q(const T* __restrict__ Q, const T* __restrict__ K, con
     const T* k = K + (long long)bh * Lk * D;
     const T* v = V + (long long)bh * Lk * D;
     const T* go = dO + (long long)bh * Lq * D;
-    for (int e = t; e < ATT_ROWS * D; e += blockDim.x) {
-        int r = e / D, d = e % D;
-        bool in = i0 + r < Lq;
-        qr[r * (D + 1) + d] = in ? load_f32(q, (long long)(i0 + r) * D + d) : 0.f;
-        gr[r * (D + 1) + d] = in ? load_f32(go, (long long)(i0 + r) * D + d) : 0.f;
-    }
+    load_row_pair<T, D>(q, go, i0, Lq, ATT_ROWS, D + 1, qr, gr);
     float myl = i < Lq ? lse[(long long)bh * Lq + i] * LOG2E : INFINITY;
     float myd = i < Lq ? dvec[(long long)bh * Lq + i] : 0.f;
     float acc[D];
@@ -212,16 +209,8 @@ __device__ void attn_bwd_q(const T* __restrict__ Q, const T* __restrict__ K, con
     float c = scale * LOG2E;
     for (int j0 = 0; j0 < Lk; j0 += BK) {
         __syncthreads();
-        for (int e = t; e < BK * D; e += blockDim.x) {
-            int r = e / D, d = e % D;
-            bool in = j0 + r < Lk;
-            ks[e] = in ? load_f32(k, (long long)(j0 + r) * D + d) : 0.f;
-            vs[e] = in ? load_f32(v, (long long)(j0 + r) * D + d) : 0.f;
-        }
-        for (int r = t; r < BK; r += blockDim.x) {
-            int j = j0 + r;
-            ms[r] = (j < Lk && (mask == nullptr || mask[(long long)b * Lk + j] != 0.f)) ? 1.f : 0.f;
-        }
+        load_row_pair<T, D>(k, v, j0, Lk, BK, D, ks, vs);
+        load_key_mask(mask, b, Lk, j0, BK, ms);
         __syncthreads();
         if (myl == INFINITY || myl == -INFINITY) continue;
         for (int r = 0; r < BK; r++) {
