@@ -43,8 +43,9 @@ public final class Ops {
     public static Tensor indexSelect(Tensor x, int axis, Tensor ids) {
         ids.requireDType("indexSelect", DType.I32);
         int d = Shapes.axis("indexSelect", axis, x.rank());
-        if (x.dtype() == DType.BF16 && d == 0) return gatherBf16Rows(x, ids);
-        x.requireDType("indexSelect", DType.F32);
+        // a bf16 table (embeddings kept in bf16) is gathered on axis 0, the picked rows widened to f32
+        boolean bf16Rows = x.dtype() == DType.BF16 && d == 0;
+        if (!bf16Rows) x.requireDType("indexSelect", DType.F32);
         if (d != 0) {
             Tensor moved = x.transpose(0, d);
             Tensor picked = indexSelect(moved, 0, ids); // [ids..., rest with axis-0 item at d]
@@ -74,6 +75,17 @@ public final class Ops {
         Tensor xc = x.contiguous();
         Tensor out = Tensor.uninitialized(outShape);
         MemorySegment src = xc.segment(), dst = out.segment();
+        if (bf16Rows) {
+            // only the picked rows are read; bf16 tensors never require a gradient
+            for (int i = 0; i < idv.length; i++) {
+                long s0 = idv[i] * width, d0 = i * width;
+                for (long j = 0; j < width; j++) {
+                    dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, d0 + j,
+                            DType.fromBf16(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, s0 + j)));
+                }
+            }
+            return out;
+        }
         for (int i = 0; i < idv.length; i++) {
             MemorySegment.copy(src, idv[i] * width * 4, dst, i * width * 4, width * 4);
         }
@@ -87,36 +99,6 @@ public final class Ops {
             }
             Autograd.accumulate(x, dx);
         }, x);
-    }
-
-    /**
-     * indexSelect on axis 0 of a bf16 table (embeddings kept in bf16): the picked rows come out
-     * widened to f32, and only those rows are read. bf16 tensors never require a gradient.
-     */
-    private static Tensor gatherBf16Rows(Tensor x, Tensor ids) {
-        long rows = x.size(0);
-        long[] rest = Arrays.copyOfRange(x.shape(), 1, x.rank());
-        long width = Shapes.numel(rest);
-        int[] idv = ids.toIntArray();
-        for (int i = 0; i < idv.length; i++) {
-            if (idv[i] < 0 || idv[i] >= rows) {
-                throw new IndexOutOfBoundsException("indexSelect: id " + idv[i] + " (position " + i + ") out of range for " + rows + " rows of " + Shapes.str(x.shape()));
-            }
-        }
-        long[] outShape = new long[ids.rank() + rest.length];
-        System.arraycopy(ids.shape(), 0, outShape, 0, ids.rank());
-        System.arraycopy(rest, 0, outShape, ids.rank(), rest.length);
-        Tensor xc = x.contiguous();
-        Tensor out = Tensor.uninitialized(outShape);
-        MemorySegment src = xc.segment(), dst = out.segment();
-        for (int i = 0; i < idv.length; i++) {
-            long s0 = idv[i] * width, d0 = i * width;
-            for (long j = 0; j < width; j++) {
-                dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, d0 + j,
-                        DType.fromBf16(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, s0 + j)));
-            }
-        }
-        return out;
     }
 
     /** Joins tensors along an existing axis; all other dims must agree. */

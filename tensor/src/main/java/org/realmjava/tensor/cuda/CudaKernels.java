@@ -139,11 +139,21 @@ public final class CudaKernels implements Kernels {
         return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
     }
 
+    /** Elements op(A) ([m, k]) spans as stored. */
+    private static long spanA(boolean transA, int m, int k, int lda) {
+        return transA ? span(k, m, lda) : span(m, k, lda);
+    }
+
+    /** Elements op(B) ([k, n]) spans as stored. */
+    private static long spanB(boolean transB, int n, int k, int ldb) {
+        return transB ? span(n, k, ldb) : span(k, n, ldb);
+    }
+
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda, MemorySegment b, int ldb,
                      float beta, MemorySegment c, int ldc) {
         if (m == 0 || n == 0) return;
-        long sa = transA ? span(k, m, lda) : span(m, k, lda), sb = transB ? span(n, k, ldb) : span(k, n, ldb), sc = span(m, n, ldc);
+        long sa = spanA(transA, m, k, lda), sb = spanB(transB, n, k, ldb), sc = span(m, n, ldc);
         try (DeviceBuffer ba = up(a, sa); DeviceBuffer bb = up(b, sb); DeviceBuffer bc = up(c, sc)) {
             ctx.cublas().sgemm(transA, transB, m, n, k, alpha, ba.address(), Math.max(1, lda), bb.address(), Math.max(1, ldb), beta, bc.address(), Math.max(1, ldc));
             down(bc, c, sc);
@@ -154,7 +164,7 @@ public final class CudaKernels implements Kernels {
     public void gemmBf16B(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda, MemorySegment b, int ldb,
                           float beta, MemorySegment c, int ldc) {
         if (m == 0 || n == 0) return;
-        long sa = transA ? span(k, m, lda) : span(m, k, lda), sb = transB ? span(n, k, ldb) : span(k, n, ldb), sc = span(m, n, ldc);
+        long sa = spanA(transA, m, k, lda), sb = spanB(transB, n, k, ldb), sc = span(m, n, ldc);
         // B widened on the device (exact), then the f32 GEMM: the same numbers as the CPU contract
         try (DeviceBuffer ba = up(a, sa); DeviceBuffer b16 = ctx.alloc(Math.max(2, sb * 2)).upload(b.asSlice(0, sb * 2));
              DeviceBuffer bb = ctx.alloc(Math.max(4, sb * 4)); DeviceBuffer bc = up(c, sc)) {
