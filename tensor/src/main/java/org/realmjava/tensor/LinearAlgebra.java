@@ -1,6 +1,7 @@
 package org.realmjava.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import org.realmjava.tensor.parallel.Parallel;
 
 /**
@@ -98,6 +99,46 @@ final class LinearAlgebra {
             if (w.requiresGrad()) Autograd.accumulate(w, matmul(g2.transpose(0, 1), x2));
             if (bias.requiresGrad()) Autograd.accumulate(bias, g2.sum(0, false));
         }, x, w, bias);
+    }
+
+    /**
+     * Multi-head self-attention context for q, k, v of shape [batch, len, heads * headDim] (token-major,
+     * as Linear layers produce them): softmax(scale * q k^T + mask) v per head, back in [batch, len,
+     * heads * headDim]. mask is [batch, len] (0 visible, large negative for padding keys).
+     * Without a gradient to record it is one fused kernel ({@code Kernels.attention}; column slices of a
+     * fused QKV tensor are read in place). With one, it is composed from matmul and the attention
+     * softmax, whose backward the autograd already has.
+     */
+    static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale) {
+        if (q.rank() != 3 || !Arrays.equals(q.shape(), k.shape()) || !Arrays.equals(q.shape(), v.shape())
+                || q.size(2) % heads != 0 || mask.rank() != 2 || mask.size(0) != q.size(0) || mask.size(1) != q.size(1)) {
+            throw new IllegalArgumentException("attention: q " + Shapes.str(q.shape()) + ", k " + Shapes.str(k.shape()) + ", v "
+                    + Shapes.str(v.shape()) + ", mask " + Shapes.str(mask.shape()) + ", " + heads
+                    + " heads — need equal [batch, len, heads * headDim] and a [batch, len] mask");
+        }
+        long b = q.size(0), len = q.size(1), width = q.size(2);
+        int hd = (int) (width / heads);
+        if (Autograd.needsGrad(q, k, v)) {
+            Tensor qh = q.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
+            Tensor kh = k.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
+            Tensor vh = v.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
+            Tensor probs = RowOps.scaledMaskedSoftmax(qh.matmul(kh.transpose(-1, -2)), scale, mask);
+            return probs.matmul(vh).permute(0, 2, 1, 3).reshape(b, len, width);
+        }
+        Tensor qt = tokenRows(q, "attention"), kt = tokenRows(k, "attention"), vt = tokenRows(v, "attention");
+        Tensor mc = mask.contiguous();
+        Tensor out = Tensor.uninitialized(b, len, width);
+        Tensor.k().attention(base(qt), (int) qt.strides()[1], base(kt), (int) kt.strides()[1], base(vt), (int) vt.strides()[1],
+                mc.f32("attention"), out.segment(), (int) width, (int) b, (int) len, heads, hd, scale);
+        return out;
+    }
+
+    /** t itself when its rows are evenly spaced tokens with unit-stride features (e.g. a column slice), else a contiguous copy. */
+    private static Tensor tokenRows(Tensor t, String op) {
+        t.requireDType(op, DType.F32);
+        long[] st = t.strides();
+        boolean inPlace = st[2] == 1 && st[1] >= t.size(2) && (t.size(0) == 1 || st[0] == st[1] * t.size(1));
+        return inPlace ? t : t.contiguous();
     }
 
     private static Tensor matmul2d(Tensor a, Tensor b) {

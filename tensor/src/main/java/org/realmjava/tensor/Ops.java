@@ -31,6 +31,16 @@ public final class Ops {
         return RowOps.scaledMaskedSoftmax(scores, scale, mask);
     }
 
+    /**
+     * Multi-head self-attention: q, k, v are [batch, len, heads * headDim] (token-major, as Linear
+     * layers give them), mask [batch, len] (0 visible, large negative for padding); returns
+     * softmax(scale * q k^T + mask) v per head as [batch, len, heads * headDim]. One fused kernel when
+     * no gradient is recorded; composed (and differentiable) otherwise.
+     */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale) {
+        return LinearAlgebra.attention(q, k, v, mask, heads, scale);
+    }
+
     /** Rows of table ([rows, d]) picked by ids (i32, any shape): out is [ids.shape..., d]. Gradient: scatter-add. */
     public static Tensor embedding(Tensor table, Tensor ids) {
         return indexSelect(table, 0, ids);

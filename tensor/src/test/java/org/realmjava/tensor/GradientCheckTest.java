@@ -65,6 +65,8 @@ class GradientCheckTest {
         GradCheck.check("logSoftmax", x -> x[0].logSoftmax(-1), rand(4, 9));
         Tensor mask = Tensor.of(new float[] {0, 0, -1e9f, 0, -1e9f, 0, 0, 0}, 2, 4);
         GradCheck.check("attention softmax", x -> Ops.attentionSoftmax(x[0], 0.5f, mask), rand(2, 3, 2, 4));
+        // q, k, v [batch 2, len 4, 2 heads x 3]: the differentiable (composed) path of Ops.attention
+        GradCheck.check("attention", x -> Ops.attention(x[0], x[1], x[2], mask, 2, 0.6f), rand(2, 4, 6), rand(2, 4, 6), rand(2, 4, 6));
         GradCheck.check("logSumExp", x -> x[0].logSumExp(-1, false), rand(4, 9));
         GradCheck.check("logSumExp axis 0 keep", x -> x[0].logSumExp(0, true), rand(4, 3));
         GradCheck.check("layerNorm", x -> Ops.layerNorm(x[0], x[1], x[2], 1e-5f), rand(3, 8), positive(8), rand(8));

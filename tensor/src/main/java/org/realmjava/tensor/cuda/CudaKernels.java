@@ -242,4 +242,11 @@ public final class CudaKernels implements Kernels {
     public String toString() {
         return name();
     }
+
+    @Override
+    public void attention(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                          MemorySegment out, int ldo, int batch, int len, int heads, int headDim, float scale) {
+        // host buffers in, host buffers out: the CPU kernel (CudaAttention runs device-resident attention)
+        cpu.attention(q, ldq, k, ldk, v, ldv, mask, out, ldo, batch, len, heads, headDim, scale);
+    }
 }

@@ -81,6 +81,23 @@ public interface Kernels {
                                MemorySegment dy, MemorySegment dx, MemorySegment dgamma, MemorySegment dbeta,
                                long rows, long cols);
 
+    // ---------------------------------------------------------------- attention
+
+    /**
+     * Multi-head attention forward in one pass, for inference (the probabilities are not kept).
+     * For batch b, head h and query i:
+     * <pre>
+     * out[b, i, h*hd .. h*hd+hd) = sum_j p_ij v[b, j, h*hd ..),
+     * p_ij = softmax_j(scale * (q[b, i, h*hd ..) . k[b, j, h*hd ..)) + mask[b, j])
+     * </pre>
+     * q, k, v and out are [batch, len, ld] with ld = ldq, ldk, ldv, ldo floats per token and head h
+     * in columns h*hd .. h*hd+hd-1: the layout of a Linear's output (k and v may be column slices of
+     * one fused QKV buffer), so no head permutes are needed. mask is [batch, len] (0 visible, a large
+     * negative for padding keys).
+     */
+    void attention(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                   MemorySegment out, int ldo, int batch, int len, int heads, int headDim, float scale);
+
     // ---------------------------------------------------------------- GEMM
 
     /**

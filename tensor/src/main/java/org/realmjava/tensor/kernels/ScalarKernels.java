@@ -153,6 +153,39 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void attention(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                          MemorySegment out, int ldo, int batch, int len, int heads, int headDim, float scale) {
+        double[] z = new double[len];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int col = h * headDim;
+                for (int i = 0; i < len; i++) {
+                    long qi = ((long) b * len + i) * ldq + col;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < len; j++) {
+                        long kj = ((long) b * len + j) * ldk + col;
+                        double dot = 0;
+                        for (int d = 0; d < headDim; d++) dot += (double) get(q, qi + d) * get(k, kj + d);
+                        z[j] = scale * dot + get(mask, (long) b * len + j);
+                        max = Math.max(max, z[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < len; j++) {
+                        z[j] = Math.exp(z[j] - max);
+                        sum += z[j];
+                    }
+                    long oi = ((long) b * len + i) * ldo + col;
+                    for (int d = 0; d < headDim; d++) {
+                        double acc = 0;
+                        for (int j = 0; j < len; j++) acc += z[j] * get(v, ((long) b * len + j) * ldv + col + d);
+                        set(out, oi + d, (float) (acc / sum));
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
     public void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
         for (long r = 0; r < rows; r++) {
             long base = r * cols;

@@ -343,6 +343,12 @@ public class SimdKernels implements Kernels {
     }
 
     @Override
+    public void attention(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                          MemorySegment out, int ldo, int batch, int len, int heads, int headDim, float scale) {
+        SimdAttention.forward(q, ldq, k, ldk, v, ldv, mask, out, ldo, batch, len, heads, headDim, scale);
+    }
+
+    @Override
     public void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
         Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
             for (long r = rs; r < re; r++) {

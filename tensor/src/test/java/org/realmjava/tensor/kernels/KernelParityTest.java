@@ -196,6 +196,40 @@ class KernelParityTest {
                 "layerNormRows", "layerNormRowsBackward"));
     }
 
+    static Stream<Arguments> attentionCases() {
+        // {batch, len, heads, headDim}: one token, tails of the 8-row block and of the 2-vector tile,
+        // head dims below one vector, BERT-base and large heads
+        int[][] shapes = {{1, 1, 1, 1}, {2, 7, 3, 5}, {1, 33, 2, 32}, {2, 128, 12, 32}, {3, 50, 4, 64}, {1, 19, 2, 128}, {1, 9, 1, 17}};
+        return backends().flatMap(k -> Arrays.stream(shapes).map(sh -> Arguments.of(k, sh)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("attentionCases")
+    void attention(Kernels k, int[] shape) {
+        int batch = shape[0], len = shape[1], heads = shape[2], hd = shape[3], width = heads * hd;
+        long seed = Arrays.hashCode(shape);
+        Random rng = new Random(seed);
+        // q, k and v as column slices of one fused [batch, len, 3 * width + 1] buffer, out with a spare column
+        int ld = 3 * width + 1, ldo = width + 2;
+        long tokens = (long) batch * len;
+        MemorySegment qkv = Check.randomSegment(rng, tokens * ld, -2, 2);
+        MemorySegment q = qkv, kk = qkv.asSlice((long) width * 4), v = qkv.asSlice(2L * width * 4);
+        MemorySegment mask = Check.randomSegment(rng, tokens, -1, 0);
+        for (int b = 0; b < batch; b++) {
+            // pad the last keys of every sequence but the first (at least one key stays visible)
+            for (int j = Math.max(1, len - b * 3); j < len; j++) mask.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) b * len + j, -1e9f);
+        }
+        MemorySegment o0 = Check.randomSegment(rng, tokens * ldo, -1, 1), o1 = Check.copyOf(o0);
+        float scale = (float) (1 / Math.sqrt(hd));
+        REF.attention(q, ld, kk, ld, v, ld, mask, o0, ldo, batch, len, heads, hd, scale);
+        k.attention(q, ld, kk, ld, v, ld, mask, o1, ldo, batch, len, heads, hd, scale);
+        // the spare columns of out stay as they were in both, so the whole buffer is compared; the f32
+        // score dot products (|q_d k_d| up to 4) carry rounding that grows with the head dim
+        Check.close(ctx(k, "attention", Arrays.toString(shape), seed), Check.floats(o0, tokens * ldo), Check.floats(o1, tokens * ldo),
+                2e-6 * (1 + hd / 32.0), 1e-5);
+        COVERED.add("attention");
+    }
+
     static Stream<Arguments> gemmCases() {
         // the last two are large enough for the parallel paths: split by rows (tall C) and by columns (wide C)
         int[][] shapes = {{1, 1, 1}, {3, 17, 5}, {17, 3, 127}, {6, 32, 256}, {7, 33, 257}, {127, 65, 300}, {64, 64, 64}, {200, 130, 513},

@@ -1,0 +1,283 @@
+package org.realmjava.tensor.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.realmjava.tensor.parallel.Parallel;
+
+/**
+ * Fused multi-head attention forward on the CPU ({@code Kernels.attention}; reference:
+ * {@code ScalarKernels.attention}).
+ *
+ * <p>Why fused: composed from ops, attention at BERT sizes is two batched GEMMs with a head dim of
+ * 32 or 64 (too thin for a general GEMM: packing dominates), a [batch, heads, len, len] score
+ * tensor written and read twice, and two head permute copies. Here one task owns one (batch, head):
+ * <pre>
+ * pack K^T and V of the head once, in panels W = 2 vectors wide (zero padded):
+ *   kt[panel][d][W] (keys across), vp[panel][j][W] (head dims across)
+ * for each block of 8 queries (packed transposed, qb[d][8]):
+ *   S[8 x lenPad]  = Qblock K^T                       micro-tile 8 rows x W
+ *   S = exp(scale*S + mask - rowmax), rowsum           (padding columns get -inf, so exp = 0)
+ *   O[8 x hdPad]   = S V, times 1/rowsum, written straight into out's token-major rows
+ * </pre>
+ * Everything a task touches stays in L1/L2 (len 128, hd 64: K^T and V 32 KB each, S 4 KB).
+ * Both products use an 8 x W register tile (16 accumulators, 2 vector loads and 8 broadcasts per
+ * step) whose array strides are constants or per-row bases, so C2 removes the bounds checks from
+ * the inner loop (with strides passed as variables it could not, and the kernel ran 3x slower).
+ * Rows are moved with bulk copies: per-element segment reads made packing cost as much as the math.
+ */
+final class SimdAttention {
+    private static final VectorSpecies<Float> S = SimdSpecies.FLOAT;
+    private static final int L = S.length();
+    /** Query rows per block (the register tile's height). */
+    static final int R = 8;
+    /** Columns of the register tile: two vectors. */
+    private static final int W = 2 * L;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+
+    /** Per-thread scratch, grown on demand: K^T, V, the query block, the score block, the mask row, the output tile. */
+    private static final class Scratch {
+        float[] kt = new float[0], vp = new float[0], qb = new float[0], s = new float[0], maskRow = new float[0], row = new float[0];
+        final float[] tile = new float[R * W];
+        final float[] inv = new float[R];
+
+        void ensure(int hd, int lenPad, int hdPad, int len) {
+            if (kt.length < hd * lenPad) kt = new float[hd * lenPad];
+            if (vp.length < len * hdPad) vp = new float[len * hdPad];
+            if (qb.length < hd * R) qb = new float[hd * R];
+            if (s.length < R * lenPad) s = new float[R * lenPad];
+            if (maskRow.length < lenPad) maskRow = new float[lenPad];
+            if (row.length < hd) row = new float[hd];
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private SimdAttention() {
+    }
+
+    static void forward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                        MemorySegment out, int ldo, int batch, int len, int heads, int hd, float scale) {
+        if (batch == 0 || len == 0 || heads == 0 || hd == 0) return;
+        int lenPad = roundUp(len, W), hdPad = roundUp(hd, W);
+        Parallel.forRange((long) batch * heads, 1, (s, e) -> {
+            Scratch sc = SCRATCH.get();
+            sc.ensure(hd, lenPad, hdPad, len);
+            for (long t = s; t < e; t++) {
+                int b = (int) (t / heads), h = (int) (t % heads);
+                head(q, ldq, k, ldk, v, ldv, mask, out, ldo, b, h, len, lenPad, hd, hdPad, scale, sc);
+            }
+        });
+    }
+
+    private static void head(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                             MemorySegment out, int ldo, int b, int h, int len, int lenPad, int hd, int hdPad, float scale, Scratch sc) {
+        long tok0 = (long) b * len;
+        int col = h * hd;
+        float[] kt = sc.kt, vp = sc.vp, qb = sc.qb, sm = sc.s, maskRow = sc.maskRow, tile = sc.tile, inv = sc.inv, row = sc.row;
+        packKv(k, ldk, v, ldv, mask, tok0, col, len, lenPad, hd, hdPad, sc);
+        for (int i0 = 0; i0 < len; i0 += R) {
+            int rows = Math.min(R, len - i0);
+            packQ(q, ldq, tok0 + i0, col, rows, hd, sc);
+            // S = Qblock K^T, one panel of W keys at a time, straight into the score rows
+            for (int c = 0; c < lenPad; c += W) microQk(qb, kt, c * hd, hd, sm, c, lenPad);
+            // softmax numerators in place; the 1/sum is applied to the output
+            for (int r = 0; r < R; r++) inv[r] = 1f / expRow(sm, r * lenPad, lenPad, scale, maskRow);
+            // O = S V, one panel of W head dims at a time
+            for (int c = 0; c < hdPad; c += W) {
+                microPv(sm, lenPad, vp, (c / W) * len * W, len, tile);
+                int cols = Math.min(W, hd - c);
+                for (int r = 0; r < rows; r++) {
+                    long oi = (tok0 + i0 + r) * ldo + col + c;
+                    FloatVector scaleR = FloatVector.broadcast(S, inv[r]);
+                    if (cols == W) {
+                        FloatVector.fromArray(S, tile, r * W).mul(scaleR).intoMemorySegment(out, oi << 2, SimdKernels.NATIVE);
+                        FloatVector.fromArray(S, tile, r * W + L).mul(scaleR).intoMemorySegment(out, (oi + L) << 2, SimdKernels.NATIVE);
+                    } else {
+                        for (int d = 0; d < cols; d++) out.setAtIndex(F32, oi + d, tile[r * W + d] * inv[r]);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * K^T panels kt[(j / W) * hd * W + d * W + j % W] and V panels vp[(c / W) * len * W + j * W + (d - c)],
+     * zero padded, and the mask row (-inf past len). Separate from {@link #head} so C2 inlines the
+     * bulk copies .
+     */
+    private static void packKv(MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask, long tok0, int col,
+                               int len, int lenPad, int hd, int hdPad, Scratch sc) {
+        float[] kt = sc.kt, vp = sc.vp, row = sc.row, maskRow = sc.maskRow;
+        java.util.Arrays.fill(kt, 0, hd * lenPad, 0f);
+        if (hd % W != 0) java.util.Arrays.fill(vp, 0, len * hdPad, 0f);
+        for (int j = 0; j < len; j++) {
+            copyRow(k, (tok0 + j) * ldk + col, row, 0, hd);
+            int kOff = (j / W) * hd * W + j % W;
+            for (int d = 0; d < hd; d++) kt[kOff + d * W] = row[d];
+            long vSrc = (tok0 + j) * ldv + col;
+            for (int c = 0; c < hd; c += W) copyRow(v, vSrc + c, vp, (c / W) * len * W + j * W, Math.min(W, hd - c));
+        }
+        copyRow(mask, tok0, maskRow, 0, len);
+        for (int j = len; j < lenPad; j++) maskRow[j] = Float.NEGATIVE_INFINITY;
+    }
+
+    /**
+     * dst[off ..+n] = src[from ..+n] (float indices) by vector loads: MemorySegment.copy into a heap
+     * array goes through a native call per row, which at 128 bytes a row cost ~15 ns each and made
+     * packing as slow as the math.
+     */
+    private static void copyRow(MemorySegment src, long from, float[] dst, int off, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) FloatVector.fromMemorySegment(S, src, (from + i) << 2, SimdKernels.NATIVE).intoArray(dst, off + i);
+        for (; i < n; i++) dst[off + i] = src.getAtIndex(F32, from + i);
+    }
+
+    /** The query block from token tok, transposed: qb[d * R + r] (rows past the block's end are zero). */
+    private static void packQ(MemorySegment q, int ldq, long tok, int col, int rows, int hd, Scratch sc) {
+        float[] qb = sc.qb, row = sc.row;
+        for (int r = 0; r < R; r++) {
+            if (r < rows) {
+                copyRow(q, (tok + r) * ldq + col, row, 0, hd);
+                for (int d = 0; d < hd; d++) qb[d * R + r] = row[d];
+            } else {
+                for (int d = 0; d < hd; d++) qb[d * R + r] = 0f;
+            }
+        }
+    }
+
+    /**
+     * Scores for one key panel: s[r * sRow + sCol ..+W] = sum over d < hd of qb[d * R + r] * kt[kOff + d * W ..+W].
+     * Constant strides in the loop (R, W): C2 hoists the bounds checks. Kept small so the 16
+     * accumulators stay in registers.
+     */
+    private static void microQk(float[] qb, float[] kt, int kOff, int hd, float[] s, int sCol, int sRow) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int d = 0; d < hd; d++) {
+            int bi = kOff + d * W, ai = d * R;
+            FloatVector b0 = FloatVector.fromArray(S, kt, bi);
+            FloatVector b1 = FloatVector.fromArray(S, kt, bi + L);
+            FloatVector x = FloatVector.broadcast(S, qb[ai]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, qb[ai + 1]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, qb[ai + 2]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, qb[ai + 3]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, qb[ai + 4]);
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, qb[ai + 5]);
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, qb[ai + 6]);
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, qb[ai + 7]);
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
+        }
+        c00.intoArray(s, sCol);
+        c01.intoArray(s, sCol + L);
+        c10.intoArray(s, sRow + sCol);
+        c11.intoArray(s, sRow + sCol + L);
+        c20.intoArray(s, 2 * sRow + sCol);
+        c21.intoArray(s, 2 * sRow + sCol + L);
+        c30.intoArray(s, 3 * sRow + sCol);
+        c31.intoArray(s, 3 * sRow + sCol + L);
+        c40.intoArray(s, 4 * sRow + sCol);
+        c41.intoArray(s, 4 * sRow + sCol + L);
+        c50.intoArray(s, 5 * sRow + sCol);
+        c51.intoArray(s, 5 * sRow + sCol + L);
+        c60.intoArray(s, 6 * sRow + sCol);
+        c61.intoArray(s, 6 * sRow + sCol + L);
+        c70.intoArray(s, 7 * sRow + sCol);
+        c71.intoArray(s, 7 * sRow + sCol + L);
+    }
+
+    /**
+     * One output panel: tile[r * W ..+W] = sum over j < len of p[r * pRow + j] * vp[vOff + j * W ..+W].
+     * The eight probability rows are read through their own base offsets, so every index is the loop
+     * variable plus an invariant (bounds checks hoisted).
+     */
+    private static void microPv(float[] p, int pRow, float[] vp, int vOff, int len, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        int p1 = pRow, p2 = 2 * pRow, p3 = 3 * pRow, p4 = 4 * pRow, p5 = 5 * pRow, p6 = 6 * pRow, p7 = 7 * pRow;
+        for (int j = 0; j < len; j++) {
+            int bi = vOff + j * W;
+            FloatVector b0 = FloatVector.fromArray(S, vp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, vp, bi + L);
+            FloatVector x = FloatVector.broadcast(S, p[j]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, p[p1 + j]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, p[p2 + j]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, p[p3 + j]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, p[p4 + j]);
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, p[p5 + j]);
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(S, p[p6 + j]);
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(S, p[p7 + j]);
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, W);
+        c11.intoArray(tile, W + L);
+        c20.intoArray(tile, 2 * W);
+        c21.intoArray(tile, 2 * W + L);
+        c30.intoArray(tile, 3 * W);
+        c31.intoArray(tile, 3 * W + L);
+        c40.intoArray(tile, 4 * W);
+        c41.intoArray(tile, 4 * W + L);
+        c50.intoArray(tile, 5 * W);
+        c51.intoArray(tile, 5 * W + L);
+        c60.intoArray(tile, 6 * W);
+        c61.intoArray(tile, 6 * W + L);
+        c70.intoArray(tile, 7 * W);
+        c71.intoArray(tile, 7 * W + L);
+    }
+
+    /** row = exp(scale * row + mask - max) over n (a multiple of L) columns; returns the row's sum. */
+    private static float expRow(float[] s, int off, int n, float scale, float[] mask) {
+        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < n; j += L) {
+            FloatVector z = FloatVector.fromArray(S, s, off + j).mul(scale).add(FloatVector.fromArray(S, mask, j));
+            z.intoArray(s, off + j);
+            mx = mx.max(z);
+        }
+        float m = mx.reduceLanes(VectorOperators.MAX);
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = 0; j < n; j += L) {
+            FloatVector e = FloatVector.fromArray(S, s, off + j).sub(m).lanewise(VectorOperators.EXP);
+            e.intoArray(s, off + j);
+            sum = sum.add(e);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static int roundUp(int x, int m) {
+        return (x + m - 1) / m * m;
+    }
+}
