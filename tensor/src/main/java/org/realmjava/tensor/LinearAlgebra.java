@@ -66,6 +66,16 @@ final class LinearAlgebra {
      * added in place (no extra tensor).
      */
     static Tensor linear(Tensor first, Tensor weight, Tensor bias) {
+        return linear(first, weight, bias, null);
+    }
+
+    /**
+     * act(x W^T + bias). With no gradient to record, the bias and the activation are applied in one
+     * pass over the GEMM's output ({@code Kernels.biasUnaryRows}); otherwise the activation is a
+     * separate, differentiable op.
+     */
+    static Tensor linear(Tensor first, Tensor weight, Tensor bias, org.realmjava.tensor.kernels.UnaryOp act) {
+        if (act != null && Autograd.needsGrad(first, weight, bias)) return Elementwise.unary(act, linear(first, weight, bias, null));
         // bf16 weights stay bf16: GEMM widens them while packing (no f32 copy of the matrix)
         boolean bf16Weight = weight.dtype() == DType.BF16;
         Tensor x = Tensor.computeF32("linear", first), w = bf16Weight ? weight : Tensor.computeF32("linear", weight);
@@ -87,7 +97,11 @@ final class LinearAlgebra {
             }
             // bias added in place, one pass while C is still in cache-sized pieces (measured faster than
             // writing the bias rows first and letting GEMM accumulate onto them with beta = 1)
-            Tensor.k().binaryRow(org.realmjava.tensor.kernels.BinaryOp.ADD, cs, bs, cs, m, out);
+            if (act == null) {
+                Tensor.k().binaryRow(org.realmjava.tensor.kernels.BinaryOp.ADD, cs, bs, cs, m, out);
+            } else {
+                Tensor.k().biasUnaryRows(act, cs, bs, cs, m, out);
+            }
         }
         long[] outShape = x.shape();
         outShape[outShape.length - 1] = out;

@@ -18,6 +18,15 @@ public final class Ops {
         return LinearAlgebra.linear(x, weight, bias);
     }
 
+    /**
+     * act(x W^T + bias) for act GELU_ERF, GELU_TANH, RELU, ...: in inference the bias and the
+     * activation take one pass over the output; with a gradient to record it is linear then the
+     * activation op.
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias, org.realmjava.tensor.kernels.UnaryOp activation) {
+        return LinearAlgebra.linear(x, weight, bias, activation);
+    }
+
     /** Layer norm over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta. */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         return RowOps.layerNorm(x, gamma, beta, eps);

@@ -66,6 +66,7 @@ class GradientCheckTest {
         Tensor mask = Tensor.of(new float[] {0, 0, -1e9f, 0, -1e9f, 0, 0, 0}, 2, 4);
         GradCheck.check("attention softmax", x -> Ops.attentionSoftmax(x[0], 0.5f, mask), rand(2, 3, 2, 4));
         // q, k, v [batch 2, len 4, 2 heads x 3]: the differentiable (composed) path of Ops.attention
+        GradCheck.check("linear + gelu", x -> Ops.linear(x[0], x[1], x[2], org.realmjava.tensor.kernels.UnaryOp.GELU_ERF), rand(3, 4), rand(5, 4), rand(5));
         GradCheck.check("attention", x -> Ops.attention(x[0], x[1], x[2], mask, 2, 0.6f), rand(2, 4, 6), rand(2, 4, 6), rand(2, 4, 6));
         GradCheck.check("logSumExp", x -> x[0].logSumExp(-1, false), rand(4, 9));
         GradCheck.check("logSumExp axis 0 keep", x -> x[0].logSumExp(0, true), rand(4, 3));

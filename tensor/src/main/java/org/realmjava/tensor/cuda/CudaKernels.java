@@ -249,4 +249,9 @@ public final class CudaKernels implements Kernels {
         // host buffers in, host buffers out: the CPU kernel (CudaAttention runs device-resident attention)
         cpu.attention(q, ldq, k, ldk, v, ldv, mask, out, ldo, batch, len, heads, headDim, scale);
     }
+
+    @Override
+    public void biasUnaryRows(UnaryOp op, MemorySegment x, MemorySegment bias, MemorySegment y, long rows, long cols) {
+        cpu.biasUnaryRows(op, x, bias, y, rows, cols);
+    }
 }

@@ -29,6 +29,12 @@ public interface Kernels {
     /** c[r, j] = a[r, j] op b[j]: a is [rows, cols], b is one row of cols (a bias, a scale). */
     void binaryRow(BinaryOp op, MemorySegment a, MemorySegment b, MemorySegment c, long rows, long cols);
 
+    /**
+     * y[r, j] = f(x[r, j] + bias[j]) over [rows, cols]: a Linear layer's bias and activation in one
+     * pass over its output. y may alias x.
+     */
+    void biasUnaryRows(UnaryOp op, MemorySegment x, MemorySegment bias, MemorySegment y, long rows, long cols);
+
     /** y[i] = s * x[i]. */
     void scale(MemorySegment x, float s, MemorySegment y, long n);
 

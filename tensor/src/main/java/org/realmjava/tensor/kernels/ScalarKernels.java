@@ -66,6 +66,13 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void biasUnaryRows(UnaryOp op, MemorySegment x, MemorySegment bias, MemorySegment y, long rows, long cols) {
+        for (long r = 0; r < rows; r++) {
+            for (long j = 0; j < cols; j++) set(y, r * cols + j, (float) apply(op, get(x, r * cols + j) + get(bias, j)));
+        }
+    }
+
+    @Override
     public void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long n) {
         for (long i = 0; i < n; i++) {
             set(dx, i, (float) (get(dx, i) + get(dy, i) * derivative(op, get(x, i), get(y, i))));

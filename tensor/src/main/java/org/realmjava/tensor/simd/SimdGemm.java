@@ -94,14 +94,16 @@ public final class SimdGemm implements GemmKernel {
                         }
                     });
                 } else {
-                    // Few row blocks: split the columns too, so every thread has work.
+                    // Few row blocks: split the columns, one slab of panels per thread, each over all
+                    // row blocks. (Tasks ordered row block first gave M = 128 one 96-row block per
+                    // thread and the other 32 rows: a 3:1 imbalance.)
                     int slabs = Math.min(panels, Parallel.threads());
                     int tasks = mBlocks * slabs;
                     Parallel.forRange(tasks, parallel ? 1 : tasks, (s, e) -> {
                         float[] ap = PACKED_A.get();
                         int packedBlock = -1;
                         for (long t = s; t < e; t++) {
-                            int ib = (int) (t / slabs), slab = (int) (t % slabs);
+                            int ib = (int) (t % mBlocks), slab = (int) (t / mBlocks);
                             int ic = ib * MC, mc = Math.min(MC, m - ic);
                             if (packedBlock != ib) {
                                 packA(transA, a, lda, ic, mc, pcF, kc, alpha, ap);

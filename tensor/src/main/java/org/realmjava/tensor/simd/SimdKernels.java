@@ -172,6 +172,19 @@ public class SimdKernels implements Kernels {
     }
 
     @Override
+    public void biasUnaryRows(UnaryOp op, MemorySegment x, MemorySegment bias, MemorySegment y, long rows, long cols) {
+        Parallel.forRange(rows, Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, cols)), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols;
+                long j = 0;
+                long bound = S.loopBound(cols);
+                for (; j < bound; j += L) store(apply(op, load(x, base + j).add(load(bias, j))), y, base + j);
+                if (j < cols) reference.biasUnaryRows(op, tail(x, base + j), tail(bias, j), tail(y, base + j), 1, cols - j);
+            }
+        });
+    }
+
+    @Override
     public void scale(MemorySegment x, float s, MemorySegment y, long n) {
         Parallel.forRange(n, ELEMENTWISE_GRAIN, (st, e) -> {
             long i = st;

@@ -196,6 +196,23 @@ class KernelParityTest {
                 "layerNormRows", "layerNormRowsBackward"));
     }
 
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
+    void biasUnaryRows(Kernels k, long cols) {
+        long rows = 3, n = rows * cols, seed = 23 * cols;
+        Random rng = new Random(seed);
+        MemorySegment x = Check.randomSegment(rng, n, -4, 4), bias = Check.randomSegment(rng, cols, -1, 1);
+        for (UnaryOp op : new UnaryOp[] {UnaryOp.GELU_ERF, UnaryOp.GELU_TANH, UnaryOp.RELU, UnaryOp.TANH}) {
+            MemorySegment y0 = Check.randomSegment(rng, n, 0, 1), y1 = Check.copyOf(y0), inPlace = Check.copyOf(x);
+            REF.biasUnaryRows(op, x, bias, y0, rows, cols);
+            k.biasUnaryRows(op, x, bias, y1, rows, cols);
+            k.biasUnaryRows(op, inPlace, bias, inPlace, rows, cols);
+            Check.close(ctx(k, "biasUnaryRows " + op, cols, seed), Check.floats(y0, n), Check.floats(y1, n), 1e-6, 1e-5);
+            Check.close(ctx(k, "biasUnaryRows in place " + op, cols, seed), Check.floats(y0, n), Check.floats(inPlace, n), 1e-6, 1e-5);
+        }
+        COVERED.add("biasUnaryRows");
+    }
+
     static Stream<Arguments> attentionCases() {
         // {batch, len, heads, headDim}: one token, tails of the 8-row block and of the 2-vector tile,
         // head dims below one vector, BERT-base and large heads

@@ -7,6 +7,7 @@ import java.util.SplittableRandom;
 import org.realmjava.tensor.Autograd;
 import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
+import org.realmjava.tensor.kernels.UnaryOp;
 import org.realmjava.tensor.nn.Linear;
 import org.realmjava.tensor.nn.Module;
 
@@ -238,7 +239,7 @@ public final class BertEncoder implements Module {
         }
         Tensor attn = Ops.layerNorm(Ops.dropout(l.attentionOut.forward(ctx), p, rng, training).add(x),
                 l.attentionLnWeight, l.attentionLnBias, config.layerNormEps());
-        Tensor inter = activation(l.intermediate.forward(attn));
+        Tensor inter = Ops.linear(attn, l.intermediate.weight, l.intermediate.bias, activation());
         return Ops.layerNorm(Ops.dropout(l.output.forward(inter), p, rng, training).add(attn),
                 l.outputLnWeight, l.outputLnBias, config.layerNormEps());
     }
@@ -250,11 +251,11 @@ public final class BertEncoder implements Module {
         return false;
     }
 
-    private Tensor activation(Tensor t) {
+    private UnaryOp activation() {
         return switch (config.activation()) {
-            case "gelu" -> t.gelu();
-            case "relu" -> t.relu();
-            default -> t.geluTanh();
+            case "gelu" -> UnaryOp.GELU_ERF;
+            case "relu" -> UnaryOp.RELU;
+            default -> UnaryOp.GELU_TANH;
         };
     }
 

@@ -8,10 +8,11 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Ops.attention: the fused inference kernel (no gradient recorded) gives what the composed,
- * differentiable path gives, including on column slices of one fused QKV tensor and padded keys.
+ * Ops with a fused inference kernel (taken when no gradient is recorded) give what their composed,
+ * differentiable path gives: Ops.attention (also on column slices of one fused QKV tensor, with
+ * padded keys) and Ops.linear with an activation.
  */
-class AttentionOpTest {
+class FusedOpsTest {
 
     @Test
     void fusedMatchesComposedOnQkvSlicesWithPadding() {
@@ -42,5 +43,21 @@ class AttentionOpTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ops.attention(q, Tensor.zeros(2, 4, 8), q, mask, 2, 1f));
         assertTrue(e.getMessage().startsWith("attention: q [2, 5, 8], k [2, 4, 8]"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Ops.attention(q, q, q, mask, 3, 1f)); // 8 % 3 heads
+    }
+
+    @Test
+    void linearWithActivationFusedMatchesComposed() {
+        Random rng = new Random(11);
+        Tensor x = Tensor.uniform(rng, -2, 2, 2, 5, 19), w = Tensor.uniform(rng, -0.5f, 0.5f, 37, 19), b = Tensor.uniform(rng, -1, 1, 37);
+        for (org.realmjava.tensor.kernels.UnaryOp op : new org.realmjava.tensor.kernels.UnaryOp[] {
+                org.realmjava.tensor.kernels.UnaryOp.GELU_ERF, org.realmjava.tensor.kernels.UnaryOp.GELU_TANH, org.realmjava.tensor.kernels.UnaryOp.RELU}) {
+            Tensor fused;
+            try (var g = Autograd.noGrad()) {
+                fused = Ops.linear(x, w, b, op);
+            }
+            Tensor composed = Elementwise.unary(op, Ops.linear(x, w.detach().requiresGrad(true), b));
+            assertTrue(composed.requiresGrad());
+            Check.close("linear + " + op, composed.toFloatArray(), fused.toFloatArray(), 1e-6, 1e-5);
+        }
     }
 }
