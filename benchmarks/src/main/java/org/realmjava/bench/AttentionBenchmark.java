@@ -1,0 +1,71 @@
+package org.realmjava.bench;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.realmjava.tensor.Autograd;
+import org.realmjava.tensor.Ops;
+import org.realmjava.tensor.Tensor;
+
+/**
+ * Multi-head self-attention context at MiniLM sizes (12 heads of 32, len 128), inference:
+ * fused = Ops.attention (one kernel, SimdAttention), composed = what the encoder ran before it
+ * (head permutes, batched q k^T, fused scaled-masked softmax, batched probs v, permute back).
+ * 4 * batch * heads * len^2 * headDim FLOP per call.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class AttentionBenchmark {
+    @Param({"32", "1"})
+    public int batch;
+
+    @Param({"fused", "composed"})
+    public String impl;
+
+    static final int LEN = 128, HEADS = 12, HEAD_DIM = 32;
+    Tensor q, k, v, mask;
+    Autograd.Scope noGrad;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        Random rng = new Random(1);
+        long w = (long) HEADS * HEAD_DIM;
+        q = Tensor.uniform(rng, -1, 1, batch, LEN, w);
+        k = Tensor.uniform(rng, -1, 1, batch, LEN, w);
+        v = Tensor.uniform(rng, -1, 1, batch, LEN, w);
+        mask = Tensor.zeros(batch, LEN);
+        noGrad = Autograd.noGrad();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        noGrad.close();
+    }
+
+    @Benchmark
+    public Tensor attention() {
+        float scale = (float) (1 / Math.sqrt(HEAD_DIM));
+        if (impl.equals("fused")) return Ops.attention(q, k, v, mask, HEADS, scale);
+        Tensor qh = q.reshape(batch, LEN, HEADS, HEAD_DIM).permute(0, 2, 1, 3);
+        Tensor kh = k.reshape(batch, LEN, HEADS, HEAD_DIM).permute(0, 2, 1, 3);
+        Tensor vh = v.reshape(batch, LEN, HEADS, HEAD_DIM).permute(0, 2, 1, 3);
+        Tensor probs = Ops.attentionSoftmax(qh.matmul(kh.transpose(-1, -2)), scale, mask);
+        return probs.matmul(vh).permute(0, 2, 1, 3).reshape(batch, LEN, (long) HEADS * HEAD_DIM);
+    }
+}
