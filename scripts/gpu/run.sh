@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 results=$(mkdir -p "${1:-results}" && cd "${1:-results}" && pwd)
 [[ $# -gt 0 ]] && shift  # the rest goes to the benchmarks
 java="$here/runtime/bin/java"
-flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m -Xmx16g
+flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate -Xss8m -Xmx16g
        "-Drealm.cuda.path=$here/cuda-lib" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
 cp="$here/lib/*"
 tests=$(ls "$here"/tests/*.jar | tr '\n' ':')
