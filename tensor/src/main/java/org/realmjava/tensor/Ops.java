@@ -172,10 +172,20 @@ public final class Ops {
     public static Tensor dropout(Tensor x, float p, SplittableRandom rng, boolean training) {
         if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
         if (!training || p == 0f) return x;
+        Tensor xc = Tensor.computeF32("dropout", x).contiguous();
         float keepScale = 1f / (1f - p);
-        float[] mask = new float[Math.toIntExact(x.numel())];
-        for (int i = 0; i < mask.length; i++) mask[i] = rng.nextDouble() < p ? 0f : keepScale;
-        return x.mul(Tensor.of(mask, x.shape()));
+        // one draw from rng per call; the mask is a hash of (seed, element index), made in parallel
+        // by the kernel and made again for the backward instead of being stored
+        long seed = rng.nextLong();
+        int threshold = (int) Math.min(0xFFFFFFFFL, Math.round(p * 4294967296.0));
+        long n = xc.numel();
+        Tensor y = Tensor.uninitialized(x.shape());
+        Tensor.k().dropout(xc.segment(), y.segment(), n, seed, threshold, keepScale);
+        return Autograd.record("dropout", y, g -> {
+            Tensor dx = Tensor.uninitialized(x.shape());
+            Tensor.k().dropout(g.contiguous().segment(), dx.segment(), n, seed, threshold, keepScale);
+            Autograd.accumulate(x, dx);
+        }, x);
     }
 
     /**

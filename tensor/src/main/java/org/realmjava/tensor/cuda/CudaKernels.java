@@ -254,4 +254,9 @@ public final class CudaKernels implements Kernels {
     public void biasUnaryRows(UnaryOp op, MemorySegment x, MemorySegment bias, MemorySegment y, long rows, long cols) {
         cpu.biasUnaryRows(op, x, bias, y, rows, cols);
     }
+
+    @Override
+    public void dropout(MemorySegment x, MemorySegment y, long n, long seed, int threshold, float scale) {
+        cpu.dropout(x, y, n, seed, threshold, scale);
+    }
 }

@@ -35,6 +35,14 @@ public interface Kernels {
      */
     void biasUnaryRows(UnaryOp op, MemorySegment x, MemorySegment bias, MemorySegment y, long rows, long cols);
 
+    /**
+     * Inverted dropout with a counter-based mask: y[i] = x[i] * scale where
+     * {@link ScalarKernels#dropoutBits}(seed, i) >= threshold (unsigned), else 0. The drop probability
+     * is threshold / 2^32. The mask depends only on (seed, i): the same for every thread count and
+     * vector width, and the backward regenerates it instead of storing it.
+     */
+    void dropout(MemorySegment x, MemorySegment y, long n, long seed, int threshold, float scale);
+
     /** y[i] = s * x[i]. */
     void scale(MemorySegment x, float s, MemorySegment y, long n);
 

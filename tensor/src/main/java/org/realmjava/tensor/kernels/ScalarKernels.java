@@ -73,6 +73,36 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void dropout(MemorySegment x, MemorySegment y, long n, long seed, int threshold, float scale) {
+        for (long i = 0; i < n; i++) set(y, i, Integer.compareUnsigned(dropoutBits(seed, i), threshold) >= 0 ? get(x, i) * scale : 0f);
+    }
+
+    /**
+     * 32 random bits for element i of a dropout mask: two rounds of Wellons' lowbias32 integer hash,
+     * the first over the index's low word mixed with the seed's low word (and the index's high word),
+     * the second after the seed's high word is folded in. Counter-based, so any element can be
+     * computed on its own.
+     */
+    public static int dropoutBits(long seed, long i) {
+        int h = (int) i ^ dropoutKey(seed, i >>> 32);
+        h = lowbias32(h) ^ (int) (seed >>> 32);
+        return lowbias32(h);
+    }
+
+    /** The per-2^32-elements part of the first round's input (constant over a vector of indices). */
+    public static int dropoutKey(long seed, long indexHigh) {
+        return (int) seed ^ (int) indexHigh * 0x9E3779B9;
+    }
+
+    static int lowbias32(int h) {
+        h ^= h >>> 16;
+        h *= 0x7feb352d;
+        h ^= h >>> 15;
+        h *= 0x846ca68b;
+        return h ^ (h >>> 16);
+    }
+
+    @Override
     public void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long n) {
         for (long i = 0; i < n; i++) {
             set(dx, i, (float) (get(dx, i) + get(dy, i) * derivative(op, get(x, i), get(y, i))));

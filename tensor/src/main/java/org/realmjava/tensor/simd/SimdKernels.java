@@ -4,6 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.realmjava.tensor.kernels.BinaryOp;
@@ -182,6 +184,34 @@ public class SimdKernels implements Kernels {
                 if (j < cols) reference.biasUnaryRows(op, tail(x, base + j), tail(bias, j), tail(y, base + j), 1, cols - j);
             }
         });
+    }
+
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
+
+    @Override
+    public void dropout(MemorySegment x, MemorySegment y, long n, long seed, int threshold, float scale) {
+        int seedHigh = (int) (seed >>> 32);
+        IntVector iota = IntVector.zero(INTS).addIndex(1);
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> {
+            long i = s;
+            long bound = s + S.loopBound(e - s);
+            for (; i < bound; i += L) {
+                if ((i >>> 32) != ((i + L - 1) >>> 32)) break; // a vector across a 2^32 boundary: the tail handles it
+                IntVector h = iota.add((int) i).lanewise(VectorOperators.XOR, ScalarKernels.dropoutKey(seed, i >>> 32));
+                h = lowbias32(h).lanewise(VectorOperators.XOR, seedHigh);
+                VectorMask<Float> keep = lowbias32(h).compare(VectorOperators.UGE, threshold).cast(S);
+                store(FloatVector.zero(S).blend(load(x, i).mul(scale), keep), y, i);
+            }
+            for (; i < e; i++) {
+                y.setAtIndex(F32, i, Integer.compareUnsigned(ScalarKernels.dropoutBits(seed, i), threshold) >= 0 ? x.getAtIndex(F32, i) * scale : 0f);
+            }
+        });
+    }
+
+    private static IntVector lowbias32(IntVector h) {
+        h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 16)).mul(0x7feb352d);
+        h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 15)).mul(0x846ca68b);
+        return h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 16));
     }
 
     @Override

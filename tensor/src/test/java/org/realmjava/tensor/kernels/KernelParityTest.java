@@ -213,6 +213,27 @@ class KernelParityTest {
         COVERED.add("biasUnaryRows");
     }
 
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
+    void dropout(Kernels k, long n) {
+        long seed = 0x5DEECE66DL * n + 11;
+        MemorySegment x = Check.randomSegment(new Random(n), n, 0.5f, 1.5f);
+        for (float p : new float[] {0.1f, 0.5f}) {
+            int threshold = (int) Math.round(p * 4294967296.0);
+            MemorySegment y0 = Check.randomSegment(new Random(1), n, -1, 1), y1 = Check.copyOf(y0);
+            REF.dropout(x, y0, n, seed, threshold, 1f / (1 - p));
+            k.dropout(x, y1, n, seed, threshold, 1f / (1 - p));
+            // bit-identical: the mask is integer arithmetic and the kept values one f32 multiply
+            assertArrayEquals(Check.floats(y0, n), Check.floats(y1, n), 0f, ctx(k, "dropout p=" + p, n, seed));
+            if (n > 1000) {
+                long dropped = 0;
+                for (float v : Check.floats(y1, n)) if (v == 0f) dropped++;
+                assertEquals(p, (double) dropped / n, 0.04, ctx(k, "dropout rate p=" + p, n, seed));
+            }
+        }
+        COVERED.add("dropout");
+    }
+
     static Stream<Arguments> attentionCases() {
         // {batch, len, heads, headDim}: one token, tails of the 8-row block and of the 2-vector tile,
         // head dims below one vector, BERT-base and large heads
