@@ -114,25 +114,14 @@ final class SimdAttention {
         java.util.Arrays.fill(kt, 0, hd * lenPad, 0f);
         if (hd % W != 0) java.util.Arrays.fill(vp, 0, len * hdPad, 0f);
         for (int j = 0; j < len; j++) {
-            copyRow(k, (tok0 + j) * ldk + col, row, 0, hd);
+            SimdKernels.copyToArray(k, (tok0 + j) * ldk + col, row, 0, hd);
             int kOff = (j / W) * hd * W + j % W;
             for (int d = 0; d < hd; d++) kt[kOff + d * W] = row[d];
             long vSrc = (tok0 + j) * ldv + col;
-            for (int c = 0; c < hd; c += W) copyRow(v, vSrc + c, vp, (c / W) * len * W + j * W, Math.min(W, hd - c));
+            for (int c = 0; c < hd; c += W) SimdKernels.copyToArray(v, vSrc + c, vp, (c / W) * len * W + j * W, Math.min(W, hd - c));
         }
-        copyRow(mask, tok0, maskRow, 0, len);
+        SimdKernels.copyToArray(mask, tok0, maskRow, 0, len);
         for (int j = len; j < lenPad; j++) maskRow[j] = Float.NEGATIVE_INFINITY;
-    }
-
-    /**
-     * dst[off ..+n] = src[from ..+n] (float indices) by vector loads: MemorySegment.copy into a heap
-     * array goes through a native call per row, which at 128 bytes a row cost ~15 ns each and made
-     * packing as slow as the math.
-     */
-    private static void copyRow(MemorySegment src, long from, float[] dst, int off, int n) {
-        int i = 0;
-        for (; i <= n - L; i += L) FloatVector.fromMemorySegment(S, src, (from + i) << 2, SimdKernels.NATIVE).intoArray(dst, off + i);
-        for (; i < n; i++) dst[off + i] = src.getAtIndex(F32, from + i);
     }
 
     /** The query block from token tok, transposed: qb[d * R + r] (rows past the block's end are zero). */
@@ -140,7 +129,7 @@ final class SimdAttention {
         float[] qb = sc.qb, row = sc.row;
         for (int r = 0; r < R; r++) {
             if (r < rows) {
-                copyRow(q, (tok + r) * ldq + col, row, 0, hd);
+                SimdKernels.copyToArray(q, (tok + r) * ldq + col, row, 0, hd);
                 for (int d = 0; d < hd; d++) qb[d * R + r] = row[d];
             } else {
                 for (int d = 0; d < hd; d++) qb[d * R + r] = 0f;

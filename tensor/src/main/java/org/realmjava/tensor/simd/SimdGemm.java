@@ -45,6 +45,7 @@ public final class SimdGemm implements GemmKernel {
 
     private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[KC]);
+    private static final ThreadLocal<float[]> RUN = ThreadLocal.withInitial(() -> new float[MC]);
     private static final ThreadLocal<float[]> PACKED_B = ThreadLocal.withInitial(() -> new float[KC * (NC + NR)]);
 
     @Override
@@ -149,11 +150,12 @@ public final class SimdGemm implements GemmKernel {
                 }
             }
         } else {
-            // op(B)[p, j] = b[j * ldb + p]: read each source row contiguously, write with stride NR
+            // op(B)[p, j] = b[j * ldb + p]: each source row read with vector loads, written with stride NR
+            float[] row = ROW.get();
             for (int j = 0; j < NR; j++) {
                 if (j < nr) {
-                    long src = (long) (j0 + j) * ldb + pc;
-                    for (int p = 0; p < kc; p++) dst[off + p * NR + j] = b.getAtIndex(F, src + p);
+                    SimdKernels.copyToArray(b, (long) (j0 + j) * ldb + pc, row, 0, kc);
+                    for (int p = 0; p < kc; p++) dst[off + p * NR + j] = row[p];
                 } else {
                     for (int p = 0; p < kc; p++) dst[off + p * NR + j] = 0f;
                 }
@@ -186,27 +188,32 @@ public final class SimdGemm implements GemmKernel {
 
     /** Packs alpha * op(A)[ic:ic+mc, pc:pc+kc] as MR-row panels: dst[panel*MR*kc + p*MR + r], zero-padded. */
     static void packA(boolean transA, MemorySegment a, int lda, int ic, int mc, int pc, int kc, float alpha, float[] dst) {
+        if (transA) {
+            // op(A)[i, p] = a[p * lda + i]: for each p the block's mc rows are one contiguous run,
+            // read with vector loads and dealt out to the MR-row panels (per-element segment reads
+            // made this the hottest Java method of a training step)
+            float[] run = RUN.get();
+            for (int p = 0; p < kc; p++) {
+                SimdKernels.copyToArray(a, (long) (pc + p) * lda + ic, run, 0, mc);
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int mr = Math.min(MR, mc - ir), d = ir * kc + p * MR;
+                    for (int r = 0; r < mr; r++) dst[d + r] = alpha * run[ir + r];
+                    for (int r = mr; r < MR; r++) dst[d + r] = 0f;
+                }
+            }
+            return;
+        }
+        float[] row = ROW.get();
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             int base = ir * kc; // == (ir / MR) * MR * kc
-            if (!transA) {
-                float[] row = ROW.get();
-                for (int r = 0; r < MR; r++) {
-                    if (r < mr) {
-                        // one bulk copy of the row, then a strided scatter from the array (no per-element segment checks)
-                        MemorySegment.copy(a, F, ((long) (ic + ir + r) * lda + pc) << 2, row, 0, kc);
-                        for (int p = 0; p < kc; p++) dst[base + p * MR + r] = alpha * row[p];
-                    } else {
-                        for (int p = 0; p < kc; p++) dst[base + p * MR + r] = 0f;
-                    }
-                }
-            } else {
-                // op(A)[i, p] = a[p * lda + i]
-                for (int p = 0; p < kc; p++) {
-                    long src = (long) (pc + p) * lda + ic + ir;
-                    int d = base + p * MR;
-                    for (int r = 0; r < mr; r++) dst[d + r] = alpha * a.getAtIndex(F, src + r);
-                    for (int r = mr; r < MR; r++) dst[d + r] = 0f;
+            for (int r = 0; r < MR; r++) {
+                if (r < mr) {
+                    // the row read with vector loads, then a strided scatter from the array (no per-element segment checks)
+                    SimdKernels.copyToArray(a, (long) (ic + ir + r) * lda + pc, row, 0, kc);
+                    for (int p = 0; p < kc; p++) dst[base + p * MR + r] = alpha * row[p];
+                } else {
+                    for (int p = 0; p < kc; p++) dst[base + p * MR + r] = 0f;
                 }
             }
         }
