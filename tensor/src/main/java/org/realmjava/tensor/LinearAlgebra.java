@@ -118,33 +118,53 @@ final class LinearAlgebra {
     /**
      * Multi-head self-attention context for q, k, v of shape [batch, len, heads * headDim] (token-major,
      * as Linear layers produce them): softmax(scale * q k^T + mask) v per head, back in [batch, len,
-     * heads * headDim]. mask is [batch, len] (0 visible, large negative for padding keys).
-     * Without a gradient to record it is one fused kernel ({@code Kernels.attention}; column slices of a
-     * fused QKV tensor are read in place). With one, it is composed from matmul and the attention
-     * softmax, whose backward the autograd already has.
+     * heads * headDim]. mask is [batch, len] (0 visible, large negative for padding keys). Dropout p on
+     * the probabilities (training; rng gives one seed per call, the mask is a hash of it and the
+     * element index, see Ops.dropout). Fused kernels: without a gradient to record and without dropout,
+     * {@code Kernels.attention} (column slices of a fused QKV tensor are read in place); otherwise
+     * {@code attentionTrainForward}, which keeps the probabilities, and {@code attentionBackward}.
      */
-    static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale) {
+    static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, java.util.SplittableRandom rng) {
         if (q.rank() != 3 || !Arrays.equals(q.shape(), k.shape()) || !Arrays.equals(q.shape(), v.shape())
-                || q.size(2) % heads != 0 || mask.rank() != 2 || mask.size(0) != q.size(0) || mask.size(1) != q.size(1)) {
+                || heads <= 0 || q.size(2) % heads != 0 || mask.rank() != 2 || mask.size(0) != q.size(0) || mask.size(1) != q.size(1)) {
             throw new IllegalArgumentException("attention: q " + Shapes.str(q.shape()) + ", k " + Shapes.str(k.shape()) + ", v "
                     + Shapes.str(v.shape()) + ", mask " + Shapes.str(mask.shape()) + ", " + heads
                     + " heads — need equal [batch, len, heads * headDim] and a [batch, len] mask");
         }
+        if (dropout < 0 || dropout >= 1 || (dropout > 0 && rng == null)) {
+            throw new IllegalArgumentException("attention: dropout must be in [0, 1) with a random source, got " + dropout);
+        }
         long b = q.size(0), len = q.size(1), width = q.size(2);
         int hd = (int) (width / heads);
-        if (Autograd.needsGrad(q, k, v)) {
-            Tensor qh = q.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
-            Tensor kh = k.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
-            Tensor vh = v.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
-            Tensor probs = RowOps.scaledMaskedSoftmax(qh.matmul(kh.transpose(-1, -2)), scale, mask);
-            return probs.matmul(vh).permute(0, 2, 1, 3).reshape(b, len, width);
-        }
         Tensor qt = tokenRows(q, "attention"), kt = tokenRows(k, "attention"), vt = tokenRows(v, "attention");
-        Tensor mc = mask.contiguous();
+        Tensor mc = mask.detach().contiguous();
         Tensor out = Tensor.uninitialized(b, len, width);
-        Tensor.k().attention(base(qt), (int) qt.strides()[1], base(kt), (int) kt.strides()[1], base(vt), (int) vt.strides()[1],
-                mc.f32("attention"), out.segment(), (int) width, (int) b, (int) len, heads, hd, scale);
-        return out;
+        boolean grad = Autograd.needsGrad(q, k, v);
+        if (!grad && dropout == 0f) {
+            Tensor.k().attention(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), mc.f32("attention"), out.segment(), (int) width,
+                    (int) b, (int) len, heads, hd, scale);
+            return out;
+        }
+        long seed = dropout > 0 ? rng.nextLong() : 0L;
+        int threshold = dropout > 0 ? (int) Math.min(0xFFFFFFFFL, Math.round(dropout * 4294967296.0)) : 0;
+        float keepScale = 1f / (1f - dropout);
+        Tensor probs = Tensor.uninitialized(b, heads, len, len);
+        Tensor.k().attentionTrainForward(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), mc.f32("attention"), out.segment(), (int) width,
+                probs.segment(), (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
+        return Autograd.record("attention", out, g -> {
+            Tensor gc = g.contiguous();
+            Tensor dq = Tensor.uninitialized(b, len, width), dk = Tensor.uninitialized(b, len, width), dv = Tensor.uninitialized(b, len, width);
+            Tensor.k().attentionBackward(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), probs.segment(), gc.segment(), (int) width,
+                    dq.segment(), dk.segment(), dv.segment(), (int) width, (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
+            if (q.requiresGrad()) Autograd.accumulate(q, dq);
+            if (k.requiresGrad()) Autograd.accumulate(k, dk);
+            if (v.requiresGrad()) Autograd.accumulate(v, dv);
+        }, q, k, v);
+    }
+
+    /** Floats between consecutive tokens of a tokenRows tensor. */
+    private static int ld(Tensor t) {
+        return (int) t.strides()[1];
     }
 
     /** t itself when its rows are evenly spaced tokens with unit-stride features (e.g. a column slice), else a contiguous copy. */

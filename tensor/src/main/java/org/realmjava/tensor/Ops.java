@@ -43,11 +43,16 @@ public final class Ops {
     /**
      * Multi-head self-attention: q, k, v are [batch, len, heads * headDim] (token-major, as Linear
      * layers give them), mask [batch, len] (0 visible, large negative for padding); returns
-     * softmax(scale * q k^T + mask) v per head as [batch, len, heads * headDim]. One fused kernel when
-     * no gradient is recorded; composed (and differentiable) otherwise.
+     * softmax(scale * q k^T + mask) v per head as [batch, len, heads * headDim]. Fused kernels forward
+     * and backward; no [batch, heads, len, len] tensor is made in inference.
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale) {
-        return LinearAlgebra.attention(q, k, v, mask, heads, scale);
+        return LinearAlgebra.attention(q, k, v, mask, heads, scale, 0f, null);
+    }
+
+    /** {@link #attention} with dropout p on the attention probabilities (training), one seed drawn from rng. */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, SplittableRandom rng) {
+        return LinearAlgebra.attention(q, k, v, mask, heads, scale, dropout, rng);
     }
 
     /** Rows of table ([rows, d]) picked by ids (i32, any shape): out is [ids.shape..., d]. Gradient: scatter-add. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -14,27 +15,61 @@ import org.junit.jupiter.api.Test;
  */
 class FusedOpsTest {
 
+    /** softmax(scale q k^T + mask) (with dropout when p > 0) v from matmul, softmax and dropout ops. */
+    private static Tensor composedAttention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float p, long seed) {
+        long b = q.size(0), len = q.size(1), w = q.size(2), hd = w / heads;
+        Tensor qh = q.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
+        Tensor kh = k.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
+        Tensor vh = v.reshape(b, len, heads, hd).permute(0, 2, 1, 3);
+        Tensor probs = Ops.attentionSoftmax(qh.matmul(kh.transpose(-1, -2)), scale, mask);
+        if (p > 0) probs = Ops.dropout(probs, p, new SplittableRandom(seed), true);
+        return probs.matmul(vh).permute(0, 2, 1, 3).reshape(b, len, w);
+    }
+
     @Test
-    void fusedMatchesComposedOnQkvSlicesWithPadding() {
+    void inferenceKernelMatchesComposedOpsOnQkvSlicesWithPadding() {
         Random rng = new Random(7);
         int b = 3, len = 21, heads = 4, hd = 16, width = heads * hd;
         Tensor qkv = Tensor.uniform(rng, -1, 1, b, len, 3 * width);
+        Tensor mask = paddingMask(b, len);
+        Tensor fused, composed;
+        try (var g = Autograd.noGrad()) {
+            fused = Ops.attention(qkv.narrow(2, 0, width), qkv.narrow(2, width, width), qkv.narrow(2, 2 * width, width), mask, heads, 0.25f);
+            composed = composedAttention(qkv.narrow(2, 0, width), qkv.narrow(2, width, width), qkv.narrow(2, 2 * width, width), mask, heads, 0.25f, 0, 0);
+        }
+        assertFalse(fused.requiresGrad());
+        Check.close("inference attention vs composed ops", composed.toFloatArray(), fused.toFloatArray(), 2e-6, 1e-5);
+    }
+
+    /**
+     * The training kernels (probabilities kept, dropout by the same counter-based mask as Ops.dropout
+     * on the [batch, heads, len, len] probabilities) give the composed ops' output and gradients.
+     */
+    @Test
+    void trainingKernelsMatchComposedOpsWithDropout() {
+        Random rng = new Random(9);
+        int b = 2, len = 19, heads = 3, hd = 8, width = heads * hd;
+        Tensor mask = paddingMask(b, len);
+        Tensor qd = Tensor.uniform(rng, -1, 1, b, len, width), kd = Tensor.uniform(rng, -1, 1, b, len, width), vd = Tensor.uniform(rng, -1, 1, b, len, width);
+        Tensor w = Tensor.uniform(rng, -1, 1, b, len, width);
+        for (float p : new float[] {0f, 0.3f}) {
+            Tensor q1 = qd.detach().requiresGrad(true), k1 = kd.detach().requiresGrad(true), v1 = vd.detach().requiresGrad(true);
+            Tensor q2 = qd.detach().requiresGrad(true), k2 = kd.detach().requiresGrad(true), v2 = vd.detach().requiresGrad(true);
+            Tensor fused = Ops.attention(q1, k1, v1, mask, heads, 0.4f, p, new SplittableRandom(42));
+            Tensor composed = composedAttention(q2, k2, v2, mask, heads, 0.4f, p, 42);
+            Check.close("training attention p=" + p, composed.toFloatArray(), fused.toFloatArray(), 2e-6, 1e-5);
+            fused.mul(w).sum().backward();
+            composed.mul(w).sum().backward();
+            Check.close("dq p=" + p, q2.grad().toFloatArray(), q1.grad().toFloatArray(), 1e-5, 1e-4);
+            Check.close("dk p=" + p, k2.grad().toFloatArray(), k1.grad().toFloatArray(), 1e-5, 1e-4);
+            Check.close("dv p=" + p, v2.grad().toFloatArray(), v1.grad().toFloatArray(), 1e-5, 1e-4);
+        }
+    }
+
+    private static Tensor paddingMask(int b, int len) {
         float[] m = new float[b * len];
         for (int i = 0; i < b; i++) for (int j = len - 4 * i; j < len; j++) m[i * len + j] = -1e9f;
-        Tensor mask = Tensor.of(m, b, len);
-        float scale = 0.25f;
-        Tensor fused;
-        try (var g = Autograd.noGrad()) {
-            fused = Ops.attention(qkv.narrow(2, 0, width), qkv.narrow(2, width, width), qkv.narrow(2, 2 * width, width), mask, heads, scale);
-        }
-        // the same inputs as leaves that require grad take the composed path
-        Tensor q = qkv.narrow(2, 0, width).contiguous().requiresGrad(true);
-        Tensor k = qkv.narrow(2, width, width).contiguous().requiresGrad(true);
-        Tensor v = qkv.narrow(2, 2 * width, width).contiguous().requiresGrad(true);
-        Tensor composed = Ops.attention(q, k, v, mask, heads, scale);
-        assertTrue(composed.requiresGrad(), "the composed path records the graph");
-        assertFalse(fused.requiresGrad());
-        Check.close("fused vs composed attention", composed.toFloatArray(), fused.toFloatArray(), 2e-6, 1e-5);
+        return Tensor.of(m, b, len);
     }
 
     @Test

@@ -68,6 +68,8 @@ class GradientCheckTest {
         // q, k, v [batch 2, len 4, 2 heads x 3]: the differentiable (composed) path of Ops.attention
         GradCheck.check("linear + gelu", x -> Ops.linear(x[0], x[1], x[2], org.realmjava.tensor.kernels.UnaryOp.GELU_ERF), rand(3, 4), rand(5, 4), rand(5));
         GradCheck.check("attention", x -> Ops.attention(x[0], x[1], x[2], mask, 2, 0.6f), rand(2, 4, 6), rand(2, 4, 6), rand(2, 4, 6));
+        GradCheck.check("attention with dropout (fixed seed)", x -> Ops.attention(x[0], x[1], x[2], mask, 2, 0.6f, 0.25f, new SplittableRandom(3)),
+                rand(2, 4, 6), rand(2, 4, 6), rand(2, 4, 6));
         GradCheck.check("logSumExp", x -> x[0].logSumExp(-1, false), rand(4, 9));
         GradCheck.check("logSumExp axis 0 keep", x -> x[0].logSumExp(0, true), rand(4, 3));
         GradCheck.check("layerNorm", x -> Ops.layerNorm(x[0], x[1], x[2], 1e-5f), rand(3, 8), positive(8), rand(8));

@@ -259,4 +259,18 @@ public final class CudaKernels implements Kernels {
     public void dropout(MemorySegment x, MemorySegment y, long n, long seed, int threshold, float scale) {
         cpu.dropout(x, y, n, seed, threshold, scale);
     }
+
+    @Override
+    public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                                      MemorySegment out, int ldo, MemorySegment probs, int batch, int len, int heads, int headDim, float scale,
+                                      long seed, int threshold, float keepScale) {
+        cpu.attentionTrainForward(q, ldq, k, ldk, v, ldv, mask, out, ldo, probs, batch, len, heads, headDim, scale, seed, threshold, keepScale);
+    }
+
+    @Override
+    public void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment probs,
+                                  MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
+                                  int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale) {
+        cpu.attentionBackward(q, ldq, k, ldk, v, ldv, probs, dOut, ldd, dq, dk, dv, ldg, batch, len, heads, headDim, scale, seed, threshold, keepScale);
+    }
 }

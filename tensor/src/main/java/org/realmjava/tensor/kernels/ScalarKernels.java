@@ -223,6 +223,89 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                                      MemorySegment out, int ldo, MemorySegment probs, int batch, int len, int heads, int headDim, float scale,
+                                      long seed, int threshold, float keepScale) {
+        double[] z = new double[len];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int col = h * headDim;
+                for (int i = 0; i < len; i++) {
+                    long qi = ((long) b * len + i) * ldq + col;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < len; j++) {
+                        long kj = ((long) b * len + j) * ldk + col;
+                        double dot = 0;
+                        for (int d = 0; d < headDim; d++) dot += (double) get(q, qi + d) * get(k, kj + d);
+                        z[j] = scale * dot + get(mask, (long) b * len + j);
+                        max = Math.max(max, z[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < len; j++) {
+                        z[j] = Math.exp(z[j] - max);
+                        sum += z[j];
+                    }
+                    long row0 = (((long) b * heads + h) * len + i) * len;
+                    for (int j = 0; j < len; j++) {
+                        z[j] /= sum;
+                        set(probs, row0 + j, (float) z[j]);
+                        z[j] *= keep(seed, row0 + j, threshold, keepScale);
+                    }
+                    long oi = ((long) b * len + i) * ldo + col;
+                    for (int d = 0; d < headDim; d++) {
+                        double acc = 0;
+                        for (int j = 0; j < len; j++) acc += z[j] * get(v, ((long) b * len + j) * ldv + col + d);
+                        set(out, oi + d, (float) acc);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment probs,
+                                  MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
+                                  int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale) {
+        double[][] ds = new double[len][len], pm = new double[len][len];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int col = h * headDim;
+                for (int i = 0; i < len; i++) {
+                    long row0 = (((long) b * heads + h) * len + i) * len, oi = ((long) b * len + i) * ldd + col;
+                    double dot = 0;
+                    for (int j = 0; j < len; j++) {
+                        double m = keep(seed, row0 + j, threshold, keepScale), p = get(probs, row0 + j);
+                        double dpd = 0;
+                        for (int d = 0; d < headDim; d++) dpd += (double) get(dOut, oi + d) * get(v, ((long) b * len + j) * ldv + col + d);
+                        ds[i][j] = dpd * m; // dP for now
+                        pm[i][j] = p * m;
+                        dot += ds[i][j] * p;
+                    }
+                    for (int j = 0; j < len; j++) ds[i][j] = get(probs, row0 + j) * (ds[i][j] - dot) * scale;
+                }
+                for (int i = 0; i < len; i++) {
+                    for (int d = 0; d < headDim; d++) {
+                        double gq = 0, gk = 0, gv = 0;
+                        for (int j = 0; j < len; j++) {
+                            gq += ds[i][j] * get(k, ((long) b * len + j) * ldk + col + d);
+                            gk += ds[j][i] * get(q, ((long) b * len + j) * ldq + col + d);
+                            gv += pm[j][i] * get(dOut, ((long) b * len + j) * ldd + col + d);
+                        }
+                        long gi = ((long) b * len + i) * ldg + col + d;
+                        set(dq, gi, (float) gq);
+                        set(dk, gi, (float) gk);
+                        set(dv, gi, (float) gv);
+                    }
+                }
+            }
+        }
+    }
+
+    private static double keep(long seed, long index, int threshold, float keepScale) {
+        return Integer.compareUnsigned(dropoutBits(seed, index), threshold) >= 0 ? keepScale : 0;
+    }
+
+    @Override
     public void softmaxRowsBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long rows, long cols) {
         for (long r = 0; r < rows; r++) {
             long base = r * cols;

@@ -43,6 +43,24 @@ final class SimdAttention {
         final float[] tile = new float[R * W];
         final float[] inv = new float[R];
 
+        // backward only: V^T panels, K panels, the dO block (transposed and as rows), the Q block as
+        // rows, the dropped-out probabilities and dP/dS of the block, dK and dV accumulators
+        float[] vt = new float[0], kp = new float[0], dob = new float[0], dor = new float[0], qr = new float[0];
+        float[] pd = new float[0], dp = new float[0], dkAcc = new float[0], dvAcc = new float[0];
+
+        void ensureBackward(int hd, int lenPad, int hdPad, int len) {
+            ensure(hd, lenPad, hdPad, len);
+            if (vt.length < hd * lenPad) vt = new float[hd * lenPad];
+            if (kp.length < len * hdPad) kp = new float[len * hdPad];
+            if (dob.length < hd * R) dob = new float[hd * R];
+            if (dor.length < R * hdPad) dor = new float[R * hdPad];
+            if (qr.length < R * hdPad) qr = new float[R * hdPad];
+            if (pd.length < R * lenPad) pd = new float[R * lenPad];
+            if (dp.length < R * lenPad) dp = new float[R * lenPad];
+            if (dkAcc.length < len * hdPad) dkAcc = new float[len * hdPad];
+            if (dvAcc.length < len * hdPad) dvAcc = new float[len * hdPad];
+        }
+
         void ensure(int hd, int lenPad, int hdPad, int len) {
             if (kt.length < hd * lenPad) kt = new float[hd * lenPad];
             if (vp.length < len * hdPad) vp = new float[len * hdPad];
@@ -58,8 +76,12 @@ final class SimdAttention {
     private SimdAttention() {
     }
 
+    /** What the training forward keeps: the probabilities [batch, heads, len, len] and the dropout applied to them. */
+    record Train(MemorySegment probs, long seed, int threshold, float keepScale) {}
+
+    /** Inference (train == null) or the training forward, which also writes the probabilities and drops some out. */
     static void forward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                        MemorySegment out, int ldo, int batch, int len, int heads, int hd, float scale) {
+                        MemorySegment out, int ldo, int batch, int len, int heads, int hd, float scale, Train train) {
         if (batch == 0 || len == 0 || heads == 0 || hd == 0) return;
         int lenPad = roundUp(len, W), hdPad = roundUp(hd, W);
         Parallel.forRange((long) batch * heads, 1, (s, e) -> {
@@ -67,13 +89,14 @@ final class SimdAttention {
             sc.ensure(hd, lenPad, hdPad, len);
             for (long t = s; t < e; t++) {
                 int b = (int) (t / heads), h = (int) (t % heads);
-                head(q, ldq, k, ldk, v, ldv, mask, out, ldo, b, h, len, lenPad, hd, hdPad, scale, sc);
+                head(q, ldq, k, ldk, v, ldv, mask, out, ldo, b, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
             }
         });
     }
 
     private static void head(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                             MemorySegment out, int ldo, int b, int h, int len, int lenPad, int hd, int hdPad, float scale, Scratch sc) {
+                             MemorySegment out, int ldo, int b, int h, int heads, int len, int lenPad, int hd, int hdPad, float scale,
+                             Train train, Scratch sc) {
         long tok0 = (long) b * len;
         int col = h * hd;
         float[] kt = sc.kt, vp = sc.vp, qb = sc.qb, sm = sc.s, maskRow = sc.maskRow, tile = sc.tile, inv = sc.inv, row = sc.row;
@@ -85,6 +108,17 @@ final class SimdAttention {
             for (int c = 0; c < lenPad; c += W) microQk(qb, kt, c * hd, hd, sm, c, lenPad);
             // softmax numerators in place; the 1/sum is applied to the output
             for (int r = 0; r < R; r++) inv[r] = 1f / expRow(sm, r * lenPad, lenPad, scale, maskRow);
+            if (train != null) {
+                // normalise, keep the probabilities for the backward, then drop out (the mask indexes probs)
+                for (int r = 0; r < rows; r++) {
+                    FloatVector invR = FloatVector.broadcast(S, inv[r]);
+                    for (int j = 0; j < lenPad; j += L) FloatVector.fromArray(S, sm, r * lenPad + j).mul(invR).intoArray(sm, r * lenPad + j);
+                    long row0 = (((long) b * heads + h) * len + i0 + r) * len;
+                    MemorySegment.copy(sm, r * lenPad, train.probs(), F32, row0 << 2, len);
+                    SimdKernels.dropoutRow(sm, r * lenPad, len, train.seed(), row0, train.threshold(), train.keepScale());
+                    inv[r] = 1f;
+                }
+            }
             // O = S V, one panel of W head dims at a time
             for (int c = 0; c < hdPad; c += W) {
                 microPv(sm, lenPad, vp, (c / W) * len * W, len, tile);
@@ -105,34 +139,173 @@ final class SimdAttention {
 
     /**
      * K^T panels kt[(j / W) * hd * W + d * W + j % W] and V panels vp[(c / W) * len * W + j * W + (d - c)],
-     * zero padded, and the mask row (-inf past len). Separate from {@link #head} so C2 inlines the
-     * bulk copies .
+     * zero padded, and the mask row (-inf past len).
      */
     private static void packKv(MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask, long tok0, int col,
                                int len, int lenPad, int hd, int hdPad, Scratch sc) {
-        float[] kt = sc.kt, vp = sc.vp, row = sc.row, maskRow = sc.maskRow;
-        java.util.Arrays.fill(kt, 0, hd * lenPad, 0f);
-        if (hd % W != 0) java.util.Arrays.fill(vp, 0, len * hdPad, 0f);
+        packTransposed(k, ldk, tok0, col, len, lenPad, hd, sc.kt, sc.row);
+        packPanels(v, ldv, tok0, col, len, hd, hdPad, sc.vp);
+        SimdKernels.copyToArray(mask, tok0, sc.maskRow, 0, len);
+        for (int j = len; j < lenPad; j++) sc.maskRow[j] = Float.NEGATIVE_INFINITY;
+    }
+
+    /** The head's rows of x, transposed into W-wide panels: dst[(j / W) * hd * W + d * W + j % W], zero padded. */
+    private static void packTransposed(MemorySegment x, int ld, long tok0, int col, int len, int lenPad, int hd, float[] dst, float[] row) {
+        java.util.Arrays.fill(dst, 0, hd * lenPad, 0f);
         for (int j = 0; j < len; j++) {
-            SimdKernels.copyToArray(k, (tok0 + j) * ldk + col, row, 0, hd);
-            int kOff = (j / W) * hd * W + j % W;
-            for (int d = 0; d < hd; d++) kt[kOff + d * W] = row[d];
-            long vSrc = (tok0 + j) * ldv + col;
-            for (int c = 0; c < hd; c += W) SimdKernels.copyToArray(v, vSrc + c, vp, (c / W) * len * W + j * W, Math.min(W, hd - c));
+            SimdKernels.copyToArray(x, (tok0 + j) * ld + col, row, 0, hd);
+            int off = (j / W) * hd * W + j % W;
+            for (int d = 0; d < hd; d++) dst[off + d * W] = row[d];
         }
-        SimdKernels.copyToArray(mask, tok0, maskRow, 0, len);
-        for (int j = len; j < lenPad; j++) maskRow[j] = Float.NEGATIVE_INFINITY;
+    }
+
+    /** The head's rows of x in W-wide panels of head dims: dst[(c / W) * len * W + j * W + (d - c)], zero padded. */
+    private static void packPanels(MemorySegment x, int ld, long tok0, int col, int len, int hd, int hdPad, float[] dst) {
+        if (hd % W != 0) java.util.Arrays.fill(dst, 0, len * hdPad, 0f);
+        for (int j = 0; j < len; j++) {
+            long src = (tok0 + j) * ld + col;
+            for (int c = 0; c < hd; c += W) SimdKernels.copyToArray(x, src + c, dst, (c / W) * len * W + j * W, Math.min(W, hd - c));
+        }
+    }
+
+    /** R rows of the head from token tok as dst[r * hdPad + d], zero padded (rows past the block's end too). */
+    private static void packRows(MemorySegment x, int ld, long tok, int col, int rows, int hd, int hdPad, float[] dst) {
+        java.util.Arrays.fill(dst, 0, R * hdPad, 0f);
+        for (int r = 0; r < rows; r++) SimdKernels.copyToArray(x, (tok + r) * ld + col, dst, r * hdPad, hd);
     }
 
     /** The query block from token tok, transposed: qb[d * R + r] (rows past the block's end are zero). */
     private static void packQ(MemorySegment q, int ldq, long tok, int col, int rows, int hd, Scratch sc) {
-        float[] qb = sc.qb, row = sc.row;
+        packBlockTransposed(q, ldq, tok, col, rows, hd, sc.qb, sc.row);
+    }
+
+    private static void packBlockTransposed(MemorySegment q, int ldq, long tok, int col, int rows, int hd, float[] qb, float[] row) {
         for (int r = 0; r < R; r++) {
             if (r < rows) {
                 SimdKernels.copyToArray(q, (tok + r) * ldq + col, row, 0, hd);
                 for (int d = 0; d < hd; d++) qb[d * R + r] = row[d];
             } else {
                 for (int d = 0; d < hd; d++) qb[d * R + r] = 0f;
+            }
+        }
+    }
+
+    /**
+     * Backward of the training forward, per (batch, head), with P the kept probabilities, M the
+     * dropout mask times keepScale and Pd = P * M:
+     * <pre>
+     * dPd = dO V^T;  dV = Pd^T dO;  dP = dPd * M;  dS = P * (dP - rowsum(dP * P)) * scale
+     * dQ = dS K;     dK = dS^T Q
+     * </pre>
+     * Blocks of 8 queries as in the forward: dPd with the score tile (microQk), dQ with the output
+     * tile (microPv), dV and dK accumulated per key by rank-8 updates; dq, dk, dv are overwritten.
+     */
+    static void backward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment dOut, int ldd,
+                         MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg, int batch, int len, int heads, int hd,
+                         float scale, Train train) {
+        if (batch == 0 || len == 0 || heads == 0 || hd == 0) return;
+        int lenPad = roundUp(len, W), hdPad = roundUp(hd, W);
+        Parallel.forRange((long) batch * heads, 1, (s, e) -> {
+            Scratch sc = SCRATCH.get();
+            sc.ensureBackward(hd, lenPad, hdPad, len);
+            for (long t = s; t < e; t++) {
+                int b = (int) (t / heads), h = (int) (t % heads);
+                headBackward(q, ldq, k, ldk, v, ldv, dOut, ldd, dq, dk, dv, ldg, b, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
+            }
+        });
+    }
+
+    private static void headBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment dOut, int ldd,
+                                     MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg, int b, int h, int heads, int len,
+                                     int lenPad, int hd, int hdPad, float scale, Train train, Scratch sc) {
+        long tok0 = (long) b * len;
+        int col = h * hd;
+        float[] pd = sc.pd, dp = sc.dp, tile = sc.tile;
+        packTransposed(v, ldv, tok0, col, len, lenPad, hd, sc.vt, sc.row);
+        packPanels(k, ldk, tok0, col, len, hd, hdPad, sc.kp);
+        java.util.Arrays.fill(sc.dkAcc, 0, len * hdPad, 0f);
+        java.util.Arrays.fill(sc.dvAcc, 0, len * hdPad, 0f);
+        for (int i0 = 0; i0 < len; i0 += R) {
+            int rows = Math.min(R, len - i0);
+            packBlockTransposed(dOut, ldd, tok0 + i0, col, rows, hd, sc.dob, sc.row);
+            packRows(dOut, ldd, tok0 + i0, col, rows, hd, hdPad, sc.dor);
+            packRows(q, ldq, tok0 + i0, col, rows, hd, hdPad, sc.qr);
+            // dPd = dO V^T
+            for (int c = 0; c < lenPad; c += W) microQk(sc.dob, sc.vt, c * hd, hd, dp, c, lenPad);
+            for (int r = 0; r < R; r++) {
+                int off = r * lenPad;
+                java.util.Arrays.fill(pd, off, off + lenPad, 0f);
+                if (r >= rows) {
+                    java.util.Arrays.fill(dp, off, off + lenPad, 0f);
+                    continue;
+                }
+                long row0 = (((long) b * heads + h) * len + i0 + r) * len;
+                SimdKernels.copyToArray(train.probs(), row0, pd, off, len);
+                // dP = dPd * M (the kept probabilities stay in pd until dS is made)
+                SimdKernels.dropoutRow(dp, off, len, train.seed(), row0, train.threshold(), train.keepScale());
+                dsRow(pd, dp, off, lenPad, scale);
+                // pd = P * M for the dV update
+                SimdKernels.dropoutRow(pd, off, len, train.seed(), row0, train.threshold(), train.keepScale());
+            }
+            // dQ = dS K, straight into dq's rows
+            for (int c = 0; c < hdPad; c += W) {
+                microPv(dp, lenPad, sc.kp, (c / W) * len * W, len, tile);
+                int cols = Math.min(W, hd - c);
+                for (int r = 0; r < rows; r++) {
+                    long gi = (tok0 + i0 + r) * ldg + col + c;
+                    if (cols == W) {
+                        FloatVector.fromArray(S, tile, r * W).intoMemorySegment(dq, gi << 2, SimdKernels.NATIVE);
+                        FloatVector.fromArray(S, tile, r * W + L).intoMemorySegment(dq, (gi + L) << 2, SimdKernels.NATIVE);
+                    } else {
+                        for (int d = 0; d < cols; d++) dq.setAtIndex(F32, gi + d, tile[r * W + d]);
+                    }
+                }
+            }
+            accumulateOuter(pd, lenPad, sc.dor, hdPad, len, sc.dvAcc);
+            accumulateOuter(dp, lenPad, sc.qr, hdPad, len, sc.dkAcc);
+        }
+        for (int j = 0; j < len; j++) {
+            long gj = (tok0 + j) * ldg + col;
+            MemorySegment.copy(sc.dkAcc, j * hdPad, dk, F32, gj << 2, hd);
+            MemorySegment.copy(sc.dvAcc, j * hdPad, dv, F32, gj << 2, hd);
+        }
+    }
+
+    /** dp[off + j] = p * (dp - sum_j dp * p) * scale over the row (p in pd; both zero past len). */
+    private static void dsRow(float[] pd, float[] dp, int off, int n, float scale) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int j = 0; j < n; j += L) acc = FloatVector.fromArray(S, dp, off + j).fma(FloatVector.fromArray(S, pd, off + j), acc);
+        float dot = acc.reduceLanes(VectorOperators.ADD);
+        for (int j = 0; j < n; j += L) {
+            FloatVector pv = FloatVector.fromArray(S, pd, off + j);
+            FloatVector.fromArray(S, dp, off + j).sub(dot).mul(pv).mul(scale).intoArray(dp, off + j);
+        }
+    }
+
+    /**
+     * acc[j * hdPad ..+hdPad] += sum over r < R of a[r * aRow + j] * rows[r * hdPad ..+hdPad] for j < len:
+     * the rank-8 update of dV (a = Pd) or dK (a = dS) by one query block. The block's rows stay in
+     * registers for a W-wide slice while every key is visited.
+     */
+    private static void accumulateOuter(float[] a, int aRow, float[] rows, int hdPad, int len, float[] acc) {
+        for (int c = 0; c < hdPad; c += L) {
+            FloatVector r0 = FloatVector.fromArray(S, rows, c), r1 = FloatVector.fromArray(S, rows, hdPad + c);
+            FloatVector r2 = FloatVector.fromArray(S, rows, 2 * hdPad + c), r3 = FloatVector.fromArray(S, rows, 3 * hdPad + c);
+            FloatVector r4 = FloatVector.fromArray(S, rows, 4 * hdPad + c), r5 = FloatVector.fromArray(S, rows, 5 * hdPad + c);
+            FloatVector r6 = FloatVector.fromArray(S, rows, 6 * hdPad + c), r7 = FloatVector.fromArray(S, rows, 7 * hdPad + c);
+            int a1 = aRow, a2 = 2 * aRow, a3 = 3 * aRow, a4 = 4 * aRow, a5 = 5 * aRow, a6 = 6 * aRow, a7 = 7 * aRow;
+            for (int j = 0; j < len; j++) {
+                int ai = j * hdPad + c;
+                FloatVector x = FloatVector.fromArray(S, acc, ai);
+                x = r0.fma(FloatVector.broadcast(S, a[j]), x);
+                x = r1.fma(FloatVector.broadcast(S, a[a1 + j]), x);
+                x = r2.fma(FloatVector.broadcast(S, a[a2 + j]), x);
+                x = r3.fma(FloatVector.broadcast(S, a[a3 + j]), x);
+                x = r4.fma(FloatVector.broadcast(S, a[a4 + j]), x);
+                x = r5.fma(FloatVector.broadcast(S, a[a5 + j]), x);
+                x = r6.fma(FloatVector.broadcast(S, a[a6 + j]), x);
+                x = r7.fma(FloatVector.broadcast(S, a[a7 + j]), x);
+                x.intoArray(acc, ai);
             }
         }
     }

@@ -218,6 +218,25 @@ public class SimdKernels implements Kernels {
         });
     }
 
+    /**
+     * Dropout in place on a heap row: a[off + j] = keep(seed, first + j) ? a[off + j] * scale : 0 for
+     * j < n, the same mask as {@link #dropout} gives element first + j of a tensor.
+     */
+    static void dropoutRow(float[] a, int off, int n, long seed, long first, int threshold, float scale) {
+        int seedHigh = (int) (seed >>> 32);
+        IntVector iota = IntVector.zero(INTS).addIndex(1);
+        int j = 0;
+        for (; j <= n - L; j += L) {
+            long i = first + j;
+            if ((i >>> 32) != ((i + L - 1) >>> 32)) break;
+            IntVector h = iota.add((int) i).lanewise(VectorOperators.XOR, ScalarKernels.dropoutKey(seed, i >>> 32));
+            h = lowbias32(h).lanewise(VectorOperators.XOR, seedHigh);
+            VectorMask<Float> keep = lowbias32(h).compare(VectorOperators.UGE, threshold).cast(S);
+            FloatVector.zero(S).blend(FloatVector.fromArray(S, a, off + j).mul(scale), keep).intoArray(a, off + j);
+        }
+        for (; j < n; j++) a[off + j] = Integer.compareUnsigned(ScalarKernels.dropoutBits(seed, first + j), threshold) >= 0 ? a[off + j] * scale : 0f;
+    }
+
     private static IntVector lowbias32(IntVector h) {
         h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 16)).mul(0x7feb352d);
         h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 15)).mul(0x846ca68b);
@@ -398,7 +417,23 @@ public class SimdKernels implements Kernels {
     @Override
     public void attention(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
                           MemorySegment out, int ldo, int batch, int len, int heads, int headDim, float scale) {
-        SimdAttention.forward(q, ldq, k, ldk, v, ldv, mask, out, ldo, batch, len, heads, headDim, scale);
+        SimdAttention.forward(q, ldq, k, ldk, v, ldv, mask, out, ldo, batch, len, heads, headDim, scale, null);
+    }
+
+    @Override
+    public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                                      MemorySegment out, int ldo, MemorySegment probs, int batch, int len, int heads, int headDim, float scale,
+                                      long seed, int threshold, float keepScale) {
+        SimdAttention.forward(q, ldq, k, ldk, v, ldv, mask, out, ldo, batch, len, heads, headDim, scale,
+                new SimdAttention.Train(probs, seed, threshold, keepScale));
+    }
+
+    @Override
+    public void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment probs,
+                                  MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
+                                  int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale) {
+        SimdAttention.backward(q, ldq, k, ldk, v, ldv, dOut, ldd, dq, dk, dv, ldg, batch, len, heads, headDim, scale,
+                new SimdAttention.Train(probs, seed, threshold, keepScale));
     }
 
     @Override

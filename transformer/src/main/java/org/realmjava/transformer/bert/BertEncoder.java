@@ -221,16 +221,10 @@ public final class BertEncoder implements Module {
         float p = config.dropout();
         float scale = (float) (1.0 / Math.sqrt(hd));
         Tensor ctx;
-        if (training && p > 0) {
-            // dropout on the probabilities needs them materialised: the composed path
-            Tensor q = l.query.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
-            Tensor k = l.key.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
-            Tensor v = l.value.forward(x).reshape(b, len, nh, hd).permute(0, 2, 1, 3);
-            Tensor probs = Ops.dropout(Ops.attentionSoftmax(q.matmul(k.transpose(-1, -2)), scale, maskBias), p, rng, true);
-            ctx = probs.matmul(v).permute(0, 2, 1, 3).reshape(b, len, (long) nh * hd);
-        } else if (recordsGrad(x, l.query.weight, l.key.weight, l.value.weight, l.query.bias, l.key.bias, l.value.bias)) {
-            // gradients go to the separate query/key/value parameters; Ops.attention composes itself
-            ctx = Ops.attention(l.query.forward(x), l.key.forward(x), l.value.forward(x), maskBias, nh, scale);
+        if (training || recordsGrad(x, l.query.weight, l.key.weight, l.value.weight, l.query.bias, l.key.bias, l.value.bias)) {
+            // gradients go to the separate query/key/value parameters; the fused attention kernels keep
+            // the probabilities for their backward and apply the attention dropout themselves
+            ctx = Ops.attention(l.query.forward(x), l.key.forward(x), l.value.forward(x), maskBias, nh, scale, training ? p : 0f, rng);
         } else {
             // inference: one QKV GEMM, then the fused attention kernel reads its column slices in place
             long h = (long) nh * hd;
