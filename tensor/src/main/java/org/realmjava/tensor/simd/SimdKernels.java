@@ -303,22 +303,52 @@ public class SimdKernels implements Kernels {
             });
             return;
         }
-        Parallel.forRange(outer, 1, (s, e) -> {
-            for (long o = s; o < e; o++) {
-                long yb = o * inner;
-                long i = 0;
-                for (long bound = S.loopBound(inner); i < bound; i += L) {
-                    FloatVector acc = FloatVector.zero(S);
-                    for (long a = 0; a < len; a++) acc = acc.add(load(x, (o * len + a) * inner + i));
-                    store(acc, y, yb + i);
+        int in = Math.toIntExact(inner);
+        if (len < 2 * SUM_CHUNK) {
+            Parallel.forRange(outer, 1, (s, e) -> {
+                float[] acc = new float[in];
+                for (long o = s; o < e; o++) {
+                    java.util.Arrays.fill(acc, 0f);
+                    for (long a = 0; a < len; a++) addRow(x, (o * len + a) * inner, acc, in);
+                    MemorySegment.copy(acc, 0, y, F32, (o * inner) << 2, in);
                 }
-                for (; i < inner; i++) {
-                    float acc = 0;
-                    for (long a = 0; a < len; a++) acc += x.getAtIndex(F32, (o * len + a) * inner + i);
-                    y.setAtIndex(F32, yb + i, acc);
+            });
+            return;
+        }
+        // long reductions (a bias gradient: 4096 rows): rows in fixed chunks summed in parallel, the
+        // chunks' partial sums added in order, so the result does not depend on the thread count.
+        // Rows are read whole (a column-vector walk down 4096 rows reread every cache line per vector)
+        int chunks = (int) ((len + SUM_CHUNK - 1) / SUM_CHUNK);
+        float[][] part = new float[chunks][in];
+        for (long o = 0; o < outer; o++) {
+            long o0 = o * len;
+            for (float[] pc : part) java.util.Arrays.fill(pc, 0f);
+            Parallel.forRange(chunks, 1, (s, e) -> {
+                for (long c = s; c < e; c++) {
+                    long a1 = Math.min(len, (c + 1) * SUM_CHUNK);
+                    for (long a = c * SUM_CHUNK; a < a1; a++) addRow(x, (o0 + a) * inner, part[(int) c], in);
                 }
-            }
-        });
+            });
+            for (int c = 1; c < chunks; c++) addArray(part[c], part[0], in);
+            MemorySegment.copy(part[0], 0, y, F32, (o * inner) << 2, in);
+        }
+    }
+
+    /** Rows per partial sum in {@link #sumAxis}. */
+    static final long SUM_CHUNK = 256;
+
+    /** acc[i] += x[off + i] for i < n. */
+    private static void addRow(MemorySegment x, long off, float[] acc, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) FloatVector.fromArray(S, acc, i).add(load(x, off + i)).intoArray(acc, i);
+        for (; i < n; i++) acc[i] += x.getAtIndex(F32, off + i);
+    }
+
+    /** acc[i] += src[i] for i < n. */
+    private static void addArray(float[] src, float[] acc, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) FloatVector.fromArray(S, acc, i).add(FloatVector.fromArray(S, src, i)).intoArray(acc, i);
+        for (; i < n; i++) acc[i] += src[i];
     }
 
     /** Not on any hot path yet: the reference, handed over explicitly. */
