@@ -126,6 +126,11 @@ public class SimdKernels implements Kernels {
 
     @Override
     public void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long n) {
+        if (op == UnaryOp.GELU_ERF) {
+            // its own loop: inside the all-ops switch below it ran at 1.6 ns per element, 3.5x its forward
+            Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> geluErfBackwardRange(x, dy, dx, s, e));
+            return;
+        }
         Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> {
             long i = s;
             long bound = s + S.loopBound(e - s);
@@ -149,6 +154,19 @@ public class SimdKernels implements Kernels {
             }
             if (i < e) reference.unaryBackward(op, tail(x, i), tail(y, i), tail(dy, i), tail(dx, i), e - i);
         });
+    }
+
+    /** dx += dy * (Phi(x) + x phi(x)) over [start, end): the exact GELU's derivative. */
+    private void geluErfBackwardRange(MemorySegment x, MemorySegment dy, MemorySegment dx, long start, long end) {
+        long i = start;
+        long bound = start + S.loopBound(end - start);
+        for (; i < bound; i += L) {
+            FloatVector xv = load(x, i);
+            FloatVector d = erf(xv.mul(INV_SQRT_2)).add(1f).mul(0.5f)
+                    .add(xv.mul(xv).mul(-0.5f).lanewise(VectorOperators.EXP).mul(xv).mul(INV_SQRT_2PI));
+            store(load(dy, i).fma(d, load(dx, i)), dx, i);
+        }
+        if (i < end) reference.unaryBackward(UnaryOp.GELU_ERF, tail(x, i), tail(x, i), tail(dy, i), tail(dx, i), end - i);
     }
 
     static FloatVector apply(BinaryOp op, FloatVector a, FloatVector b) {
