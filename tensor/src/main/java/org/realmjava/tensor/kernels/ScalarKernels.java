@@ -195,28 +195,9 @@ public class ScalarKernels implements Kernels {
         double[] z = new double[len];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                int col = h * headDim;
                 for (int i = 0; i < len; i++) {
-                    long qi = ((long) b * len + i) * ldq + col;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < len; j++) {
-                        long kj = ((long) b * len + j) * ldk + col;
-                        double dot = 0;
-                        for (int d = 0; d < headDim; d++) dot += (double) get(q, qi + d) * get(k, kj + d);
-                        z[j] = scale * dot + get(mask, (long) b * len + j);
-                        max = Math.max(max, z[j]);
-                    }
-                    double sum = 0;
-                    for (int j = 0; j < len; j++) {
-                        z[j] = Math.exp(z[j] - max);
-                        sum += z[j];
-                    }
-                    long oi = ((long) b * len + i) * ldo + col;
-                    for (int d = 0; d < headDim; d++) {
-                        double acc = 0;
-                        for (int j = 0; j < len; j++) acc += z[j] * get(v, ((long) b * len + j) * ldv + col + d);
-                        set(out, oi + d, (float) (acc / sum));
-                    }
+                    attentionProbabilities(q, ldq, k, ldk, mask, b, h, i, len, headDim, scale, z);
+                    attentionOutput(z, v, ldv, out, ldo, b, h, i, len, headDim);
                 }
             }
         }
@@ -229,36 +210,48 @@ public class ScalarKernels implements Kernels {
         double[] z = new double[len];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                int col = h * headDim;
                 for (int i = 0; i < len; i++) {
-                    long qi = ((long) b * len + i) * ldq + col;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < len; j++) {
-                        long kj = ((long) b * len + j) * ldk + col;
-                        double dot = 0;
-                        for (int d = 0; d < headDim; d++) dot += (double) get(q, qi + d) * get(k, kj + d);
-                        z[j] = scale * dot + get(mask, (long) b * len + j);
-                        max = Math.max(max, z[j]);
-                    }
-                    double sum = 0;
-                    for (int j = 0; j < len; j++) {
-                        z[j] = Math.exp(z[j] - max);
-                        sum += z[j];
-                    }
+                    attentionProbabilities(q, ldq, k, ldk, mask, b, h, i, len, headDim, scale, z);
                     long row0 = (((long) b * heads + h) * len + i) * len;
                     for (int j = 0; j < len; j++) {
-                        z[j] /= sum;
                         set(probs, row0 + j, (float) z[j]);
                         z[j] *= keep(seed, row0 + j, threshold, keepScale);
                     }
-                    long oi = ((long) b * len + i) * ldo + col;
-                    for (int d = 0; d < headDim; d++) {
-                        double acc = 0;
-                        for (int j = 0; j < len; j++) acc += z[j] * get(v, ((long) b * len + j) * ldv + col + d);
-                        set(out, oi + d, (float) acc);
-                    }
+                    attentionOutput(z, v, ldv, out, ldo, b, h, i, len, headDim);
                 }
             }
+        }
+    }
+
+    /** z[j] = softmax_j(scale * q_i . k_j + mask[b, j]) for query i of head h in batch b. */
+    private static void attentionProbabilities(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment mask,
+                                               int b, int h, int i, int len, int headDim, float scale, double[] z) {
+        int col = h * headDim;
+        long qi = ((long) b * len + i) * ldq + col;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) {
+            long kj = ((long) b * len + j) * ldk + col;
+            double dot = 0;
+            for (int d = 0; d < headDim; d++) dot += (double) get(q, qi + d) * get(k, kj + d);
+            z[j] = scale * dot + get(mask, (long) b * len + j);
+            max = Math.max(max, z[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < len; j++) {
+            z[j] = Math.exp(z[j] - max);
+            sum += z[j];
+        }
+        for (int j = 0; j < len; j++) z[j] /= sum;
+    }
+
+    /** out[b, i, head h] = sum_j z[j] v[b, j, head h]. */
+    private static void attentionOutput(double[] z, MemorySegment v, int ldv, MemorySegment out, int ldo, int b, int h, int i, int len, int headDim) {
+        int col = h * headDim;
+        long oi = ((long) b * len + i) * ldo + col;
+        for (int d = 0; d < headDim; d++) {
+            double acc = 0;
+            for (int j = 0; j < len; j++) acc += z[j] * get(v, ((long) b * len + j) * ldv + col + d);
+            set(out, oi + d, (float) acc);
         }
     }
 
