@@ -46,6 +46,8 @@ public final class SimdGemm implements GemmKernel {
     private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[KC]);
     private static final ThreadLocal<float[]> RUN = ThreadLocal.withInitial(() -> new float[MC]);
+    private static final ThreadLocal<float[]> BLOCK = ThreadLocal.withInitial(() -> new float[NR * KC]);
+    private static final ThreadLocal<int[]> GATHER = ThreadLocal.withInitial(() -> new int[Math.max(2, L)]);
     private static final ThreadLocal<float[]> PACKED_B = ThreadLocal.withInitial(() -> new float[KC * (NC + NR)]);
 
     @Override
@@ -149,8 +151,20 @@ public final class SimdGemm implements GemmKernel {
                     for (int j = nr; j < NR; j++) dst[d + j] = 0f;
                 }
             }
+        } else if (nr == NR) {
+            // op(B)[p, j] = b[j * ldb + p]: the panel's NR source rows copied with vector loads, then each
+            // packed row of NR gathered from them (two gathers with index map {0, kc, 2kc, ...}). A
+            // scalar scatter here cost about as much as the multiply for M = 128 (BERT at batch 1).
+            float[] block = BLOCK.get();
+            for (int j = 0; j < NR; j++) SimdKernels.copyToArray(b, (long) (j0 + j) * ldb + pc, block, j * kc, kc);
+            int[] map = GATHER.get();
+            if (map[1] != kc) for (int l = 0; l < L; l++) map[l] = l * kc;
+            for (int p = 0; p < kc; p++) {
+                FloatVector.fromArray(S, block, p, map, 0).intoArray(dst, off + p * NR);
+                FloatVector.fromArray(S, block, L * kc + p, map, 0).intoArray(dst, off + p * NR + L);
+            }
         } else {
-            // op(B)[p, j] = b[j * ldb + p]: each source row read with vector loads, written with stride NR
+            // an edge panel (nr < NR): each source row read with vector loads, written with stride NR
             float[] row = ROW.get();
             for (int j = 0; j < NR; j++) {
                 if (j < nr) {
