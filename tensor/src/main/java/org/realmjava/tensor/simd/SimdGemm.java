@@ -157,12 +157,7 @@ public final class SimdGemm implements GemmKernel {
             // scalar scatter here cost about as much as the multiply for M = 128 (BERT at batch 1).
             float[] block = BLOCK.get();
             for (int j = 0; j < NR; j++) SimdKernels.copyToArray(b, (long) (j0 + j) * ldb + pc, block, j * kc, kc);
-            int[] map = GATHER.get();
-            if (map[1] != kc) for (int l = 0; l < L; l++) map[l] = l * kc;
-            for (int p = 0; p < kc; p++) {
-                FloatVector.fromArray(S, block, p, map, 0).intoArray(dst, off + p * NR);
-                FloatVector.fromArray(S, block, L * kc + p, map, 0).intoArray(dst, off + p * NR + L);
-            }
+            gatherPanel(block, kc, dst, off);
         } else {
             // an edge panel (nr < NR): each source row read with vector loads, written with stride NR
             float[] row = ROW.get();
@@ -177,6 +172,16 @@ public final class SimdGemm implements GemmKernel {
         }
     }
 
+    /** dst[off + p * NR + j] = block[j * kc + p] for the NR rows of block: two gathers per packed row. */
+    private static void gatherPanel(float[] block, int kc, float[] dst, int off) {
+        int[] map = GATHER.get();
+        if (map[1] != kc) for (int l = 0; l < L; l++) map[l] = l * kc;
+        for (int p = 0; p < kc; p++) {
+            FloatVector.fromArray(S, block, p, map, 0).intoArray(dst, off + p * NR);
+            FloatVector.fromArray(S, block, L * kc + p, map, 0).intoArray(dst, off + p * NR + L);
+        }
+    }
+
     /** packB for a bf16 B: rows are bulk-copied as shorts, then widened (bf16 bits are the f32's top half). */
     private static void packBf16B(boolean transB, MemorySegment b, int ldb, int pc, int kc, int j0, int nr, float[] dst, int off) {
         short[] row = ROW_BF16.get();
@@ -187,8 +192,16 @@ public final class SimdGemm implements GemmKernel {
                 for (int j = 0; j < nr; j++) dst[d + j] = Float.intBitsToFloat(row[j] << 16);
                 for (int j = nr; j < NR; j++) dst[d + j] = 0f;
             }
+        } else if (nr == NR) {
+            // as packB: the panel's rows widened into a block (contiguous writes), then gathered
+            float[] block = BLOCK.get();
+            for (int j = 0; j < NR; j++) {
+                MemorySegment.copy(b, BF16, ((long) (j0 + j) * ldb + pc) << 1, row, 0, kc);
+                for (int p = 0; p < kc; p++) block[j * kc + p] = Float.intBitsToFloat(row[p] << 16);
+            }
+            gatherPanel(block, kc, dst, off);
         } else {
-            // op(B)[p, j] = b[j * ldb + p]: one contiguous source row per output column
+            // an edge panel: one contiguous source row per output column
             for (int j = 0; j < NR; j++) {
                 if (j < nr) {
                     MemorySegment.copy(b, BF16, ((long) (j0 + j) * ldb + pc) << 1, row, 0, kc);
