@@ -93,7 +93,11 @@ public final class BertEncoder implements Module {
         return out;
     }
 
-    /** Builds an encoder from named parameters (Hugging Face names); every expected name must be present with its shape. */
+    /**
+     * Builds an encoder from named parameters (Hugging Face names); every expected name must be present
+     * with its shape. The query, key and value tensors are copied into each layer's fused storage, so
+     * later changes go through the encoder's own parameters ({@link #namedParameters()}), not the map's.
+     */
     public static BertEncoder fromParameters(BertConfig c, Map<String, Tensor> p) {
         Layer[] layers = new Layer[c.layers()];
         int h = c.hiddenSize(), inter = c.intermediateSize();
