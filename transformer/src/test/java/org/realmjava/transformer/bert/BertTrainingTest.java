@@ -32,10 +32,24 @@ class BertTrainingTest {
      */
     @Test
     void inferencePathMatchesRecordedPathAfterAnUpdate() {
-        BertEncoder e = BertEncoder.random(TINY, 5);
         Tensor ids = Tensor.ofInts(new int[] {1, 5, 7, 2, 0, 1, 9, 2}, 2, 4);
-        Tensor types = Tensor.ofInts(new int[8], 2, 4);
         Tensor mask = Tensor.of(new float[] {1, 1, 1, 1, 1, 1, 0, 0}, 2, 4);
+        inferenceMatchesRecorded(TINY, ids, mask);
+        // BERT-base-like heads (2 x 64) with the tanh GELU, 3 sequences of 37 with padding
+        BertConfig wide = new BertConfig(50, 128, 2, 2, 256, 64, 2, 1e-12f, "gelu_new", 0.1f);
+        int b = 3, len = 37;
+        int[] idv = new int[b * len];
+        float[] m = new float[b * len];
+        for (int i = 0; i < idv.length; i++) {
+            idv[i] = (i * 7) % 50;
+            m[i] = i % len < len - 5 * (i / len) ? 1 : 0;
+        }
+        inferenceMatchesRecorded(wide, Tensor.ofInts(idv, b, len), Tensor.of(m, b, len));
+    }
+
+    private static void inferenceMatchesRecorded(BertConfig config, Tensor ids, Tensor mask) {
+        BertEncoder e = BertEncoder.random(config, 5);
+        Tensor types = Tensor.ofInts(new int[(int) ids.numel()], ids.shape());
         AdamW opt = AdamW.bertDefaults(e.namedParameters());
         for (int step = 0; step < 2; step++) {
             Tensor recorded = e.forward(ids, types, mask, null);
