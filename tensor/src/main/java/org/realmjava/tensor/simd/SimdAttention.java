@@ -8,8 +8,9 @@ import jdk.incubator.vector.VectorSpecies;
 import org.realmjava.tensor.parallel.Parallel;
 
 /**
- * Fused multi-head attention forward on the CPU ({@code Kernels.attention}; reference:
- * {@code ScalarKernels.attention}).
+ * Fused multi-head attention on the CPU: inference ({@code Kernels.attention}), the training
+ * forward that keeps the probabilities and applies dropout ({@code attentionTrainForward}) and its
+ * backward ({@code attentionBackward}); references of the same names in {@code ScalarKernels}.
  *
  * <p>Why fused: composed from ops, attention at BERT sizes is two batched GEMMs with a head dim of
  * 32 or 64 (too thin for a general GEMM: packing dominates), a [batch, heads, len, len] score
@@ -26,7 +27,9 @@ import org.realmjava.tensor.parallel.Parallel;
  * Both products use an 8 x W register tile (16 accumulators, 2 vector loads and 8 broadcasts per
  * step) whose array strides are constants or per-row bases, so C2 removes the bounds checks from
  * the inner loop (with strides passed as variables it could not, and the kernel ran 3x slower).
- * Rows are moved with bulk copies: per-element segment reads made packing cost as much as the math.
+ * Rows are moved with vector loads: per-element segment reads, and MemorySegment.copy's native call
+ * per short row, made packing cost as much as the math. The backward reuses the two tiles (dO V^T
+ * like the scores, dS K like the output) and accumulates dV and dK by rank-8 updates per block.
  */
 final class SimdAttention {
     private static final VectorSpecies<Float> S = SimdSpecies.FLOAT;
