@@ -10,17 +10,20 @@ rows = json.load(open(sys.argv[1]))
 cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
 print('## Fused attention against the composed ops (scripts/bench-attention.sh)\n')
 print(f'Command: `scripts/bench-attention.sh {sys.argv[2]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
-      'Inference, 12 heads of 32, len 128, no padding; 4 * batch * 12 * 128^2 * 32 FLOP per call.\n')
-print('| batch | fused ms | fused GFLOP/s | composed ms | composed GFLOP/s | fused speed-up |')
-print('|---|---|---|---|---|---|')
+      '12 heads of 32, len 128, no padding; inference is 4 * batch * 12 * 128^2 * 32 FLOP per call.\n')
+print('Training rows: forward with dropout 0.1 on the probabilities plus the backward to q, k, v (3x the FLOP).\n')
+print('| batch | pass | fused ms | fused GFLOP/s | composed ms | composed GFLOP/s | fused speed-up |')
+print('|---|---|---|---|---|---|---|')
 by = {}
 for r in rows:
     p = r['params']
     by.setdefault(int(p['batch']), {})[p['impl']] = r['primaryMetric']['score']
 for b, v in sorted(by.items(), reverse=True):
-    if 'fused' in v and 'composed' in v:
-        flop = 4.0 * b * 12 * 128 * 128 * 32
-        print(f"| {b} | {v['fused']:.2f} | {flop / v['fused'] / 1e6:.0f} | {v['composed']:.2f} | {flop / v['composed'] / 1e6:.0f} | {v['composed'] / v['fused']:.2f}x |")
+    for suffix, name, times in (('', 'inference', 1), ('-train', 'training (fwd+bwd)', 3)):
+        f, c = v.get('fused' + suffix), v.get('composed' + suffix)
+        if f and c:
+            flop = times * 4.0 * b * 12 * 128 * 128 * 32
+            print(f"| {b} | {name} | {f:.2f} | {flop / f / 1e6:.0f} | {c:.2f} | {flop / c / 1e6:.0f} | {c / f:.2f}x |")
 PY
 rm -f "$out"
 echo "updated the 'attention' section of docs/benchmarks.md"

@@ -20,10 +20,12 @@ import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 
 /**
- * Multi-head self-attention context at MiniLM sizes (12 heads of 32, len 128), inference:
+ * Multi-head self-attention context at MiniLM sizes (12 heads of 32, len 128). Inference:
  * fused = Ops.attention (one kernel, SimdAttention), composed = what the encoder ran before it
- * (head permutes, batched q k^T, fused scaled-masked softmax, batched probs v, permute back).
- * 4 * batch * heads * len^2 * headDim FLOP per call.
+ * (head permutes, batched q k^T, fused scaled-masked softmax, batched probs v, permute back);
+ * 4 * batch * heads * len^2 * headDim FLOP per call. Training (fused-train, composed-train):
+ * forward with dropout 0.1 on the probabilities plus the backward to q, k and v, three times the
+ * inference FLOP.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -35,12 +37,13 @@ public class AttentionBenchmark {
     @Param({"32", "1"})
     public int batch;
 
-    @Param({"fused", "composed"})
+    @Param({"fused", "composed", "fused-train", "composed-train"})
     public String impl;
 
     static final int LEN = 128, HEADS = 12, HEAD_DIM = 32;
-    Tensor q, k, v, mask;
+    Tensor q, k, v, mask, seed;
     Autograd.Scope noGrad;
+    java.util.SplittableRandom dropout = new java.util.SplittableRandom(1);
 
     @Setup(Level.Trial)
     public void setup() {
@@ -50,22 +53,46 @@ public class AttentionBenchmark {
         k = Tensor.uniform(rng, -1, 1, batch, LEN, w);
         v = Tensor.uniform(rng, -1, 1, batch, LEN, w);
         mask = Tensor.zeros(batch, LEN);
-        noGrad = Autograd.noGrad();
+        seed = Tensor.uniform(rng, -1, 1, batch, LEN, w);
+        if (impl.endsWith("-train")) {
+            for (Tensor t : new Tensor[] {q, k, v}) t.requiresGrad(true);
+        }
+        noGrad = impl.endsWith("-train") ? null : Autograd.noGrad();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        noGrad.close();
+        if (noGrad != null) noGrad.close();
     }
 
     @Benchmark
     public Tensor attention() {
         float scale = (float) (1 / Math.sqrt(HEAD_DIM));
-        if (impl.equals("fused")) return Ops.attention(q, k, v, mask, HEADS, scale);
+        switch (impl) {
+            case "fused":
+                return Ops.attention(q, k, v, mask, HEADS, scale);
+            case "composed":
+                return composed(scale, 0f);
+            case "fused-train":
+                return backward(Ops.attention(q, k, v, mask, HEADS, scale, 0.1f, dropout));
+            default:
+                return backward(composed(scale, 0.1f));
+        }
+    }
+
+    private Tensor composed(float scale, float p) {
         Tensor qh = q.reshape(batch, LEN, HEADS, HEAD_DIM).permute(0, 2, 1, 3);
         Tensor kh = k.reshape(batch, LEN, HEADS, HEAD_DIM).permute(0, 2, 1, 3);
         Tensor vh = v.reshape(batch, LEN, HEADS, HEAD_DIM).permute(0, 2, 1, 3);
-        Tensor probs = Ops.attentionSoftmax(qh.matmul(kh.transpose(-1, -2)), scale, mask);
+        Tensor probs = Ops.dropout(Ops.attentionSoftmax(qh.matmul(kh.transpose(-1, -2)), scale, mask), p, dropout, p > 0);
         return probs.matmul(vh).permute(0, 2, 1, 3).reshape(batch, LEN, (long) HEADS * HEAD_DIM);
+    }
+
+    /** Backward from a fixed random seed gradient; the gradients are dropped for the next call. */
+    private Tensor backward(Tensor out) {
+        out.mul(seed).sum().backward();
+        Tensor g = q.grad();
+        for (Tensor t : new Tensor[] {q, k, v}) t.zeroGrad();
+        return g;
     }
 }
