@@ -231,20 +231,16 @@ public class SimdKernels implements Kernels {
     }
 
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
+    private static final IntVector IOTA = IntVector.zero(INTS).addIndex(1);
 
     @Override
     public void dropout(MemorySegment x, MemorySegment y, long n, long seed, int threshold, float scale) {
-        int seedHigh = (int) (seed >>> 32);
-        IntVector iota = IntVector.zero(INTS).addIndex(1);
         Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> {
             long i = s;
             long bound = s + S.loopBound(e - s);
             for (; i < bound; i += L) {
                 if ((i >>> 32) != ((i + L - 1) >>> 32)) break; // a vector across a 2^32 boundary: the tail handles it
-                IntVector h = iota.add((int) i).lanewise(VectorOperators.XOR, ScalarKernels.dropoutKey(seed, i >>> 32));
-                h = lowbias32(h).lanewise(VectorOperators.XOR, seedHigh);
-                VectorMask<Float> keep = lowbias32(h).compare(VectorOperators.UGE, threshold).cast(S);
-                store(FloatVector.zero(S).blend(load(x, i).mul(scale), keep), y, i);
+                store(FloatVector.zero(S).blend(load(x, i).mul(scale), keepMask(seed, i, threshold)), y, i);
             }
             for (; i < e; i++) {
                 y.setAtIndex(F32, i, Integer.compareUnsigned(ScalarKernels.dropoutBits(seed, i), threshold) >= 0 ? x.getAtIndex(F32, i) * scale : 0f);
@@ -257,18 +253,20 @@ public class SimdKernels implements Kernels {
      * j < n, the same mask as {@link #dropout} gives element first + j of a tensor.
      */
     static void dropoutRow(float[] a, int off, int n, long seed, long first, int threshold, float scale) {
-        int seedHigh = (int) (seed >>> 32);
-        IntVector iota = IntVector.zero(INTS).addIndex(1);
         int j = 0;
         for (; j <= n - L; j += L) {
             long i = first + j;
             if ((i >>> 32) != ((i + L - 1) >>> 32)) break;
-            IntVector h = iota.add((int) i).lanewise(VectorOperators.XOR, ScalarKernels.dropoutKey(seed, i >>> 32));
-            h = lowbias32(h).lanewise(VectorOperators.XOR, seedHigh);
-            VectorMask<Float> keep = lowbias32(h).compare(VectorOperators.UGE, threshold).cast(S);
-            FloatVector.zero(S).blend(FloatVector.fromArray(S, a, off + j).mul(scale), keep).intoArray(a, off + j);
+            FloatVector.zero(S).blend(FloatVector.fromArray(S, a, off + j).mul(scale), keepMask(seed, i, threshold)).intoArray(a, off + j);
         }
         for (; j < n; j++) a[off + j] = Integer.compareUnsigned(ScalarKernels.dropoutBits(seed, first + j), threshold) >= 0 ? a[off + j] * scale : 0f;
+    }
+
+    /** Lanes i .. i+L-1 kept by the dropout mask ({@link ScalarKernels#dropoutBits}); the L indices share i's high word. */
+    private static VectorMask<Float> keepMask(long seed, long i, int threshold) {
+        IntVector h = IOTA.add((int) i).lanewise(VectorOperators.XOR, ScalarKernels.dropoutKey(seed, i >>> 32));
+        h = lowbias32(h).lanewise(VectorOperators.XOR, (int) (seed >>> 32));
+        return lowbias32(h).compare(VectorOperators.UGE, threshold).cast(S);
     }
 
     private static IntVector lowbias32(IntVector h) {
