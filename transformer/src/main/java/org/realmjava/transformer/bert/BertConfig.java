@@ -36,6 +36,18 @@ public record BertConfig(int vocabSize, int hiddenSize, int layers, int heads, i
         for (String r : required) {
             if (!c.has(r)) throw new IllegalArgumentException(configJson + ": missing \"" + r + "\"");
         }
+        // models whose config reads like BERT's but whose positions or embeddings work differently
+        String type = c.path("model_type").asText("bert");
+        if (!java.util.Set.of("bert", "electra").contains(type)) {
+            throw new IllegalArgumentException(configJson + ": model_type \"" + type + "\" is not supported (BERT-layout encoders: bert, electra)");
+        }
+        String positions = c.path("position_embedding_type").asText("absolute");
+        if (!positions.equals("absolute")) {
+            throw new IllegalArgumentException(configJson + ": position_embedding_type \"" + positions + "\" is not supported (absolute only)");
+        }
+        if (c.has("embedding_size") && c.get("embedding_size").asInt() != c.get("hidden_size").asInt()) {
+            throw new IllegalArgumentException(configJson + ": embedding_size " + c.get("embedding_size").asInt() + " differs from hidden_size (projected embeddings are not supported)");
+        }
         return new BertConfig(c.get("vocab_size").asInt(), c.get("hidden_size").asInt(), c.get("num_hidden_layers").asInt(),
                 c.get("num_attention_heads").asInt(), c.get("intermediate_size").asInt(), c.path("max_position_embeddings").asInt(512),
                 c.path("type_vocab_size").asInt(2), (float) c.path("layer_norm_eps").asDouble(1e-12), c.path("hidden_act").asText("gelu"),

@@ -115,6 +115,22 @@ public final class BertEncoder implements Module {
                 take(p, "embeddings.LayerNorm.weight", h), take(p, "embeddings.LayerNorm.bias", h), layers);
     }
 
+    private static final java.util.regex.Pattern ENCODER_PATH = java.util.regex.Pattern.compile("(?:^|\\.)((?:embeddings|encoder)\\.)");
+
+    /**
+     * The Hugging Face BertModel parameter name a checkpoint or export stores under {@code name}:
+     * the module path above the encoder ("bert.", "roberta.", "0.auto_model.", ...) is dropped and
+     * the TF-era LayerNorm names {@code gamma}/{@code beta} become {@code weight}/{@code bias}.
+     * Null for names outside the embeddings and the encoder (poolers, task heads).
+     */
+    public static String parameterName(String name) {
+        java.util.regex.Matcher m = ENCODER_PATH.matcher(name);
+        if (!m.find()) return null;
+        String n = name.substring(m.start(1));
+        if (n.contains("LayerNorm.")) n = n.replaceAll("\\.gamma$", ".weight").replaceAll("\\.beta$", ".bias");
+        return n;
+    }
+
     private static Linear linear(Map<String, Tensor> p, String prefix, int out, int in) {
         return new Linear(take(p, prefix + "weight", out, in), take(p, prefix + "bias", out));
     }

@@ -13,7 +13,8 @@ import org.realmjava.transformer.onnx.OnnxBertLoader;
 
 /**
  * Loads an encoder from what users have: an ONNX file, or a directory with config.json and
- * model.safetensors (Hugging Face layout; a "bert." prefix on names is accepted). Saving writes
+ * model.safetensors (Hugging Face layout; names may sit under a module path such as "bert." and
+ * use the TF-era LayerNorm gamma/beta; poolers, heads and buffers are ignored). Saving writes
  * that directory layout, which is also the engine's own checkpoint format.
  */
 public final class ModelFiles {
@@ -31,7 +32,10 @@ public final class ModelFiles {
                 throw new IllegalArgumentException(config + ": cannot read: " + e.getMessage().lines().findFirst().orElse(""));
             }
             Map<String, Tensor> raw = Safetensors.read(weights), named = new LinkedHashMap<>();
-            raw.forEach((k, v) -> named.put(k.startsWith("bert.") ? k.substring(5) : k, v));
+            raw.forEach((k, v) -> {
+                String name = BertEncoder.parameterName(k);
+                if (name != null && named.put(name, v) != null) throw new IllegalArgumentException(weights + ": two tensors map to " + name);
+            });
             try {
                 return BertEncoder.fromParameters(c, named);
             } catch (IllegalArgumentException e) {

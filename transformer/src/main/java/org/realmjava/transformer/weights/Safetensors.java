@@ -24,7 +24,8 @@ import org.realmjava.tensor.Tensor;
 /**
  * The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header
  * mapping each name to {dtype, shape, data_offsets}, then the raw little-endian data. Reads F32,
- * F16, BF16 and F64 (widened to f32); writes F32. Reading validates everything before any tensor
+ * F16, BF16 and F64 (widened to f32) and the integer types I64, I32, I16, I8, U8 and BOOL (as
+ * int32 tensors: checkpoints carry buffers such as {@code embeddings.position_ids}); writes F32. Reading validates everything before any tensor
  * is created, so a bad file never yields a half-loaded model. Writes are atomic.
  */
 public final class Safetensors {
@@ -71,12 +72,10 @@ public final class Safetensors {
                     n *= shape[i];
                 }
                 long begin = off.get(0).asLong(), end = off.get(1).asLong();
-                int width = switch (dtype) {
-                    case "F32" -> 4;
-                    case "F16", "BF16" -> 2;
-                    case "F64" -> 8;
-                    default -> throw new FormatException(file, e.getKey() + ": dtype " + dtype + " is not supported (F32, F16, BF16, F64)");
-                };
+                int width = width(dtype);
+                if (width == 0) {
+                    throw new FormatException(file, e.getKey() + ": dtype " + dtype + " is not supported (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)");
+                }
                 if (begin < 0 || end < begin || end > dataSize) {
                     throw new FormatException(file, e.getKey() + ": data [" + begin + ", " + end + ") outside the " + dataSize + " data bytes (truncated?)");
                 }
@@ -88,22 +87,50 @@ public final class Safetensors {
             Map<String, Tensor> out = new LinkedHashMap<>();
             for (Entry e : entries) {
                 MemorySegment d = seg.asSlice(dataStart + e.begin, e.end - e.begin);
-                float[] v = new float[Math.toIntExact((e.end - e.begin) / switch (e.dtype) { case "F32" -> 4; case "F64" -> 8; default -> 2; })];
+                int count = Math.toIntExact((e.end - e.begin) / width(e.dtype));
                 ByteBuffer bb = d.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = switch (e.dtype) {
-                        case "F32" -> bb.getFloat(4 * i);
-                        case "F64" -> (float) bb.getDouble(8 * i);
-                        case "F16" -> Float.float16ToFloat(bb.getShort(2 * i));
-                        default -> Float.intBitsToFloat((bb.getShort(2 * i) & 0xFFFF) << 16);
-                    };
+                if (e.dtype.startsWith("F") || e.dtype.equals("BF16")) {
+                    float[] v = new float[count];
+                    for (int i = 0; i < count; i++) {
+                        v[i] = switch (e.dtype) {
+                            case "F32" -> bb.getFloat(4 * i);
+                            case "F64" -> (float) bb.getDouble(8 * i);
+                            case "F16" -> Float.float16ToFloat(bb.getShort(2 * i));
+                            default -> Float.intBitsToFloat((bb.getShort(2 * i) & 0xFFFF) << 16);
+                        };
+                    }
+                    out.put(e.name, Tensor.of(v, e.shape));
+                } else {
+                    int[] v = new int[count];
+                    for (int i = 0; i < count; i++) {
+                        long x = switch (e.dtype) {
+                            case "I64" -> bb.getLong(8 * i);
+                            case "I32" -> bb.getInt(4 * i);
+                            case "I16" -> bb.getShort(2 * i);
+                            case "I8" -> bb.get(i);
+                            default -> bb.get(i) & 0xFF; // U8, BOOL
+                        };
+                        if (x != (int) x) throw new FormatException(file, e.name + ": value " + x + " at " + i + " does not fit an int32 tensor");
+                        v[i] = (int) x;
+                    }
+                    out.put(e.name, Tensor.ofInts(v, e.shape));
                 }
-                out.put(e.name, Tensor.of(v, e.shape));
             }
             return out;
         } catch (IOException e) {
             throw new FormatException(file, "cannot read: " + e.getMessage());
         }
+    }
+
+    /** Bytes per element of a safetensors dtype, or 0 when it is not one this reader takes. */
+    private static int width(String dtype) {
+        return switch (dtype) {
+            case "F64", "I64" -> 8;
+            case "F32", "I32" -> 4;
+            case "F16", "BF16", "I16" -> 2;
+            case "I8", "U8", "BOOL" -> 1;
+            default -> 0;
+        };
     }
 
     /** Writes tensors as F32 safetensors, atomically (temporary file, fsync, rename). */

@@ -62,6 +62,10 @@ class WeightFilesTest {
         Files.writeString(tmp.resolve("m/config.json"), BertConfig.tiny(50, 16, 1, 2, 48, 8).toJson());
         var e3 = assertThrows(IllegalArgumentException.class, () -> ModelFiles.load(tmp.resolve("m")));
         assertTrue(e3.getMessage().contains("intermediate.dense") && e3.getMessage().contains("shape"), e3.getMessage());
+        // a config of a model whose positions work differently: refused, not loaded as BERT
+        Files.writeString(tmp.resolve("m/config.json"), BertConfig.tiny(50, 16, 1, 2, 32, 8).toJson().replace("\"bert\"", "\"roberta\""));
+        var e5 = assertThrows(IllegalArgumentException.class, () -> ModelFiles.load(tmp.resolve("m")));
+        assertTrue(e5.getMessage().contains("config.json") && e5.getMessage().contains("roberta"), e5.getMessage());
         // an ONNX file that is not one
         Files.writeString(tmp.resolve("x.onnx"), "definitely not protobuf \u0001\u0002");
         var e4 = assertThrows(OnnxFormatException.class, () -> ModelFiles.load(tmp.resolve("x.onnx")));
