@@ -139,6 +139,11 @@ class TokenizerParityTest {
     }
 
     private static void compare(String text, List<String> failures) {
+        compare(ours, oracle, text, failures);
+    }
+
+    /** Ids, then offsets (in code points), of one text through both tokenizers; a difference is added to failures. */
+    static void compare(WordPieceTokenizer ours, HuggingFaceTokenizer oracle, String text, List<String> failures) {
         Encoding e = ours.encode(text);
         ai.djl.huggingface.tokenizers.Encoding o = oracle.encode(text);
         if (!asList(o.getIds()).equals(asList(e.ids()))) {
@@ -157,7 +162,7 @@ class TokenizerParityTest {
         }
     }
 
-    private static String show(String s) {
+    static String show(String s) {
         StringBuilder b = new StringBuilder("\"");
         s.codePoints().limit(80).forEach(c -> {
             if (c < 32 || (c >= 0x7f && c < 0xa0) || c == 0x200b || c == 0x200d || c == 0xfeff) b.append(String.format("\\u%04x", c));
