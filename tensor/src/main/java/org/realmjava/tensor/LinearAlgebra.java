@@ -89,8 +89,17 @@ final class LinearAlgebra {
         Tensor c = Tensor.uninitialized(m, out);
         MemorySegment bs = bias.contiguous().f32("linear"), cs = c.segment();
         Layout la = Layout.of(x2), lb = Layout.of(w.transpose(0, 1));
+        Object packed = null;
+        if (m > 0 && out > 0 && m <= PACKED_MAX_M && !bf16Weight && !la.trans && lb.trans && w == weight && !Autograd.needsGrad(first, weight, bias)) {
+            packed = packedWeight(w, (int) out, (int) in, (int) lb.ld);
+        }
+        if (packed != null) {
+            Tensor.k().gemmPackedWeight(m, (int) out, (int) in, base(la.t), (int) la.ld, packed, cs, (int) out);
+        }
         if (m > 0 && out > 0) {
-            if (bf16Weight) {
+            if (packed != null) {
+                // done above
+            } else if (bf16Weight) {
                 Tensor.k().gemmBf16B(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, cs, (int) out);
             } else {
                 Tensor.k().gemm(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, cs, (int) out);
@@ -113,6 +122,31 @@ final class LinearAlgebra {
             if (w.requiresGrad()) Autograd.accumulate(w, matmul(g2.transpose(0, 1), x2));
             if (bias.requiresGrad()) Autograd.accumulate(bias, g2.sum(0, false));
         }, x, w, bias);
+    }
+
+    /**
+     * Products with at most this many rows use the weight packed once (inference at small batch,
+     * where re-packing the weight in every product was a fifth of its time); larger ones amortise
+     * the packing inside the GEMM and keep the shape-chosen kernel. -Drealm.gemm.packedMaxM=0 turns
+     * packed weights off.
+     */
+    static final int PACKED_MAX_M = Integer.getInteger("realm.gemm.packedMaxM", 384);
+    /** Weights above this many elements are not given a packed copy (an output layer over a vocabulary). */
+    static final long PACKED_MAX_ELEMENTS = 1L << 23;
+
+    /**
+     * w's packed form from its cache when it was made by this backend in the current write epoch,
+     * else packed now (and cached); null when the backend has none or w is too large.
+     */
+    private static Object packedWeight(Tensor w, int n, int k, int ldw) {
+        var kernels = Tensor.k();
+        long epoch = Tensor.writeEpoch();
+        Tensor.PackedWeight cached = w.packedWeight;
+        if (cached != null && cached.by() == kernels && cached.epoch() == epoch) return cached.packed();
+        if ((long) n * k > PACKED_MAX_ELEMENTS) return null;
+        Object packed = kernels.packWeight(base(w), ldw, n, k);
+        if (packed != null) w.packedWeight = new Tensor.PackedWeight(packed, kernels, epoch);
+        return packed;
     }
 
     /**

@@ -147,7 +147,7 @@ public final class Ops {
         for (int i = 0; i < parts.size(); i++) {
             Tensor t = parts.get(i);
             starts[i] = at;
-            out.detach().narrow(d, at, t.size(d)).copyFrom(t);
+            out.detach().narrow(d, at, t.size(d)).copyFromFresh(t);
             at += t.size(d);
         }
         Tensor[] inputs = parts.toArray(new Tensor[0]);

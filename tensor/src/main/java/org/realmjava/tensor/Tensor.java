@@ -37,6 +37,18 @@ public final class Tensor {
     private Tensor grad;
     private Autograd.Node node;
     private String name;
+    /** A backend's packed form of this tensor as a GEMM weight, valid while {@link #writeEpoch()} is unchanged. */
+    volatile PackedWeight packedWeight;
+
+    /** The packed form of a weight, the backend that made it and the write epoch it was made in. */
+    record PackedWeight(Object packed, org.realmjava.tensor.kernels.Kernels by, long epoch) {}
+
+    /**
+     * Bumped by every write into existing tensor memory that goes through this API (set, fill,
+     * copyFrom, optimizer steps, {@link #markModified()}): caches derived from tensor contents (the
+     * packed weights of inference GEMMs) are valid only within one epoch.
+     */
+    private static final java.util.concurrent.atomic.AtomicLong WRITE_EPOCH = new java.util.concurrent.atomic.AtomicLong();
 
     Tensor(MemorySegment data, long offset, long[] shape, long[] strides, DType dtype) {
         this.data = data;
@@ -94,7 +106,7 @@ public final class Tensor {
 
     public static Tensor full(float value, long... shape) {
         Tensor t = zeros(shape);
-        t.fill(value);
+        t.fillFresh(value);
         return t;
     }
 
@@ -268,7 +280,22 @@ public final class Tensor {
         return data.getAtIndex(I32, flatOffset(index));
     }
 
+    /** The current write epoch (see {@link #markModified()}). */
+    public static long writeEpoch() {
+        return WRITE_EPOCH.get();
+    }
+
+    /**
+     * Declares that tensor memory was written in place behind this API's back (through {@link
+     * #segment()} or a kernel writing into an existing tensor), so derived caches such as packed
+     * GEMM weights are dropped. Optimizers and the in-place methods here call it themselves.
+     */
+    public static void markModified() {
+        WRITE_EPOCH.incrementAndGet();
+    }
+
     public void set(float value, long... index) {
+        markModified();
         long o = flatOffset(index);
         switch (dtype) {
             case F32 -> data.setAtIndex(F32, o, value);
@@ -296,6 +323,12 @@ public final class Tensor {
 
     /** Sets every element (no autograd; for initialisation). */
     public Tensor fill(float value) {
+        markModified();
+        return fillFresh(value);
+    }
+
+    /** fill without a write-epoch bump: for tensors this package has just allocated (nothing caches them yet). */
+    Tensor fillFresh(float value) {
         requireDType("fill", DType.F32);
         if (isContiguous()) {
             MemorySegment s = segment();
@@ -309,6 +342,12 @@ public final class Tensor {
 
     /** Copies src (same shape, same dtype) into this tensor's memory, which may be a view. No autograd. */
     public Tensor copyFrom(Tensor src) {
+        markModified();
+        return copyFromFresh(src);
+    }
+
+    /** copyFrom without a write-epoch bump: for tensors this package has just allocated. */
+    Tensor copyFromFresh(Tensor src) {
         if (!Arrays.equals(shape, src.shape)) {
             throw new IllegalArgumentException("copyFrom: shape " + Shapes.str(src.shape) + " into " + Shapes.str(shape));
         }
@@ -467,7 +506,7 @@ public final class Tensor {
         Tensor out = new Tensor(data, offset + start * strides[d], s, strides, dtype);
         return Autograd.record("narrow", out, g -> {
             Tensor full = zeros(shape);
-            full.narrowView(d, start, length).copyFrom(g);
+            full.narrowView(d, start, length).copyFromFresh(g);
             Autograd.accumulate(this, full);
         }, this);
     }

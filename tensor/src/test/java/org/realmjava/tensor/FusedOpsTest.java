@@ -95,4 +95,59 @@ class FusedOpsTest {
             Check.close("linear + " + op, composed.toFloatArray(), fused.toFloatArray(), 1e-6, 1e-5);
         }
     }
+
+    /**
+     * Inference products use the weight packed once; every in-place write through the API (copyFrom,
+     * fill, set, an optimizer step, markModified after a raw segment write) must drop that copy, so
+     * the next product sees the new weight. The reference is the recorded (never packed) path.
+     */
+    @Test
+    void packedWeightsFollowInPlaceWrites() {
+        Random rng = new Random(12);
+        Tensor x = Tensor.uniform(rng, -1, 1, 3, 40, 24), w = Tensor.uniform(rng, -0.5f, 0.5f, 70, 24), b = Tensor.uniform(rng, -1, 1, 70);
+        Runnable same = () -> {
+            Tensor inference;
+            try (var g = Autograd.noGrad()) {
+                inference = Ops.linear(x, w, b);
+                Check.close("packed == packed again", inference.toFloatArray(), Ops.linear(x, w, b).toFloatArray(), 0, 0);
+            }
+            Tensor recorded = Ops.linear(x, w.detach().requiresGrad(true), b);
+            Check.close("packed weight vs recorded path", recorded.toFloatArray(), inference.toFloatArray(), 1e-6, 1e-5);
+        };
+        same.run();
+        w.copyFrom(Tensor.uniform(rng, -0.5f, 0.5f, 70, 24));
+        same.run();
+        w.narrow(0, 10, 5).fill(0.25f);
+        same.run();
+        w.set(3f, 69, 23);
+        same.run();
+        // a raw write through the segment, declared with markModified
+        w.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5, -4f);
+        Tensor.markModified();
+        same.run();
+        // an optimizer step on the parameter
+        Tensor p = w.detach().requiresGrad(true);
+        var opt = new org.realmjava.tensor.optim.Sgd(java.util.Map.of("w", p), 0f);
+        Ops.linear(x, p, b).sum().backward();
+        try (var g = Autograd.noGrad()) {
+            Ops.linear(x, p, b); // packs p
+        }
+        opt.step(0.1f);
+        Tensor after;
+        try (var g = Autograd.noGrad()) {
+            after = Ops.linear(x, p, b);
+        }
+        Check.close("after an optimizer step", Ops.linear(x, p.detach().copy().requiresGrad(true), b).toFloatArray(), after.toFloatArray(), 1e-6, 1e-5);
+    }
+
+    /** bf16 weights are never packed as if they were f32: small inference products still use them as bf16. */
+    @Test
+    void bf16WeightsAtSmallBatchMatchTheirF32Widening() {
+        Random rng = new Random(13);
+        Tensor x = Tensor.uniform(rng, -1, 1, 2, 9, 40), b = Tensor.uniform(rng, -1, 1, 33);
+        Tensor wBf16 = Tensor.uniform(rng, -0.5f, 0.5f, 33, 40).to(DType.BF16), wWide = wBf16.to(DType.F32);
+        try (var g = Autograd.noGrad()) {
+            Check.close("bf16 weight vs widened f32", Ops.linear(x, wWide, b).toFloatArray(), Ops.linear(x, wBf16, b).toFloatArray(), 1e-6, 1e-5);
+        }
+    }
 }

@@ -152,6 +152,21 @@ public interface Kernels {
     void gemmBf16B(boolean transA, boolean transB, int m, int n, int k, float alpha,
                    MemorySegment a, int lda, MemorySegment b, int ldb, float beta, MemorySegment c, int ldc);
 
+    /**
+     * A weight W, stored [n, k] row-major with leading dimension ldw, packed once for repeated
+     * products x W^T ({@link #gemmPackedWeight}); null where this backend keeps no packed form
+     * (callers then use {@link #gemm}). The packed form is a copy: it does not follow later
+     * writes to W.
+     */
+    default Object packWeight(MemorySegment w, int ldw, int n, int k) {
+        return null;
+    }
+
+    /** C[m, n] = A[m, k] W^T (A row-major, lda; C overwritten, ldc) with W from {@link #packWeight}. */
+    default void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Object packedW, MemorySegment c, int ldc) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no packed weights");
+    }
+
     // ---------------------------------------------------------------- optimizer
 
     /**

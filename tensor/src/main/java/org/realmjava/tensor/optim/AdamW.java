@@ -60,6 +60,7 @@ public final class AdamW implements Optimizer {
 
     @Override
     public void step(float lr) {
+        Tensor.markModified(); // parameters change in place: packed inference weights are stale
         step++;
         float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
         for (var e : params.entrySet()) {
@@ -69,6 +70,7 @@ public final class AdamW implements Optimizer {
             Backend.current().kernels().adamw(p.segment(), p.grad().contiguous().segment(), m.get(e.getKey()).segment(),
                     v.get(e.getKey()).segment(), p.numel(), lr, beta1, beta2, eps, wd, bc1, bc2);
         }
+        Tensor.markModified();
     }
 
     @Override

@@ -28,6 +28,7 @@ public final class Sgd implements Optimizer {
 
     @Override
     public void step(float lr) {
+        Tensor.markModified(); // parameters change in place: packed inference weights are stale
         var k = Backend.current().kernels();
         for (var e : params.entrySet()) {
             Tensor p = e.getValue();
@@ -42,6 +43,7 @@ public final class Sgd implements Optimizer {
                 k.axpy(-lr, g, p.segment(), p.numel());
             }
         }
+        Tensor.markModified();
     }
 
     @Override

@@ -672,6 +672,17 @@ public class SimdKernels implements Kernels {
         SimdGemm.gemm(transA, transB, m, n, k, alpha, a, lda, b, true, ldb, beta, c, ldc);
     }
 
+    /** W^T packed in the Java GEMM's panel layout for all K blocks (see {@link SimdGemm#packWeight}). */
+    @Override
+    public Object packWeight(MemorySegment w, int ldw, int n, int k) {
+        return SimdGemm.packWeight(w, ldw, n, k);
+    }
+
+    @Override
+    public void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Object packedW, MemorySegment c, int ldc) {
+        SimdGemm.gemmPackedWeight(m, n, k, a, lda, (SimdGemm.PackedWeight) packedW, c, ldc);
+    }
+
     // ---------------------------------------------------------------- optimizer
 
     @Override

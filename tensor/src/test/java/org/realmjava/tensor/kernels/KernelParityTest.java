@@ -354,6 +354,38 @@ class KernelParityTest {
         COVERED.add("gemmBf16B");
     }
 
+    static Stream<Arguments> packedWeightCases() {
+        // k beyond one K block (3 blocks for 1100), n with edge panels, m beyond one packed A block (300 > 128)
+        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {128, 384, 384}, {131, 33, 1100}, {300, 65, 513}, {2, 1152, 40}};
+        return backends().flatMap(k -> Arrays.stream(shapes).map(s -> Arguments.of(k, s)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("packedWeightCases")
+    void packedWeightGemm(Kernels k, int[] mnk) {
+        int m = mnk[0], n = mnk[1], kk = mnk[2];
+        long seed = m * 131L + n * 7L + kk;
+        Random rng = new Random(seed);
+        int lda = kk + 3, ldw = kk + 1, ldc = n + 2;
+        MemorySegment a = Check.randomSegment(rng, (long) m * lda, -1, 1);
+        MemorySegment w = Check.randomSegment(rng, (long) n * ldw, -1, 1);
+        Object packed = k.packWeight(w, ldw, n, kk);
+        COVERED.add("packWeight");
+        COVERED.add("gemmPackedWeight");
+        if (packed == null) return; // this backend keeps no packed form (callers use gemm)
+        MemorySegment c0 = Check.randomSegment(rng, (long) m * ldc, -1, 1), c1 = Check.copyOf(c0);
+        REF.gemm(false, true, m, n, kk, 1f, a, lda, w, ldw, 0f, c0, ldc);
+        k.gemmPackedWeight(m, n, kk, a, lda, packed, c1, ldc);
+        Check.close(ctx(k, "gemmPackedWeight", Arrays.toString(mnk), seed), Check.floats(c0, (long) m * ldc), Check.floats(c1, (long) m * ldc),
+                2e-7 * kk + 1e-6, 1e-5);
+        // the packed copy is a snapshot: writing W afterwards does not change products with it
+        w.fill((byte) 0);
+        MemorySegment c2 = Check.copyOf(c0);
+        k.gemmPackedWeight(m, n, kk, a, lda, packed, c2, ldc);
+        Check.close(ctx(k, "gemmPackedWeight (snapshot)", Arrays.toString(mnk), seed), Check.floats(c0, (long) m * ldc), Check.floats(c2, (long) m * ldc),
+                2e-7 * kk + 1e-6, 1e-5);
+    }
+
     @ParameterizedTest
     @MethodSource("backendAndSize")
     void adamw(Kernels k, long n) {
