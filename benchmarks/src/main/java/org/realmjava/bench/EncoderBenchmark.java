@@ -38,7 +38,10 @@ import org.realmjava.transformer.onnx.OnnxBertLoader;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:-UseProfiledLoopPredicate", "-Xmx4g"})
-@Warmup(iterations = 3, time = 2)
+// 30 s of warm-up: at batch 1 a forward calls each Java method only a few times, so C2 is still
+// compiling the op wrappers 10-12 s in (-XX:+PrintCompilation), and its compiles take CPU from the
+// two workers; measured after that, the time per forward is steady.
+@Warmup(iterations = 15, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class EncoderBenchmark {
     @Param({"32", "1"})
