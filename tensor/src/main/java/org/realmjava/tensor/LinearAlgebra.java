@@ -86,24 +86,9 @@ final class LinearAlgebra {
         }
         Tensor x2 = x.reshape(-1, in);
         int m = (int) x2.size(0);
-        Tensor c = Tensor.uninitialized(m, out);
+        Tensor c = product(x2, weight, w, !Autograd.needsGrad(first, weight, bias));
         MemorySegment bs = bias.contiguous().f32("linear"), cs = c.segment();
-        Layout la = Layout.of(x2), lb = Layout.of(w.transpose(0, 1));
-        Object packed = null;
-        if (m > 0 && out > 0 && m <= PACKED_MAX_M && !bf16Weight && !la.trans && lb.trans && w == weight && !Autograd.needsGrad(first, weight, bias)) {
-            packed = packedWeight(w, (int) out, (int) in, (int) lb.ld);
-        }
-        if (packed != null) {
-            Tensor.k().gemmPackedWeight(m, (int) out, (int) in, base(la.t), (int) la.ld, packed, cs, (int) out);
-        }
         if (m > 0 && out > 0) {
-            if (packed != null) {
-                // done above
-            } else if (bf16Weight) {
-                Tensor.k().gemmBf16B(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, cs, (int) out);
-            } else {
-                Tensor.k().gemm(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, cs, (int) out);
-            }
             // bias added in place, one pass while C is still in cache-sized pieces (measured faster than
             // writing the bias rows first and letting GEMM accumulate onto them with beta = 1)
             if (act == null) {
@@ -122,6 +107,65 @@ final class LinearAlgebra {
             if (w.requiresGrad()) Autograd.accumulate(w, matmul(g2.transpose(0, 1), x2));
             if (bias.requiresGrad()) Autograd.accumulate(bias, g2.sum(0, false));
         }, x, w, bias);
+    }
+
+    /**
+     * x2 [m, in] times w^T into a new [m, out] tensor (no bias): the packed weight when allowed and
+     * small enough, the bf16 GEMM for bf16 weights, else the backend's GEMM. {@code weight} is the
+     * caller's tensor (the packed copy is cached on it), {@code w} the one to multiply by.
+     */
+    private static Tensor product(Tensor x2, Tensor weight, Tensor w, boolean mayPack) {
+        boolean bf16Weight = w.dtype() == DType.BF16;
+        long in = x2.size(1), out = w.size(0);
+        int m = (int) x2.size(0);
+        Tensor c = Tensor.uninitialized(m, out);
+        if (m == 0 || out == 0) return c;
+        MemorySegment cs = c.segment();
+        Layout la = Layout.of(x2), lb = Layout.of(w.transpose(0, 1));
+        Object packed = null;
+        if (mayPack && m <= PACKED_MAX_M && !bf16Weight && !la.trans && lb.trans && w == weight) {
+            packed = packedWeight(w, (int) out, (int) in, (int) lb.ld);
+        }
+        if (packed != null) {
+            Tensor.k().gemmPackedWeight(m, (int) out, (int) in, base(la.t), (int) la.ld, packed, cs, (int) out);
+        } else if (bf16Weight) {
+            Tensor.k().gemmBf16B(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, cs, (int) out);
+        } else {
+            Tensor.k().gemm(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, cs, (int) out);
+        }
+        return c;
+    }
+
+    /**
+     * LayerNorm(x W^T + bias + residual) with gamma, beta, eps: a BERT sublayer's output projection,
+     * residual add and post-LN. With no gradient to record, the GEMM is followed by one row pass
+     * ({@code Kernels.biasResidualLayerNormRows}) written over the GEMM's own output; otherwise the
+     * composed, differentiable ops.
+     */
+    static Tensor linearResidualLayerNorm(Tensor first, Tensor weight, Tensor bias, Tensor residual, Tensor gamma, Tensor beta, float eps) {
+        if (Autograd.needsGrad(first, weight, bias, residual, gamma, beta)) {
+            return RowOps.layerNorm(linear(first, weight, bias, null).add(residual), gamma, beta, eps);
+        }
+        Tensor x = Tensor.computeF32("linearResidualLayerNorm", first);
+        Tensor w = weight.dtype() == DType.BF16 ? weight : Tensor.computeF32("linearResidualLayerNorm", weight);
+        long in = x.size(-1), out = w.size(0);
+        long[] outShape = x.shape();
+        outShape[outShape.length - 1] = out;
+        if (w.rank() != 2 || w.size(1) != in || bias.rank() != 1 || bias.size(0) != out || !java.util.Arrays.equals(residual.shape(), outShape)
+                || gamma.rank() != 1 || gamma.size(0) != out || beta.rank() != 1 || beta.size(0) != out) {
+            throw new IllegalArgumentException("linearResidualLayerNorm: input " + Shapes.str(x.shape()) + ", weight " + Shapes.str(w.shape())
+                    + ", bias " + Shapes.str(bias.shape()) + ", residual " + Shapes.str(residual.shape()) + ", gamma " + Shapes.str(gamma.shape())
+                    + ", beta " + Shapes.str(beta.shape()) + " — need [..., in], [out, in], [out], [..., out], [out], [out]");
+        }
+        Tensor x2 = x.reshape(-1, in);
+        Tensor c = product(x2, weight, w, true);
+        long m = x2.size(0);
+        if (m > 0 && out > 0) {
+            Tensor.k().biasResidualLayerNormRows(c.segment(), bias.contiguous().f32("linearResidualLayerNorm"),
+                    Tensor.computeF32("linearResidualLayerNorm", residual).contiguous().segment(), gamma.contiguous().f32("linearResidualLayerNorm"),
+                    beta.contiguous().f32("linearResidualLayerNorm"), c.segment(), m, out, eps);
+        }
+        return c.reshape(outShape);
     }
 
     /**

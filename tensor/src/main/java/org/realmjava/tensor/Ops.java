@@ -27,6 +27,14 @@ public final class Ops {
         return LinearAlgebra.linear(x, weight, bias, activation);
     }
 
+    /**
+     * layerNorm(x W^T + bias + residual): a post-LN transformer sublayer's output. In inference one
+     * GEMM plus one fused row pass; with a gradient to record, the composed ops.
+     */
+    public static Tensor linearResidualLayerNorm(Tensor x, Tensor weight, Tensor bias, Tensor residual, Tensor gamma, Tensor beta, float eps) {
+        return LinearAlgebra.linearResidualLayerNorm(x, weight, bias, residual, gamma, beta, eps);
+    }
+
     /** Layer norm over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta. */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         return RowOps.layerNorm(x, gamma, beta, eps);

@@ -251,6 +251,12 @@ public final class CudaKernels implements Kernels {
     }
 
     @Override
+    public void biasResidualLayerNormRows(MemorySegment x, MemorySegment bias, MemorySegment residual, MemorySegment gamma, MemorySegment beta,
+                                          MemorySegment y, long rows, long cols, float eps) {
+        cpu.biasResidualLayerNormRows(x, bias, residual, gamma, beta, y, rows, cols, eps);
+    }
+
+    @Override
     public void biasUnaryRows(UnaryOp op, MemorySegment x, MemorySegment bias, MemorySegment y, long rows, long cols) {
         cpu.biasUnaryRows(op, x, bias, y, rows, cols);
     }

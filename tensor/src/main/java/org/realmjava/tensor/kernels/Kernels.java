@@ -88,6 +88,14 @@ public interface Kernels {
                        MemorySegment mean, MemorySegment rstd, long rows, long cols, float eps);
 
     /**
+     * y[r, :] = LayerNorm(x[r, :] + bias + residual[r, :]) with gamma, beta and eps as in
+     * {@link #layerNormRows} (inference: a Linear's bias, the residual add and the post-LN of a
+     * BERT sublayer in one pass). y may be x.
+     */
+    void biasResidualLayerNormRows(MemorySegment x, MemorySegment bias, MemorySegment residual, MemorySegment gamma, MemorySegment beta,
+                                   MemorySegment y, long rows, long cols, float eps);
+
+    /**
      * With xhat = (x - mean) * rstd and g = dy * gamma:
      * dx += rstd * (g - mean_j(g) - xhat * mean_j(g * xhat)); dgamma += sum_r dy * xhat; dbeta += sum_r dy.
      */

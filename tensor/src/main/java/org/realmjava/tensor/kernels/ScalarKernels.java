@@ -369,6 +369,27 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void biasResidualLayerNormRows(MemorySegment x, MemorySegment bias, MemorySegment residual, MemorySegment gamma, MemorySegment beta,
+                                          MemorySegment y, long rows, long cols, float eps) {
+        double[] s = new double[(int) cols];
+        for (long r = 0; r < rows; r++) {
+            long base = r * cols;
+            double mu = 0;
+            for (int j = 0; j < cols; j++) {
+                // the sum rounded to f32 first, as the composed ops (linear, add) would store it
+                s[j] = (float) ((float) (get(x, base + j) + get(bias, j)) + get(residual, base + j));
+                mu += s[j];
+            }
+            mu /= cols;
+            double var = 0;
+            for (int j = 0; j < cols; j++) var += (s[j] - mu) * (s[j] - mu);
+            var /= cols;
+            double rs = 1.0 / Math.sqrt(var + eps);
+            for (int j = 0; j < cols; j++) set(y, base + j, (float) ((s[j] - mu) * rs * get(gamma, j) + get(beta, j)));
+        }
+    }
+
+    @Override
     public void layerNormRowsBackward(MemorySegment x, MemorySegment gamma, MemorySegment mean, MemorySegment rstd,
                                       MemorySegment dy, MemorySegment dx, MemorySegment dgamma, MemorySegment dbeta,
                                       long rows, long cols) {

@@ -597,6 +597,51 @@ public class SimdKernels implements Kernels {
     }
 
     @Override
+    public void biasResidualLayerNormRows(MemorySegment x, MemorySegment bias, MemorySegment residual, MemorySegment gamma, MemorySegment beta,
+                                          MemorySegment y, long rows, long cols, float eps) {
+        Parallel.forRange(rows, rowGrain(cols), (rs, re) -> {
+            for (long r = rs; r < re; r++) {
+                long base = r * cols;
+                // pass 1: s = x + bias + residual, stored into y (the row stays in L1), summed
+                FloatVector acc = FloatVector.zero(S);
+                long j = 0;
+                long bound = S.loopBound(cols);
+                for (; j < bound; j += L) {
+                    FloatVector v = load(x, base + j).add(load(bias, j)).add(load(residual, base + j));
+                    store(v, y, base + j);
+                    acc = acc.add(v);
+                }
+                float total = acc.reduceLanes(VectorOperators.ADD);
+                for (; j < cols; j++) {
+                    float v = x.getAtIndex(F32, base + j) + bias.getAtIndex(F32, j) + residual.getAtIndex(F32, base + j);
+                    y.setAtIndex(F32, base + j, v);
+                    total += v;
+                }
+                float mu = total / cols;
+                // pass 2: variance of the centred values
+                FloatVector sq = FloatVector.zero(S);
+                for (j = 0; j < bound; j += L) {
+                    FloatVector d = load(y, base + j).sub(mu);
+                    sq = d.fma(d, sq);
+                }
+                float var = sq.reduceLanes(VectorOperators.ADD);
+                for (; j < cols; j++) {
+                    float d = y.getAtIndex(F32, base + j) - mu;
+                    var += d * d;
+                }
+                float rsd = (float) (1.0 / Math.sqrt(var / cols + eps));
+                // pass 3: normalise in place
+                for (j = 0; j < bound; j += L) {
+                    store(load(y, base + j).sub(mu).mul(rsd).fma(load(gamma, j), load(beta, j)), y, base + j);
+                }
+                for (; j < cols; j++) {
+                    y.setAtIndex(F32, base + j, (y.getAtIndex(F32, base + j) - mu) * rsd * gamma.getAtIndex(F32, j) + beta.getAtIndex(F32, j));
+                }
+            }
+        });
+    }
+
+    @Override
     public void layerNormRowsBackward(MemorySegment x, MemorySegment gamma, MemorySegment mean, MemorySegment rstd,
                                       MemorySegment dy, MemorySegment dx, MemorySegment dgamma, MemorySegment dbeta,
                                       long rows, long cols) {

@@ -199,6 +199,28 @@ class KernelParityTest {
 
     @ParameterizedTest
     @MethodSource("backendAndSize")
+    void biasResidualLayerNormRows(Kernels k, long cols) {
+        long rows = 5, n = rows * cols, seed = 29 * cols;
+        Random rng = new Random(seed);
+        MemorySegment x = Check.randomSegment(rng, n, -3, 3), bias = Check.randomSegment(rng, cols, -1, 1), res = Check.randomSegment(rng, n, -2, 2);
+        MemorySegment gamma = Check.randomSegment(rng, cols, 0.5f, 1.5f), beta = Check.randomSegment(rng, cols, -1, 1);
+        MemorySegment y0 = Check.randomSegment(rng, n, 0, 1), y1 = Check.copyOf(y0), inPlace = Check.copyOf(x);
+        REF.biasResidualLayerNormRows(x, bias, res, gamma, beta, y0, rows, cols, 1e-5f);
+        k.biasResidualLayerNormRows(x, bias, res, gamma, beta, y1, rows, cols, 1e-5f);
+        k.biasResidualLayerNormRows(inPlace, bias, res, gamma, beta, inPlace, rows, cols, 1e-5f);
+        Check.close(ctx(k, "biasResidualLayerNormRows", cols, seed), Check.floats(y0, n), Check.floats(y1, n), 2e-5, 1e-5);
+        Check.close(ctx(k, "biasResidualLayerNormRows in place", cols, seed), Check.floats(y0, n), Check.floats(inPlace, n), 2e-5, 1e-5);
+        // the reference is the composed definition: bias row add, residual add, layer norm
+        MemorySegment sum = Check.copyOf(x), ln = Check.randomSegment(rng, n, 0, 1);
+        REF.binaryRow(BinaryOp.ADD, sum, bias, sum, rows, cols);
+        REF.binary(BinaryOp.ADD, sum, res, sum, n);
+        REF.layerNormRows(sum, gamma, beta, ln, Check.randomSegment(rng, rows, 0, 1), Check.randomSegment(rng, rows, 0, 1), rows, cols, 1e-5f);
+        Check.close(ctx(k, "biasResidualLayerNormRows vs composed", cols, seed), Check.floats(ln, n), Check.floats(y0, n), 1e-6, 1e-6);
+        COVERED.add("biasResidualLayerNormRows");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
     void biasUnaryRows(Kernels k, long cols) {
         long rows = 3, n = rows * cols, seed = 23 * cols;
         Random rng = new Random(seed);

@@ -251,11 +251,17 @@ public final class BertEncoder implements Module {
             Tensor qkv = Ops.linear(x, l.qkvWeight, l.qkvBias);
             ctx = Ops.attention(qkv.narrow(2, 0, h), qkv.narrow(2, h, h), qkv.narrow(2, 2 * h, h), maskBias, nh, scale);
         }
-        Tensor attn = Ops.layerNorm(Ops.dropout(l.attentionOut.forward(ctx), p, rng, training).add(x),
-                l.attentionLnWeight, l.attentionLnBias, config.layerNormEps());
+        float eps = config.layerNormEps();
+        if (!training) {
+            // no dropout: projection, bias, residual and post-LN as one GEMM and one row pass (in
+            // inference; with a gradient recorded the op composes the differentiable ones)
+            Tensor attn = Ops.linearResidualLayerNorm(ctx, l.attentionOut.weight, l.attentionOut.bias, x, l.attentionLnWeight, l.attentionLnBias, eps);
+            Tensor inter = Ops.linear(attn, l.intermediate.weight, l.intermediate.bias, activation());
+            return Ops.linearResidualLayerNorm(inter, l.output.weight, l.output.bias, attn, l.outputLnWeight, l.outputLnBias, eps);
+        }
+        Tensor attn = Ops.layerNorm(Ops.dropout(l.attentionOut.forward(ctx), p, rng, training).add(x), l.attentionLnWeight, l.attentionLnBias, eps);
         Tensor inter = Ops.linear(attn, l.intermediate.weight, l.intermediate.bias, activation());
-        return Ops.layerNorm(Ops.dropout(l.output.forward(inter), p, rng, training).add(attn),
-                l.outputLnWeight, l.outputLnBias, config.layerNormEps());
+        return Ops.layerNorm(Ops.dropout(l.output.forward(inter), p, rng, training).add(attn), l.outputLnWeight, l.outputLnBias, eps);
     }
 
     /** True when an op on these tensors would record a gradient. */
