@@ -569,27 +569,8 @@ public class SimdKernels implements Kernels {
             for (long r = rs; r < re; r++) {
                 long base = r * cols;
                 float mu = sum(x, base, cols) / cols;
-                // second pass on centred values: no cancellation from E[x^2] - E[x]^2
-                FloatVector acc = FloatVector.zero(S);
-                long j = 0;
-                long bound = S.loopBound(cols);
-                for (; j < bound; j += L) {
-                    FloatVector d = load(x, base + j).sub(mu);
-                    acc = d.fma(d, acc);
-                }
-                float var = acc.reduceLanes(VectorOperators.ADD);
-                for (; j < cols; j++) {
-                    float d = x.getAtIndex(F32, base + j) - mu;
-                    var += d * d;
-                }
-                var /= cols;
-                float rsd = (float) (1.0 / Math.sqrt(var + eps));
-                for (j = 0; j < bound; j += L) {
-                    store(load(x, base + j).sub(mu).mul(rsd).fma(load(gamma, j), load(beta, j)), y, base + j);
-                }
-                for (; j < cols; j++) {
-                    y.setAtIndex(F32, base + j, (x.getAtIndex(F32, base + j) - mu) * rsd * gamma.getAtIndex(F32, j) + beta.getAtIndex(F32, j));
-                }
+                float rsd = (float) (1.0 / Math.sqrt(centredSquares(x, base, cols, mu) / cols + eps));
+                normalizeRow(x, y, base, cols, mu, rsd, gamma, beta);
                 mean.setAtIndex(F32, r, mu);
                 rstd.setAtIndex(F32, r, rsd);
             }
@@ -618,27 +599,39 @@ public class SimdKernels implements Kernels {
                     total += v;
                 }
                 float mu = total / cols;
-                // pass 2: variance of the centred values
-                FloatVector sq = FloatVector.zero(S);
-                for (j = 0; j < bound; j += L) {
-                    FloatVector d = load(y, base + j).sub(mu);
-                    sq = d.fma(d, sq);
-                }
-                float var = sq.reduceLanes(VectorOperators.ADD);
-                for (; j < cols; j++) {
-                    float d = y.getAtIndex(F32, base + j) - mu;
-                    var += d * d;
-                }
-                float rsd = (float) (1.0 / Math.sqrt(var / cols + eps));
-                // pass 3: normalise in place
-                for (j = 0; j < bound; j += L) {
-                    store(load(y, base + j).sub(mu).mul(rsd).fma(load(gamma, j), load(beta, j)), y, base + j);
-                }
-                for (; j < cols; j++) {
-                    y.setAtIndex(F32, base + j, (y.getAtIndex(F32, base + j) - mu) * rsd * gamma.getAtIndex(F32, j) + beta.getAtIndex(F32, j));
-                }
+                float rsd = (float) (1.0 / Math.sqrt(centredSquares(y, base, cols, mu) / cols + eps));
+                normalizeRow(y, y, base, cols, mu, rsd, gamma, beta); // pass 3, in place
             }
         });
+    }
+
+    /** sum_j (x[base + j] - mu)^2 over one row: the second pass of a layer norm, on centred values (no cancellation). */
+    private static float centredSquares(MemorySegment x, long base, long cols, float mu) {
+        FloatVector acc = FloatVector.zero(S);
+        long j = 0;
+        long bound = S.loopBound(cols);
+        for (; j < bound; j += L) {
+            FloatVector d = load(x, base + j).sub(mu);
+            acc = d.fma(d, acc);
+        }
+        float var = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float d = x.getAtIndex(F32, base + j) - mu;
+            var += d * d;
+        }
+        return var;
+    }
+
+    /** y[base + j] = (x[base + j] - mu) * rsd * gamma[j] + beta[j] over one row (y may be x). */
+    private static void normalizeRow(MemorySegment x, MemorySegment y, long base, long cols, float mu, float rsd, MemorySegment gamma, MemorySegment beta) {
+        long j = 0;
+        long bound = S.loopBound(cols);
+        for (; j < bound; j += L) {
+            store(load(x, base + j).sub(mu).mul(rsd).fma(load(gamma, j), load(beta, j)), y, base + j);
+        }
+        for (; j < cols; j++) {
+            y.setAtIndex(F32, base + j, (x.getAtIndex(F32, base + j) - mu) * rsd * gamma.getAtIndex(F32, j) + beta.getAtIndex(F32, j));
+        }
     }
 
     @Override
