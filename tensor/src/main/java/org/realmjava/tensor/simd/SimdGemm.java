@@ -147,7 +147,9 @@ public final class SimdGemm implements GemmKernel {
 
     /** A block rows for the packed-weight path: the whole of a BERT-at-batch-1 activation (128 rows). */
     static final int MC_PACKED = 128;
-    private static final ThreadLocal<float[]> PACKED_A_LARGE = ThreadLocal.withInitial(() -> new float[(MC_PACKED + MR) * KC]); // rows padded to whole MR panels
+    /** Rows per micro-tile on the packed-weight path: 128-row activations split into whole 8-row panels (6 left 4 of 132 rows idle). */
+    static final int MR8 = 8;
+    private static final ThreadLocal<float[]> PACKED_A_LARGE = ThreadLocal.withInitial(() -> new float[(MC_PACKED + MR8) * KC]); // rows padded to whole panels
 
     /**
      * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. The columns are split into one
@@ -173,12 +175,113 @@ public final class SimdGemm implements GemmKernel {
                     int kc = Math.min(KC, k - pc);
                     for (int ic = 0; ic < m; ic += MC_PACKED) {
                         int mc = Math.min(MC_PACKED, m - ic);
-                        packA(false, a, lda, ic, mc, pc, kc, 1f, ap);
-                        macroKernel(ap, bp, pc * panels * NR, mc, kc, p0, p1, n, ic, 0, c, ldc, pc == 0, 0f);
+                        packA8(a, lda, ic, mc, pc, kc, ap);
+                        macroKernel8(ap, bp, pc * panels * NR, mc, kc, p0, p1, n, ic, c, ldc, pc == 0);
                     }
                 }
             }
         });
+    }
+
+    /** Packs A[ic:ic+mc, pc:pc+kc] (row-major, not transposed) as 8-row panels: dst[panel*8*kc + p*8 + r], zero-padded. */
+    static void packA8(MemorySegment a, int lda, int ic, int mc, int pc, int kc, float[] dst) {
+        float[] row = ROW.get();
+        for (int ir = 0; ir < mc; ir += MR8) {
+            int mr = Math.min(MR8, mc - ir), base = ir * kc;
+            for (int r = 0; r < MR8; r++) {
+                if (r < mr) {
+                    SimdKernels.copyToArray(a, (long) (ic + ir + r) * lda + pc, row, 0, kc);
+                    for (int p = 0; p < kc; p++) dst[base + p * MR8 + r] = row[p];
+                } else {
+                    for (int p = 0; p < kc; p++) dst[base + p * MR8 + r] = 0f;
+                }
+            }
+        }
+    }
+
+    /** macroKernel with 8-row tiles (A packed by packA8), beta 0: C = tile on the first K block, += after. */
+    private static void macroKernel8(float[] ap, float[] bp, int bBase, int mc, int kc, int p0, int p1, int nc,
+                                     int ic, MemorySegment c, int ldc, boolean first) {
+        float[] tile = new float[MR8 * NR];
+        for (int jp = p0; jp < p1; jp++) {
+            int nr = Math.min(NR, nc - jp * NR);
+            int bOff = bBase + jp * NR * kc;
+            for (int ir = 0; ir < mc; ir += MR8) {
+                int mr = Math.min(MR8, mc - ir);
+                long cOff = (long) (ic + ir) * ldc + jp * NR;
+                micro8x2(ap, ir * kc, bp, bOff, kc, tile);
+                if (nr == NR) {
+                    mergeRows(tile, mr, c, cOff, ldc, first);
+                } else {
+                    mergeEdgeTile(tile, mr, nr, c, cOff, ldc, first, 0f);
+                }
+            }
+        }
+    }
+
+    /** C[mr x NR] at cOff = tile (first K block) or += tile. */
+    private static void mergeRows(float[] tile, int mr, MemorySegment c, long cOff, int ldc, boolean first) {
+        for (int r = 0; r < mr; r++) {
+            for (int h = 0; h < NR; h += L) {
+                long byteOff = (cOff + (long) r * ldc + h) << 2;
+                FloatVector t = FloatVector.fromArray(S, tile, r * NR + h);
+                if (!first) t = FloatVector.fromMemorySegment(S, c, byteOff, SimdKernels.NATIVE).add(t);
+                t.intoMemorySegment(c, byteOff, SimdKernels.NATIVE);
+            }
+        }
+    }
+
+    /** tile[8 x NR] = Ap[8 x kc] * Bp[kc x NR]: micro6x2 with 8 rows (16 accumulators, 19 of 32 registers). */
+    private static void micro8x2(float[] ap, int aOff, float[] bp, int bOff, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bOff);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bOff + L);
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[aOff]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + 1]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + 2]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + 3]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            a = FloatVector.broadcast(S, ap[aOff + 4]);
+            c40 = b0.fma(a, c40);
+            c41 = b1.fma(a, c41);
+            a = FloatVector.broadcast(S, ap[aOff + 5]);
+            c50 = b0.fma(a, c50);
+            c51 = b1.fma(a, c51);
+            a = FloatVector.broadcast(S, ap[aOff + 6]);
+            c60 = b0.fma(a, c60);
+            c61 = b1.fma(a, c61);
+            a = FloatVector.broadcast(S, ap[aOff + 7]);
+            c70 = b0.fma(a, c70);
+            c71 = b1.fma(a, c71);
+            aOff += MR8;
+            bOff += NR;
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + L);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + L);
     }
 
     private static void scaleC(int m, int n, float beta, MemorySegment c, int ldc) {
@@ -308,16 +411,10 @@ public final class SimdGemm implements GemmKernel {
 
     private static void macroKernel(float[] ap, float[] bp, int mc, int kc, int p0, int p1, int nc,
                                     int ic, int jc, MemorySegment c, int ldc, boolean first, float beta) {
-        macroKernel(ap, bp, 0, mc, kc, p0, p1, nc, ic, jc, c, ldc, first, beta);
-    }
-
-    /** Panels p0..p1 of the packed B block at bBase times the packed A block, merged into C. */
-    private static void macroKernel(float[] ap, float[] bp, int bBase, int mc, int kc, int p0, int p1, int nc,
-                                    int ic, int jc, MemorySegment c, int ldc, boolean first, float beta) {
         float[] tile = new float[MR * NR];
         for (int jp = p0; jp < p1; jp++) {
             int nr = Math.min(NR, nc - jp * NR);
-            int bOff = bBase + jp * NR * kc;
+            int bOff = jp * NR * kc;
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
                 long cOff = (long) (ic + ir) * ldc + jc + jp * NR;
