@@ -175,7 +175,7 @@ public final class SimdGemm implements GemmKernel {
                     int kc = Math.min(KC, k - pc);
                     for (int ic = 0; ic < m; ic += MC_PACKED) {
                         int mc = Math.min(MC_PACKED, m - ic);
-                        packA8(a, lda, ic, mc, pc, kc, ap);
+                        packRows(a, lda, ic, mc, pc, kc, 1f, MR8, ap);
                         macroKernel8(ap, bp, pc * panels * NR, mc, kc, p0, p1, n, ic, c, ldc, pc == 0);
                     }
                 }
@@ -183,23 +183,7 @@ public final class SimdGemm implements GemmKernel {
         });
     }
 
-    /** Packs A[ic:ic+mc, pc:pc+kc] (row-major, not transposed) as 8-row panels: dst[panel*8*kc + p*8 + r], zero-padded. */
-    static void packA8(MemorySegment a, int lda, int ic, int mc, int pc, int kc, float[] dst) {
-        float[] row = ROW.get();
-        for (int ir = 0; ir < mc; ir += MR8) {
-            int mr = Math.min(MR8, mc - ir), base = ir * kc;
-            for (int r = 0; r < MR8; r++) {
-                if (r < mr) {
-                    SimdKernels.copyToArray(a, (long) (ic + ir + r) * lda + pc, row, 0, kc);
-                    for (int p = 0; p < kc; p++) dst[base + p * MR8 + r] = row[p];
-                } else {
-                    for (int p = 0; p < kc; p++) dst[base + p * MR8 + r] = 0f;
-                }
-            }
-        }
-    }
-
-    /** macroKernel with 8-row tiles (A packed by packA8), beta 0: C = tile on the first K block, += after. */
+    /** macroKernel with 8-row tiles (A packed by packRows with 8-row panels), beta 0: C = tile on the first K block, += after. */
     private static void macroKernel8(float[] ap, float[] bp, int bBase, int mc, int kc, int p0, int p1, int nc,
                                      int ic, MemorySegment c, int ldc, boolean first) {
         float[] tile = new float[MR8 * NR];
@@ -211,22 +195,10 @@ public final class SimdGemm implements GemmKernel {
                 long cOff = (long) (ic + ir) * ldc + jp * NR;
                 micro8x2(ap, ir * kc, bp, bOff, kc, tile);
                 if (nr == NR) {
-                    mergeRows(tile, mr, c, cOff, ldc, first);
+                    mergeFullTile(tile, mr, c, cOff, ldc, first, 0f);
                 } else {
                     mergeEdgeTile(tile, mr, nr, c, cOff, ldc, first, 0f);
                 }
-            }
-        }
-    }
-
-    /** C[mr x NR] at cOff = tile (first K block) or += tile. */
-    private static void mergeRows(float[] tile, int mr, MemorySegment c, long cOff, int ldc, boolean first) {
-        for (int r = 0; r < mr; r++) {
-            for (int h = 0; h < NR; h += L) {
-                long byteOff = (cOff + (long) r * ldc + h) << 2;
-                FloatVector t = FloatVector.fromArray(S, tile, r * NR + h);
-                if (!first) t = FloatVector.fromMemorySegment(S, c, byteOff, SimdKernels.NATIVE).add(t);
-                t.intoMemorySegment(c, byteOff, SimdKernels.NATIVE);
             }
         }
     }
@@ -393,17 +365,22 @@ public final class SimdGemm implements GemmKernel {
             }
             return;
         }
+        packRows(a, lda, ic, mc, pc, kc, alpha, MR, dst);
+    }
+
+    /** alpha * A[ic:ic+mc, pc:pc+kc] (row-major) as panels of h rows: dst[panel*h*kc + p*h + r], zero-padded. */
+    static void packRows(MemorySegment a, int lda, int ic, int mc, int pc, int kc, float alpha, int h, float[] dst) {
         float[] row = ROW.get();
-        for (int ir = 0; ir < mc; ir += MR) {
-            int mr = Math.min(MR, mc - ir);
-            int base = ir * kc; // == (ir / MR) * MR * kc
-            for (int r = 0; r < MR; r++) {
+        for (int ir = 0; ir < mc; ir += h) {
+            int mr = Math.min(h, mc - ir);
+            int base = ir * kc; // == (ir / h) * h * kc
+            for (int r = 0; r < h; r++) {
                 if (r < mr) {
                     // the row read with vector loads, then a strided scatter from the array (no per-element segment checks)
                     SimdKernels.copyToArray(a, (long) (ic + ir + r) * lda + pc, row, 0, kc);
-                    for (int p = 0; p < kc; p++) dst[base + p * MR + r] = alpha * row[p];
+                    for (int p = 0; p < kc; p++) dst[base + p * h + r] = alpha * row[p];
                 } else {
-                    for (int p = 0; p < kc; p++) dst[base + p * MR + r] = 0f;
+                    for (int p = 0; p < kc; p++) dst[base + p * h + r] = 0f;
                 }
             }
         }
@@ -420,7 +397,7 @@ public final class SimdGemm implements GemmKernel {
                 long cOff = (long) (ic + ir) * ldc + jc + jp * NR;
                 micro6x2(ap, ir * kc, bp, bOff, kc, tile);
                 if (mr == MR && nr == NR) {
-                    mergeFullTile(tile, c, cOff, ldc, first, beta);
+                    mergeFullTile(tile, MR, c, cOff, ldc, first, beta);
                 } else {
                     mergeEdgeTile(tile, mr, nr, c, cOff, ldc, first, beta);
                 }
@@ -475,10 +452,10 @@ public final class SimdGemm implements GemmKernel {
         c51.intoArray(tile, 5 * NR + L);
     }
 
-    /** C[6 x NR] at cOff: = tile (first K block, beta 0), = beta*C + tile (first block), += tile (later blocks). */
-    private static void mergeFullTile(float[] tile, MemorySegment c, long cOff, int ldc, boolean first, float beta) {
+    /** C[rows x NR] at cOff (full-width tiles): = tile (first K block, beta 0), = beta*C + tile (first block), += tile (later blocks). */
+    private static void mergeFullTile(float[] tile, int rows, MemorySegment c, long cOff, int ldc, boolean first, float beta) {
         float scale = first ? beta : 1f;
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < rows; r++) {
             for (int h = 0; h < NR; h += L) {
                 long byteOff = (cOff + (long) r * ldc + h) << 2;
                 FloatVector t = FloatVector.fromArray(S, tile, r * NR + h);
