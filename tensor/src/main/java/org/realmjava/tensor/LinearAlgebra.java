@@ -123,7 +123,8 @@ final class LinearAlgebra {
         MemorySegment cs = c.segment();
         Layout la = Layout.of(x2), lb = Layout.of(w.transpose(0, 1));
         Object packed = null;
-        if (mayPack && m <= PACKED_MAX_M && !bf16Weight && !la.trans && lb.trans && w == weight) {
+        // (the packed product keeps a packed copy of all of A per thread: m * in bounded like the weight)
+        if (mayPack && m <= PACKED_MAX_M && m * in <= PACKED_MAX_ELEMENTS && !bf16Weight && !la.trans && lb.trans && w == weight) {
             packed = packedWeight(w, (int) out, (int) in, (int) lb.ld);
         }
         if (packed != null) {

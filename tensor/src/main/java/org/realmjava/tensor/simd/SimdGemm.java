@@ -2,6 +2,7 @@ package org.realmjava.tensor.simd;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.realmjava.tensor.parallel.Parallel;
@@ -149,12 +150,23 @@ public final class SimdGemm implements GemmKernel {
     static final int MC_PACKED = 128;
     /** Rows per micro-tile on the packed-weight path: 128-row activations split into whole 8-row panels (6 left 4 of 132 rows idle). */
     static final int MR8 = 8;
-    private static final ThreadLocal<float[]> PACKED_A_LARGE = ThreadLocal.withInitial(() -> new float[(MC_PACKED + MR8) * KC]); // rows padded to whole panels
+    /**
+     * Panels per claim on the packed-weight path (64 columns: a 384-wide product is 6 claims). Claims
+     * rather than one fixed slab per thread: at batch 1 the caller's half of a static split
+     * finished measurably later than the worker's (the worker then idled ~7% of the forward), and
+     * taking 2-panel claims from a shared counter took the MiniLM B=1 forward from 16.67 to 16.19 ms
+     * median (A/B alternating in one JVM). Each panel is computed by one thread over every K
+     * block, so the result does not depend on who took which claim.
+     */
+    static final int CLAIM_PANELS = 2;
+    /** Per thread: all of A packed in 8-row panels, K block after K block (rows padded to whole panels). */
+    private static final ThreadLocal<float[][]> PACKED_A_ALL = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
     /**
-     * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. The columns are split into one
-     * slab of panels per thread and each thread runs every K block of its slab (one hand-off per
-     * product, not one per K block); A is packed by each thread for itself (it is the small operand).
+     * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. Each thread packs all of A for
+     * itself (it is the small operand; packing it once and sharing it across cores was measured
+     * slower, as was splitting the rows between threads so that each reads all of W), then takes
+     * claims of {@link #CLAIM_PANELS} column panels and runs every K block of each.
      */
     static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, PackedWeight w, MemorySegment c, int ldc) {
         if (w.n() != n || w.k() != k) throw new IllegalArgumentException("packed weight is " + w.n() + " x " + w.k() + ", the product needs " + n + " x " + k);
@@ -164,19 +176,26 @@ public final class SimdGemm implements GemmKernel {
             return;
         }
         int panels = (n + NR - 1) / NR;
-        int slabs = Math.min(panels, Parallel.threads());
-        boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         float[] bp = w.panels();
-        Parallel.forRange(slabs, parallel ? 1 : slabs, (s, e) -> {
-            float[] ap = PACKED_A_LARGE.get();
-            for (long slab = s; slab < e; slab++) {
-                int p0 = (int) (panels * slab / slabs), p1 = (int) (panels * (slab + 1) / slabs);
+        int claims = (panels + CLAIM_PANELS - 1) / CLAIM_PANELS;
+        boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
+        int mPad = (m + MR8 - 1) / MR8 * MR8;
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
+            float[][] holder = PACKED_A_ALL.get();
+            if (holder[0].length < mPad * k) holder[0] = new float[mPad * k];
+            float[] ap = holder[0];
+            // block (pc, ic) of A starts at pc * mPad + ic * kc
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                for (int ic = 0; ic < m; ic += MC_PACKED) packRows(a, lda, ic, Math.min(MC_PACKED, m - ic), pc, kc, 1f, MR8, ap, pc * mPad + ic * kc);
+            }
+            for (int u; (u = next.getAndIncrement()) < claims; ) {
+                int p0 = u * CLAIM_PANELS, p1 = Math.min(panels, p0 + CLAIM_PANELS);
                 for (int pc = 0; pc < k; pc += KC) {
                     int kc = Math.min(KC, k - pc);
                     for (int ic = 0; ic < m; ic += MC_PACKED) {
-                        int mc = Math.min(MC_PACKED, m - ic);
-                        packRows(a, lda, ic, mc, pc, kc, 1f, MR8, ap);
-                        macroKernel8(ap, bp, pc * panels * NR, mc, kc, p0, p1, n, ic, c, ldc, pc == 0);
+                        macroKernel8(ap, pc * mPad + ic * kc, bp, pc * panels * NR, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, c, ldc, pc == 0);
                     }
                 }
             }
@@ -184,7 +203,7 @@ public final class SimdGemm implements GemmKernel {
     }
 
     /** macroKernel with 8-row tiles (A packed by packRows with 8-row panels), beta 0: C = tile on the first K block, += after. */
-    private static void macroKernel8(float[] ap, float[] bp, int bBase, int mc, int kc, int p0, int p1, int nc,
+    private static void macroKernel8(float[] ap, int aBase, float[] bp, int bBase, int mc, int kc, int p0, int p1, int nc,
                                      int ic, MemorySegment c, int ldc, boolean first) {
         float[] tile = new float[MR8 * NR];
         for (int jp = p0; jp < p1; jp++) {
@@ -193,7 +212,7 @@ public final class SimdGemm implements GemmKernel {
             for (int ir = 0; ir < mc; ir += MR8) {
                 int mr = Math.min(MR8, mc - ir);
                 long cOff = (long) (ic + ir) * ldc + jp * NR;
-                micro8x2(ap, ir * kc, bp, bOff, kc, tile);
+                micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
                 if (nr == NR) {
                     mergeFullTile(tile, mr, c, cOff, ldc, first, 0f);
                 } else {
@@ -365,15 +384,15 @@ public final class SimdGemm implements GemmKernel {
             }
             return;
         }
-        packRows(a, lda, ic, mc, pc, kc, alpha, MR, dst);
+        packRows(a, lda, ic, mc, pc, kc, alpha, MR, dst, 0);
     }
 
     /** alpha * A[ic:ic+mc, pc:pc+kc] (row-major) as panels of h rows: dst[panel*h*kc + p*h + r], zero-padded. */
-    static void packRows(MemorySegment a, int lda, int ic, int mc, int pc, int kc, float alpha, int h, float[] dst) {
+    static void packRows(MemorySegment a, int lda, int ic, int mc, int pc, int kc, float alpha, int h, float[] dst, int dstOff) {
         float[] row = ROW.get();
         for (int ir = 0; ir < mc; ir += h) {
             int mr = Math.min(h, mc - ir);
-            int base = ir * kc; // == (ir / h) * h * kc
+            int base = dstOff + ir * kc; // == dstOff + (ir / h) * h * kc
             for (int r = 0; r < h; r++) {
                 if (r < mr) {
                     // the row read with vector loads, then a strided scatter from the array (no per-element segment checks)
