@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# all-MiniLM-L6-v2 forward, this engine and ONNX Runtime Java interleaved in one JVM (EncoderSideBySide:
+# rounds of ~0.5 s of each side, order alternating, every forward timed), at B=1 and B=32, L=128, 2 threads.
+# Usage: scripts/bench-encoder-side-by-side.sh [measureSeconds=120] [warmupSeconds=40]
+# Prints the per-side lines and ratios, and updates the 'encoder-side-by-side' section of docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bin/find-jdk.sh
+bin/mvn -q -DskipTests package
+M=${1:-120}; W=${2:-40}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for b in 1 32; do
+  "$REALM_JDK/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate -Xmx4g \
+    -cp benchmarks/target/benchmarks.jar org.realmjava.bench.EncoderSideBySide "$b" 128 "$M" "$W" 2>/dev/null | tee -a "$out"
+done
+python3 - "$out" "$*" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md encoder-side-by-side
+import sys, os, datetime
+rows = {}
+for line in open(sys.argv[1]):
+    kind, *kv = line.split()
+    d = dict(x.split('=') for x in kv)
+    rows.setdefault(int(d['batch']), {})[kind] = d
+cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
+print('## Encoder forward against ONNX Runtime, interleaved in one JVM (scripts/bench-encoder-side-by-side.sh)\n')
+print(f'Command: `scripts/bench-encoder-side-by-side.sh {sys.argv[2]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
+      'all-MiniLM-L6-v2, L=128, random token ids, no padding, 2 threads each; rounds of ~0.5 s of each side in turn, '
+      'so outside load falls on both. Ratio = ORT time / realm time (above 1: realm faster).\n')
+print('| batch | forwards each | realm median ms | ORT median ms | ratio (median) | realm mean ms | ORT mean ms | ratio (mean) | ratio (p10) |')
+print('|---|---|---|---|---|---|---|---|---|')
+for b in sorted(rows, reverse=True):
+    r, o, q = rows[b]['realm'], rows[b]['ort'], rows[b]['ratio']
+    print(f"| {b} | {r['forwards']} | {float(r['median_ms']):.2f} | {float(o['median_ms']):.2f} | {float(q['median']):.2f}x | "
+          f"{float(r['mean_ms']):.2f} | {float(o['mean_ms']):.2f} | {float(q['mean']):.2f}x | {float(q['p10']):.2f}x |")
+PY
+echo "updated the 'encoder-side-by-side' section of docs/benchmarks.md"
