@@ -124,8 +124,8 @@ final class LinearAlgebra {
         Layout la = Layout.of(x2), lb = Layout.of(w.transpose(0, 1));
         Object packed = null;
         // (the packed product keeps a packed copy of all of A per thread: m * in bounded like the weight)
-        if (mayPack && m <= PACKED_MAX_M && m * in <= PACKED_MAX_ELEMENTS && !bf16Weight && !la.trans && lb.trans && w == weight) {
-            packed = packedWeight(w, (int) out, (int) in, (int) lb.ld);
+        if (mayPack && m <= PACKED_MAX_M && m * in <= PACKED_MAX_ELEMENTS && !la.trans && lb.trans && w == weight) {
+            packed = packedWeight(w, (int) out, (int) in, (int) lb.ld, bf16Weight);
         }
         if (packed != null) {
             Tensor.k().gemmPackedWeight(m, (int) out, (int) in, base(la.t), (int) la.ld, packed, cs, (int) out);
@@ -183,13 +183,13 @@ final class LinearAlgebra {
      * w's packed form from its cache when it was made by this backend in the current write epoch,
      * else packed now (and cached); null when the backend has none or w is too large.
      */
-    private static Object packedWeight(Tensor w, int n, int k, int ldw) {
+    private static Object packedWeight(Tensor w, int n, int k, int ldw, boolean bf16) {
         var kernels = Tensor.k();
         long epoch = Tensor.writeEpoch();
         Tensor.PackedWeight cached = w.packedWeight;
         if (cached != null && cached.by() == kernels && cached.epoch() == epoch) return cached.packed();
         if ((long) n * k > PACKED_MAX_ELEMENTS) return null;
-        Object packed = kernels.packWeight(base(w), ldw, n, k);
+        Object packed = bf16 ? kernels.packWeightBf16(base(w), ldw, n, k) : kernels.packWeight(base(w), ldw, n, k);
         if (packed != null) w.packedWeight = new Tensor.PackedWeight(packed, kernels, epoch);
         return packed;
     }

@@ -170,7 +170,16 @@ public interface Kernels {
         return null;
     }
 
-    /** C[m, n] = A[m, k] W^T (A row-major, lda; C overwritten, ldc) with W from {@link #packWeight}. */
+    /**
+     * {@link #packWeight} for a weight stored in bf16: the packed form stays 16-bit (the point of
+     * bf16 weights is their memory) and is widened exactly inside the product, so products equal
+     * those of {@link #gemmBf16B}. Null where this backend keeps no such form.
+     */
+    default Object packWeightBf16(MemorySegment w, int ldw, int n, int k) {
+        return null;
+    }
+
+    /** C[m, n] = A[m, k] W^T (A row-major, lda; C overwritten, ldc) with W from {@link #packWeight} or {@link #packWeightBf16}. */
     default void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Object packedW, MemorySegment c, int ldc) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no packed weights");
     }

@@ -4,6 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.realmjava.tensor.parallel.Parallel;
 
@@ -129,7 +131,42 @@ public final class SimdGemm implements GemmKernel {
      * instead of in every GEMM takes the transposing gathers off the critical path (at M = 128,
      * BERT at batch 1, B packing was ~20% of each product).
      */
-    record PackedWeight(float[] panels, int n, int k) {}
+    /** A weight packed for {@link #gemmPackedWeight}: f32 panels or bf16 pairs. */
+    sealed interface Packed permits PackedWeight, PackedWeightBf16 {
+        int n();
+
+        int k();
+    }
+
+    record PackedWeight(float[] panels, int n, int k) implements Packed {}
+
+    /**
+     * W^T from bf16, two K steps per int: for K block pc and panel jp, pair t of the block is the
+     * NR ints at {@code (pc / 2) * panels * NR + jp * NR * ceil(kc / 2) + t * NR}, column j holding
+     * W[j][pc + 2t] in its low 16 bits and W[j][pc + 2t + 1] (0 past k) in its high 16 bits. A
+     * shift and a mask then give both steps as exact f32 vectors from one load.
+     */
+    record PackedWeightBf16(int[] pairs, int n, int k) implements Packed {}
+
+    static PackedWeightBf16 packWeightBf16(MemorySegment w, int ldw, int n, int k) {
+        int panels = (n + NR - 1) / NR;
+        int[] dst = new int[Math.multiplyExact((k + 1) / 2, panels * NR)];
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc), pairs = (kc + 1) / 2, pcF = pc;
+            Parallel.forRange(panels, 4, (s, e) -> {
+                short[] row = new short[kc + 1];
+                for (long jp = s; jp < e; jp++) {
+                    int j0 = (int) jp * NR, base = (pcF / 2) * panels * NR + (int) jp * NR * pairs;
+                    for (int j = 0; j < Math.min(NR, n - j0); j++) {
+                        MemorySegment.copy(w, ValueLayout.JAVA_SHORT, ((long) (j0 + j) * ldw + pcF) << 1, row, 0, kc);
+                        row[kc] = 0;
+                        for (int t = 0; t < pairs; t++) dst[base + t * NR + j] = (row[2 * t] & 0xFFFF) | (row[2 * t + 1] << 16);
+                    }
+                }
+            });
+        }
+        return new PackedWeightBf16(dst, n, k);
+    }
 
     static PackedWeight packWeight(MemorySegment w, int ldw, int n, int k) {
         int panels = (n + NR - 1) / NR;
@@ -168,7 +205,7 @@ public final class SimdGemm implements GemmKernel {
      * slower, as was splitting the rows between threads so that each reads all of W), then takes
      * claims of {@link #CLAIM_PANELS} column panels and runs every K block of each.
      */
-    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, PackedWeight w, MemorySegment c, int ldc) {
+    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc) {
         if (w.n() != n || w.k() != k) throw new IllegalArgumentException("packed weight is " + w.n() + " x " + w.k() + ", the product needs " + n + " x " + k);
         if (m == 0 || n == 0) return;
         if (k == 0) {
@@ -176,7 +213,8 @@ public final class SimdGemm implements GemmKernel {
             return;
         }
         int panels = (n + NR - 1) / NR;
-        float[] bp = w.panels();
+        float[] bp = w instanceof PackedWeight f ? f.panels() : null;
+        int[] bq = w instanceof PackedWeightBf16 h ? h.pairs() : null;
         int claims = (panels + CLAIM_PANELS - 1) / CLAIM_PANELS;
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
@@ -195,7 +233,8 @@ public final class SimdGemm implements GemmKernel {
                 for (int pc = 0; pc < k; pc += KC) {
                     int kc = Math.min(KC, k - pc);
                     for (int ic = 0; ic < m; ic += MC_PACKED) {
-                        macroKernel8(ap, pc * mPad + ic * kc, bp, pc * panels * NR, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, c, ldc, pc == 0);
+                        int bBase = bq == null ? pc * panels * NR : (pc / 2) * panels * NR;
+                        macroKernel8(ap, pc * mPad + ic * kc, bp, bq, bBase, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, c, ldc, pc == 0);
                     }
                 }
             }
@@ -203,16 +242,17 @@ public final class SimdGemm implements GemmKernel {
     }
 
     /** macroKernel with 8-row tiles (A packed by packRows with 8-row panels), beta 0: C = tile on the first K block, += after. */
-    private static void macroKernel8(float[] ap, int aBase, float[] bp, int bBase, int mc, int kc, int p0, int p1, int nc,
+    private static void macroKernel8(float[] ap, int aBase, float[] bp, int[] bq, int bBase, int mc, int kc, int p0, int p1, int nc,
                                      int ic, MemorySegment c, int ldc, boolean first) {
         float[] tile = new float[MR8 * NR];
         for (int jp = p0; jp < p1; jp++) {
             int nr = Math.min(NR, nc - jp * NR);
-            int bOff = bBase + jp * NR * kc;
+            int bOff = bBase + jp * NR * (bq == null ? kc : (kc + 1) / 2);
             for (int ir = 0; ir < mc; ir += MR8) {
                 int mr = Math.min(MR8, mc - ir);
                 long cOff = (long) (ic + ir) * ldc + jp * NR;
-                micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
+                if (bq == null) micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
+                else micro8x2Bf16(ap, aBase + ir * kc, bq, bOff, kc, tile);
                 if (nr == NR) {
                     mergeFullTile(tile, mr, c, cOff, ldc, first, 0f);
                 } else {
@@ -220,6 +260,124 @@ public final class SimdGemm implements GemmKernel {
                 }
             }
         }
+    }
+
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
+
+    /**
+     * micro8x2 with B from bf16 pairs ({@link PackedWeightBf16}): per pair of K steps two int
+     * loads give four f32 vectors (shift left 16: step p; mask the high half: step p + 1), so the
+     * weight stays 16-bit in memory and no widened copy is made per product. Same FMA order per
+     * accumulator as micro8x2 on the widened weight.
+     */
+    private static void micro8x2Bf16(float[] ap, int aOff, int[] bq, int bOff, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        int pairs = kc / 2;
+        for (int t = 0; t < pairs; t++) {
+            IntVector w0 = IntVector.fromArray(I, bq, bOff), w1 = IntVector.fromArray(I, bq, bOff + L);
+            FloatVector b0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b1 = w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[aOff]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + 1]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + 2]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + 3]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            a = FloatVector.broadcast(S, ap[aOff + 4]);
+            c40 = b0.fma(a, c40);
+            c41 = b1.fma(a, c41);
+            a = FloatVector.broadcast(S, ap[aOff + 5]);
+            c50 = b0.fma(a, c50);
+            c51 = b1.fma(a, c51);
+            a = FloatVector.broadcast(S, ap[aOff + 6]);
+            c60 = b0.fma(a, c60);
+            c61 = b1.fma(a, c61);
+            a = FloatVector.broadcast(S, ap[aOff + 7]);
+            c70 = b0.fma(a, c70);
+            c71 = b1.fma(a, c71);
+            b0 = w0.and(0xFFFF0000).reinterpretAsFloats();
+            b1 = w1.and(0xFFFF0000).reinterpretAsFloats();
+            a = FloatVector.broadcast(S, ap[aOff + 8]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + 9]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + 10]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + 11]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            a = FloatVector.broadcast(S, ap[aOff + 12]);
+            c40 = b0.fma(a, c40);
+            c41 = b1.fma(a, c41);
+            a = FloatVector.broadcast(S, ap[aOff + 13]);
+            c50 = b0.fma(a, c50);
+            c51 = b1.fma(a, c51);
+            a = FloatVector.broadcast(S, ap[aOff + 14]);
+            c60 = b0.fma(a, c60);
+            c61 = b1.fma(a, c61);
+            a = FloatVector.broadcast(S, ap[aOff + 15]);
+            c70 = b0.fma(a, c70);
+            c71 = b1.fma(a, c71);
+            aOff += 2 * MR8;
+            bOff += NR;
+        }
+        if ((kc & 1) != 0) {
+            // the odd last step: the low halves of the last pair
+            FloatVector b0 = IntVector.fromArray(I, bq, bOff).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b1 = IntVector.fromArray(I, bq, bOff + L).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[aOff]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + 1]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + 2]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + 3]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            a = FloatVector.broadcast(S, ap[aOff + 4]);
+            c40 = b0.fma(a, c40);
+            c41 = b1.fma(a, c41);
+            a = FloatVector.broadcast(S, ap[aOff + 5]);
+            c50 = b0.fma(a, c50);
+            c51 = b1.fma(a, c51);
+            a = FloatVector.broadcast(S, ap[aOff + 6]);
+            c60 = b0.fma(a, c60);
+            c61 = b1.fma(a, c61);
+            a = FloatVector.broadcast(S, ap[aOff + 7]);
+            c70 = b0.fma(a, c70);
+            c71 = b1.fma(a, c71);
+        }
+        c00.intoArray(tile, 0 * NR);
+        c01.intoArray(tile, 0 * NR + L);
+        c10.intoArray(tile, 1 * NR);
+        c11.intoArray(tile, 1 * NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + L);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + L);
     }
 
     /** tile[8 x NR] = Ap[8 x kc] * Bp[kc x NR]: micro6x2 with 8 rows (16 accumulators, 19 of 32 registers). */

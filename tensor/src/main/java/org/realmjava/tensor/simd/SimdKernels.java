@@ -710,6 +710,12 @@ public class SimdKernels implements Kernels {
         SimdGemm.gemm(transA, transB, m, n, k, alpha, a, lda, b, true, ldb, beta, c, ldc);
     }
 
+    /** W^T (bf16) packed as pairs of bf16 in the Java GEMM's panel layout (see {@link SimdGemm#packWeightBf16}). */
+    @Override
+    public Object packWeightBf16(MemorySegment w, int ldw, int n, int k) {
+        return SimdSpecies.FLOAT.length() == 16 ? SimdGemm.packWeightBf16(w, ldw, n, k) : null;
+    }
+
     /** W^T packed in the Java GEMM's panel layout for all K blocks (see {@link SimdGemm#packWeight}). */
     @Override
     public Object packWeight(MemorySegment w, int ldw, int n, int k) {
@@ -718,7 +724,7 @@ public class SimdKernels implements Kernels {
 
     @Override
     public void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Object packedW, MemorySegment c, int ldc) {
-        SimdGemm.gemmPackedWeight(m, n, k, a, lda, (SimdGemm.PackedWeight) packedW, c, ldc);
+        SimdGemm.gemmPackedWeight(m, n, k, a, lda, (SimdGemm.Packed) packedW, c, ldc);
     }
 
     // ---------------------------------------------------------------- optimizer
