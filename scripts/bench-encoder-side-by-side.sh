@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# all-MiniLM-L6-v2 forward, this engine and ONNX Runtime Java interleaved in one JVM (EncoderSideBySide:
+# all-MiniLM-L6-v2 forward, this engine (f32 and bf16 weights) and ONNX Runtime Java interleaved in one JVM (EncoderSideBySide:
 # rounds of ~0.5 s of each side, order alternating, every forward timed), at B=1 and B=32, L=128, 2 threads.
 # Usage: scripts/bench-encoder-side-by-side.sh [measureSeconds=120] [warmupSeconds=40]
 # Prints the per-side lines and ratios, and updates the 'encoder-side-by-side' section of docs/benchmarks.md.
@@ -26,11 +26,11 @@ print('## Encoder forward against ONNX Runtime, interleaved in one JVM (scripts/
 print(f'Command: `scripts/bench-encoder-side-by-side.sh {sys.argv[2]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
       'all-MiniLM-L6-v2, L=128, random token ids, no padding, 2 threads each; rounds of ~0.5 s of each side in turn, '
       'so outside load falls on both. Ratio = ORT time / realm time (above 1: realm faster).\n')
-print('| batch | forwards each | realm median ms | ORT median ms | ratio (median) | realm mean ms | ORT mean ms | ratio (mean) | ratio (p10) |')
-print('|---|---|---|---|---|---|---|---|---|')
+print('| batch | forwards each | realm median ms | ORT median ms | ratio (median) | ratio (mean) | ratio (p10) | realm bf16-weights median ms | bf16 ratio (median) | bf16 ratio (p10) |')
+print('|---|---|---|---|---|---|---|---|---|---|')
 for b in sorted(rows, reverse=True):
-    r, o, q = rows[b]['realm'], rows[b]['ort'], rows[b]['ratio']
+    r, h, o, q, qh = rows[b]['realm'], rows[b]['realm-bf16'], rows[b]['ort'], rows[b]['ratio-realm'], rows[b]['ratio-realm-bf16']
     print(f"| {b} | {r['forwards']} | {float(r['median_ms']):.2f} | {float(o['median_ms']):.2f} | {float(q['median']):.2f}x | "
-          f"{float(r['mean_ms']):.2f} | {float(o['mean_ms']):.2f} | {float(q['mean']):.2f}x | {float(q['p10']):.2f}x |")
+          f"{float(q['mean']):.2f}x | {float(q['p10']):.2f}x | {float(h['median_ms']):.2f} | {float(qh['median']):.2f}x | {float(qh['p10']):.2f}x |")
 PY
 echo "updated the 'encoder-side-by-side' section of docs/benchmarks.md"
