@@ -90,8 +90,43 @@ final class NativeMemory {
             }
             address = raw.address();
         }
-        long block = address;
-        return MemorySegment.ofAddress(block).reinterpret(bytes, Arena.ofAuto(), s -> release(block, size));
+        Block block = new Block(address, size);
+        LIVE.put(address, block);
+        return MemorySegment.ofAddress(address).reinterpret(bytes, Arena.ofAuto(), s -> block.release());
+    }
+
+    /**
+     * A block handed out by {@link #allocate}: returned once, either when the GC finds its segment
+     * unreachable or earlier through {@link #releaseNow}.
+     */
+    private static final class Block {
+        final long address, size;
+        final java.util.concurrent.atomic.AtomicBoolean returned = new java.util.concurrent.atomic.AtomicBoolean();
+
+        Block(long address, long size) {
+            this.address = address;
+            this.size = size;
+        }
+
+        boolean release() {
+            if (!returned.compareAndSet(false, true)) return false;
+            LIVE.remove(address, this);
+            NativeMemory.release(address, size);
+            return true;
+        }
+    }
+
+    /** Blocks handed out and not yet returned, by address (for {@link #releaseNow}). */
+    private static final java.util.concurrent.ConcurrentHashMap<Long, Block> LIVE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Returns the block that starts at seg's address now, instead of when the GC finds it
+     * unreachable; the segment's later cleanup then does nothing. True when a block was returned
+     * (false: not a block of ours, e.g. the Arena fallback, or already returned).
+     */
+    static boolean releaseNow(MemorySegment seg) {
+        Block b = LIVE.get(seg.address());
+        return b != null && b.release();
     }
 
     private static void release(long address, long size) {

@@ -85,6 +85,23 @@ public final class Tensor {
         return NativeMemory.allocate(bytes);
     }
 
+    /**
+     * Frees this tensor's memory now rather than when the GC finds it unreachable: for inference
+     * code that knows an intermediate is dead (a layer's activations once the next one has read
+     * them), so that its block is reused at once and no collection is needed to get it back. The
+     * tensor and every view of its memory must not be used afterwards (their reads would see the
+     * memory's next owner). Only a tensor that owns its memory from offset 0 and records no
+     * gradient can be released; returns false when there was nothing to do (a view, an already
+     * released tensor, memory not from this allocator).
+     */
+    public boolean release() {
+        if (requiresGrad()) throw new IllegalStateException("release: the tensor is part of an autograd graph");
+        if (offset != 0 || !NativeMemory.releaseNow(data)) return false;
+        long bytes = data.byteSize();
+        NATIVE_SINCE_GC.updateAndGet(v -> Math.max(0, v - bytes)); // memory back without a collection
+        return true;
+    }
+
     /** A new tensor whose contents are undefined: only for outputs a kernel overwrites completely. */
     static Tensor uninitialized(long... shape) {
         checkShape("uninitialized", shape);

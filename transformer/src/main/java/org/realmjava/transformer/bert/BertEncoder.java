@@ -230,7 +230,14 @@ public final class BertEncoder implements Module {
         x = Ops.dropout(Ops.layerNorm(x, embLnWeight, embLnBias, config.layerNormEps()), p, dropoutRng, training);
         // [b, len]: 0 for real keys, MASKED for padding keys
         Tensor maskBias = Tensor.ones(b, len).sub(mask).scale(MASKED);
-        for (Layer layer : layers) x = layer(layer, x, maskBias, dropoutRng);
+        for (Layer layer : layers) {
+            boolean graphFree = !training && !layerRecordsGrad(layer, x);
+            Tensor next = layer(layer, x, maskBias, dropoutRng);
+            // inference: the layer input is dead once the layer has run (it is an activation made
+            // above, never the caller's tensor); giving its memory back now spares a collection
+            if (graphFree) x.release();
+            x = next;
+        }
         return x;
     }
 
@@ -241,6 +248,7 @@ public final class BertEncoder implements Module {
         float p = config.dropout();
         float scale = (float) (1.0 / Math.sqrt(hd));
         Tensor ctx;
+        boolean graphFree = !training && !layerRecordsGrad(l, x);
         if (training || recordsGrad(x, l.query.weight, l.key.weight, l.value.weight, l.query.bias, l.key.bias, l.value.bias)) {
             // gradients go to the separate query/key/value parameters; the fused attention kernels keep
             // the probabilities for their backward and apply the attention dropout themselves
@@ -250,18 +258,32 @@ public final class BertEncoder implements Module {
             long h = (long) nh * hd;
             Tensor qkv = Ops.linear(x, l.qkvWeight, l.qkvBias);
             ctx = Ops.attention(qkv.narrow(2, 0, h), qkv.narrow(2, h, h), qkv.narrow(2, 2 * h, h), maskBias, nh, scale);
+            if (graphFree) qkv.release();
         }
         float eps = config.layerNormEps();
         if (!training) {
             // no dropout: projection, bias, residual and post-LN as one GEMM and one row pass (in
             // inference; with a gradient recorded the op composes the differentiable ones)
             Tensor attn = Ops.linearResidualLayerNorm(ctx, l.attentionOut.weight, l.attentionOut.bias, x, l.attentionLnWeight, l.attentionLnBias, eps);
+            if (graphFree) ctx.release();
             Tensor inter = Ops.linear(attn, l.intermediate.weight, l.intermediate.bias, activation());
-            return Ops.linearResidualLayerNorm(inter, l.output.weight, l.output.bias, attn, l.outputLnWeight, l.outputLnBias, eps);
+            Tensor out = Ops.linearResidualLayerNorm(inter, l.output.weight, l.output.bias, attn, l.outputLnWeight, l.outputLnBias, eps);
+            if (graphFree) {
+                inter.release();
+                attn.release();
+            }
+            return out;
         }
         Tensor attn = Ops.layerNorm(Ops.dropout(l.attentionOut.forward(ctx), p, rng, training).add(x), l.attentionLnWeight, l.attentionLnBias, eps);
         Tensor inter = Ops.linear(attn, l.intermediate.weight, l.intermediate.bias, activation());
         return Ops.layerNorm(Ops.dropout(l.output.forward(inter), p, rng, training).add(attn), l.outputLnWeight, l.outputLnBias, eps);
+    }
+
+    /** True when any op of layer l on input x would record a gradient (then no activation may be released early). */
+    private static boolean layerRecordsGrad(Layer l, Tensor x) {
+        return recordsGrad(x, l.query.weight, l.key.weight, l.value.weight, l.query.bias, l.key.bias, l.value.bias,
+                l.attentionOut.weight, l.attentionOut.bias, l.attentionLnWeight, l.attentionLnBias,
+                l.intermediate.weight, l.intermediate.bias, l.output.weight, l.output.bias, l.outputLnWeight, l.outputLnBias);
     }
 
     /** True when an op on these tensors would record a gradient. */
