@@ -396,17 +396,28 @@ class KernelParityTest {
         COVERED.add("packWeight");
         COVERED.add("gemmPackedWeight");
         if (packed == null) return; // this backend keeps no packed form (callers use gemm)
-        MemorySegment c0 = Check.randomSegment(rng, (long) m * ldc, -1, 1), c1 = Check.copyOf(c0);
+        MemorySegment c0 = Check.randomSegment(rng, (long) m * ldc, -1, 1);
         REF.gemm(false, true, m, n, kk, 1f, a, lda, w, ldw, 0f, c0, ldc);
-        k.gemmPackedWeight(m, n, kk, a, lda, packed, c1, ldc);
-        Check.close(ctx(k, "gemmPackedWeight", Arrays.toString(mnk), seed), Check.floats(c0, (long) m * ldc), Check.floats(c1, (long) m * ldc),
-                2e-7 * kk + 1e-6, 1e-5);
-        // the packed copy is a snapshot: writing W afterwards does not change products with it
-        w.fill((byte) 0);
-        MemorySegment c2 = Check.copyOf(c0);
-        k.gemmPackedWeight(m, n, kk, a, lda, packed, c2, ldc);
-        Check.close(ctx(k, "gemmPackedWeight (snapshot)", Arrays.toString(mnk), seed), Check.floats(c0, (long) m * ldc), Check.floats(c2, (long) m * ldc),
-                2e-7 * kk + 1e-6, 1e-5);
+        checkPackedProduct(k, "gemmPackedWeight", mnk, seed, a, lda, w, packed, c0, ldc);
+    }
+
+    /**
+     * gemmPackedWeight with packed (made from w) against the reference product c0; then w is
+     * zeroed and the product repeated: the packed copy is a snapshot, later writes to W do not
+     * change products with it.
+     */
+    private static void checkPackedProduct(Kernels k, String what, int[] mnk, long seed, MemorySegment a, int lda, MemorySegment w,
+                                           Object packed, MemorySegment c0, int ldc) {
+        int m = mnk[0], n = mnk[1], kk = mnk[2];
+        for (String pass : new String[] {"", " (snapshot)"}) {
+            if (!pass.isEmpty()) w.fill((byte) 0);
+            // C is overwritten: start from NaN in the product's cells (the padding columns keep c0's values)
+            MemorySegment c1 = Check.copyOf(c0);
+            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c1.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) i * ldc + j, Float.NaN);
+            k.gemmPackedWeight(m, n, kk, a, lda, packed, c1, ldc);
+            Check.close(ctx(k, what + pass, Arrays.toString(mnk), seed), Check.floats(c0, (long) m * ldc), Check.floats(c1, (long) m * ldc),
+                    2e-7 * kk + 1e-6, 1e-5);
+        }
     }
 
     @ParameterizedTest
@@ -424,17 +435,9 @@ class KernelParityTest {
         Object packed = k.packWeightBf16(w, ldw, n, kk);
         COVERED.add("packWeightBf16");
         if (packed == null) return; // this backend keeps no packed bf16 form (callers use gemmBf16B)
-        MemorySegment c0 = Check.randomSegment(rng, (long) m * ldc, -1, 1), c1 = Check.copyOf(c0);
+        MemorySegment c0 = Check.randomSegment(rng, (long) m * ldc, -1, 1);
         REF.gemmBf16B(false, true, m, n, kk, 1f, a, lda, w, ldw, 0f, c0, ldc);
-        k.gemmPackedWeight(m, n, kk, a, lda, packed, c1, ldc);
-        Check.close(ctx(k, "gemmPackedWeight (bf16)", Arrays.toString(mnk), seed), Check.floats(c0, (long) m * ldc), Check.floats(c1, (long) m * ldc),
-                2e-7 * kk + 1e-6, 1e-5);
-        // the packed copy is a snapshot
-        w.fill((byte) 0);
-        MemorySegment c2 = Check.copyOf(c0);
-        k.gemmPackedWeight(m, n, kk, a, lda, packed, c2, ldc);
-        Check.close(ctx(k, "gemmPackedWeight (bf16 snapshot)", Arrays.toString(mnk), seed), Check.floats(c0, (long) m * ldc), Check.floats(c2, (long) m * ldc),
-                2e-7 * kk + 1e-6, 1e-5);
+        checkPackedProduct(k, "gemmPackedWeight (bf16)", mnk, seed, a, lda, w, packed, c0, ldc);
     }
 
     @ParameterizedTest
