@@ -91,8 +91,10 @@ final class NativeMemory {
             address = raw.address();
         }
         Block block = new Block(address, size);
+        MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(bytes, Arena.ofAuto(), s -> block.release());
+        block.segment = new java.lang.ref.WeakReference<>(segment); // weak: the GC must still find the segment unreachable
         LIVE.put(address, block);
-        return MemorySegment.ofAddress(address).reinterpret(bytes, Arena.ofAuto(), s -> block.release());
+        return segment;
     }
 
     /**
@@ -102,6 +104,8 @@ final class NativeMemory {
     private static final class Block {
         final long address, size;
         final java.util.concurrent.atomic.AtomicBoolean returned = new java.util.concurrent.atomic.AtomicBoolean();
+        /** The segment handed out for this block: a later block at the same address belongs to another. */
+        java.lang.ref.WeakReference<MemorySegment> segment;
 
         Block(long address, long size) {
             this.address = address;
@@ -126,7 +130,8 @@ final class NativeMemory {
      */
     static boolean releaseNow(MemorySegment seg) {
         Block b = LIVE.get(seg.address());
-        return b != null && b.release();
+        // the address may already belong to a newer block (this one released, its memory reused)
+        return b != null && b.segment.get() == seg && b.release();
     }
 
     private static void release(long address, long size) {
