@@ -117,7 +117,7 @@ final class SimdAttention {
                     FloatVector invR = FloatVector.broadcast(S, inv[r]);
                     for (int j = 0; j < lenPad; j += L) FloatVector.fromArray(S, sm, r * lenPad + j).mul(invR).intoArray(sm, r * lenPad + j);
                     long row0 = (((long) b * heads + h) * len + i0 + r) * len;
-                    MemorySegment.copy(sm, r * lenPad, train.probs(), F32, row0 << 2, len);
+                    SimdKernels.copyFromArray(sm, r * lenPad, train.probs(), row0, len);
                     SimdKernels.dropoutRow(sm, r * lenPad, len, train.seed(), row0, train.threshold(), train.keepScale());
                     inv[r] = 1f;
                 }
@@ -269,8 +269,8 @@ final class SimdAttention {
         }
         for (int j = 0; j < len; j++) {
             long gj = (tok0 + j) * ldg + col;
-            MemorySegment.copy(sc.dkAcc, j * hdPad, dk, F32, gj << 2, hd);
-            MemorySegment.copy(sc.dvAcc, j * hdPad, dv, F32, gj << 2, hd);
+            SimdKernels.copyFromArray(sc.dkAcc, j * hdPad, dk, gj, hd);
+            SimdKernels.copyFromArray(sc.dvAcc, j * hdPad, dv, gj, hd);
         }
     }
 

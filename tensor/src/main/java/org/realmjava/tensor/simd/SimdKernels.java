@@ -65,6 +65,13 @@ public class SimdKernels implements Kernels {
         for (; i < n; i++) dst[off + i] = src.getAtIndex(F32, from + i);
     }
 
+    /** dst[to ..+n] = src[off ..+n] (float indices): the store-side twin of {@link #copyToArray}. */
+    static void copyFromArray(float[] src, int off, MemorySegment dst, long to, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) store(FloatVector.fromArray(S, src, off + i), dst, to + i);
+        for (; i < n; i++) dst.setAtIndex(F32, to + i, src[off + i]);
+    }
+
     private static MemorySegment tail(MemorySegment s, long from) {
         return s.asSlice(from << 2);
     }

@@ -31,7 +31,9 @@ public final class MaskedLanguageModelHead implements Module {
     /** Logits [n, vocab] for hidden states [n, hidden] (select the masked positions first: cheaper). */
     public Tensor logits(Tensor hidden) {
         Tensor t = Ops.layerNorm(transform.forward(hidden).gelu(), lnWeight, lnBias, config.layerNormEps());
-        return t.matmul(wordEmbeddings.transpose(0, 1)).add(decoderBias);
+        // linear, not matmul by a transposed view: the table's gradient comes out in its own layout
+        // (no transposing copy of a vocab x hidden matrix per step) and the bias is added in the GEMM's pass
+        return Ops.linear(t, wordEmbeddings, decoderBias);
     }
 
     @Override
