@@ -110,6 +110,92 @@ final class LinearAlgebra {
     }
 
     /**
+     * [x W_0^T + b_0, x W_1^T + b_1, ...] along the last axis: several linear layers of one input
+     * (a transformer's query, key and value projections) as one GEMM forward and one GEMM per
+     * gradient backward, so the products have N (and, for the input's gradient, K) of the parts
+     * together and the input's gradient needs no sum of per-part products. When the weights (and
+     * the biases) are consecutive row blocks of one storage, as BertEncoder keeps them, they are
+     * used in place; otherwise they are concatenated first. Each part gets its own gradient.
+     */
+    static Tensor linearConcat(Tensor first, Tensor[] weights, Tensor[] biases) {
+        if (weights.length == 0 || weights.length != biases.length) {
+            throw new IllegalArgumentException("linear: " + weights.length + " weights and " + biases.length + " biases — need as many of each, at least one");
+        }
+        Tensor x = Tensor.computeF32("linear", first);
+        long in = x.size(-1);
+        long[] outs = new long[weights.length];
+        long total = 0;
+        for (int i = 0; i < weights.length; i++) {
+            Tensor w = weights[i], b = biases[i];
+            // f32 weights, or bf16 ones (inference storage) as in linear; all parts alike
+            if (w.dtype() != DType.BF16) w.requireDType("linear", DType.F32);
+            w.requireDType("linear", weights[0].dtype());
+            b.requireDType("linear", DType.F32);
+            if (w.rank() != 2 || w.size(1) != in || b.rank() != 1 || b.size(0) != w.size(0)) {
+                throw new IllegalArgumentException("linear: input " + Shapes.str(x.shape()) + ", weight " + i + " " + Shapes.str(w.shape())
+                        + ", bias " + Shapes.str(b.shape()) + " — need [..., in], [out, in] and [out]");
+            }
+            outs[i] = w.size(0);
+            total += outs[i];
+        }
+        Tensor w = rowBlocks(weights, total, in), bias = rowBlocks(biases, total, 1).reshape(total);
+        Tensor x2 = x.reshape(-1, in);
+        int m = (int) x2.size(0);
+        Tensor c = product(x2, w, w, false);
+        if (m > 0 && total > 0) Tensor.k().binaryRow(org.realmjava.tensor.kernels.BinaryOp.ADD, c.segment(), bias.segment(), c.segment(), m, total);
+        long[] outShape = x.shape();
+        outShape[outShape.length - 1] = total;
+        long[] xShape = x.shape();
+        Tensor[] inputs = new Tensor[1 + 2 * weights.length];
+        inputs[0] = x;
+        System.arraycopy(weights, 0, inputs, 1, weights.length);
+        System.arraycopy(biases, 0, inputs, 1 + weights.length, biases.length);
+        final long totalOut = total;
+        return Autograd.record("linear", c.reshape(outShape), g -> {
+            Tensor g2 = g.reshape(-1, totalOut);
+            if (x.requiresGrad()) Autograd.accumulate(x, matmul(g2, w).reshape(xShape));
+            boolean anyWeight = false, anyBias = false;
+            for (int i = 0; i < weights.length; i++) {
+                anyWeight |= weights[i].requiresGrad();
+                anyBias |= biases[i].requiresGrad();
+            }
+            // one product for all parts; each part's gradient is a row block of it (contiguous)
+            Tensor dw = anyWeight ? matmul(g2.transpose(0, 1), x2) : null, db = anyBias ? g2.sum(0, false) : null;
+            long at = 0;
+            for (int i = 0; i < weights.length; i++) {
+                if (weights[i].requiresGrad()) Autograd.accumulate(weights[i], dw.narrow(0, at, outs[i]));
+                if (biases[i].requiresGrad()) Autograd.accumulate(biases[i], db.narrow(0, at, outs[i]));
+                at += outs[i];
+            }
+        }, inputs);
+    }
+
+    /**
+     * The parts ([rows_i, cols] or [rows_i]) stacked as one [rows, cols] tensor: a view of their
+     * storage when they are contiguous and lie one after another in it, else a copy.
+     */
+    private static Tensor rowBlocks(Tensor[] parts, long rows, long cols) {
+        Tensor p0 = parts[0];
+        boolean adjacent = true;
+        long next = p0.offset();
+        for (Tensor p : parts) {
+            adjacent &= p.storage() == p0.storage() && p.isContiguous() && p.offset() == next;
+            next += p.numel();
+        }
+        if (adjacent) return new Tensor(p0.storage(), p0.offset(), new long[] {rows, cols}, new long[] {cols, 1}, p0.dtype());
+        Tensor joined = Tensor.zeros(p0.dtype(), rows, cols);
+        try (var scope = Autograd.noGrad()) {
+            long at = 0;
+            for (Tensor p : parts) {
+                long r = p.numel() / cols;
+                joined.narrow(0, at, r).copyFrom(p.detach().reshape(r, cols));
+                at += r;
+            }
+        }
+        return joined;
+    }
+
+    /**
      * x2 [m, in] times w^T into a new [m, out] tensor (no bias): the packed weight when allowed and
      * small enough, the bf16 GEMM for bf16 weights, else the backend's GEMM. {@code weight} is the
      * caller's tensor (the packed copy is cached on it), {@code w} the one to multiply by.
@@ -204,6 +290,27 @@ final class LinearAlgebra {
      * {@code attentionTrainForward}, which keeps the probabilities, and {@code attentionBackward}.
      */
     static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, java.util.SplittableRandom rng) {
+        checkAttention(q, k, v, mask, heads, dropout, rng);
+        long b = q.size(0), len = q.size(1), width = q.size(2);
+        int hd = (int) (width / heads);
+        Tensor qt = tokenRows(q, "attention"), kt = tokenRows(k, "attention"), vt = tokenRows(v, "attention");
+        if (!Autograd.needsGrad(q, k, v) && dropout == 0f) {
+            Tensor out = Tensor.uninitialized(b, len, width);
+            Tensor.k().attention(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), mask.detach().contiguous().f32("attention"), out.segment(),
+                    (int) width, (int) b, (int) len, heads, hd, scale);
+            return out;
+        }
+        Trained t = trainForward(qt, kt, vt, mask, heads, scale, dropout, rng);
+        return Autograd.record("attention", t.out, g -> {
+            Tensor dq = Tensor.uninitialized(b, len, width), dk = Tensor.uninitialized(b, len, width), dv = Tensor.uninitialized(b, len, width);
+            t.backward(g, dq.segment(), dk.segment(), dv.segment(), (int) width);
+            if (q.requiresGrad()) Autograd.accumulate(q, dq);
+            if (k.requiresGrad()) Autograd.accumulate(k, dk);
+            if (v.requiresGrad()) Autograd.accumulate(v, dv);
+        }, q, k, v);
+    }
+
+    private static void checkAttention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float dropout, java.util.SplittableRandom rng) {
         if (q.rank() != 3 || !Arrays.equals(q.shape(), k.shape()) || !Arrays.equals(q.shape(), v.shape())
                 || heads <= 0 || q.size(2) % heads != 0 || mask.rank() != 2 || mask.size(0) != q.size(0) || mask.size(1) != q.size(1)) {
             throw new IllegalArgumentException("attention: q " + Shapes.str(q.shape()) + ", k " + Shapes.str(k.shape()) + ", v "
@@ -213,32 +320,59 @@ final class LinearAlgebra {
         if (dropout < 0 || dropout >= 1 || (dropout > 0 && rng == null)) {
             throw new IllegalArgumentException("attention: dropout must be in [0, 1) with a random source, got " + dropout);
         }
+    }
+
+    /**
+     * The training forward of attention on token-row tensors q, k, v (already checked): the output,
+     * and what its backward needs (the probabilities, the dropout seed and threshold).
+     */
+    private static Trained trainForward(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, java.util.SplittableRandom rng) {
         long b = q.size(0), len = q.size(1), width = q.size(2);
         int hd = (int) (width / heads);
-        Tensor qt = tokenRows(q, "attention"), kt = tokenRows(k, "attention"), vt = tokenRows(v, "attention");
         Tensor mc = mask.detach().contiguous();
         Tensor out = Tensor.uninitialized(b, len, width);
-        boolean grad = Autograd.needsGrad(q, k, v);
-        if (!grad && dropout == 0f) {
-            Tensor.k().attention(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), mc.f32("attention"), out.segment(), (int) width,
-                    (int) b, (int) len, heads, hd, scale);
-            return out;
-        }
         long seed = dropout > 0 ? rng.nextLong() : 0L;
         int threshold = dropout > 0 ? (int) Math.min(0xFFFFFFFFL, Math.round(dropout * 4294967296.0)) : 0;
         float keepScale = 1f / (1f - dropout);
         Tensor probs = Tensor.uninitialized(b, heads, len, len);
-        Tensor.k().attentionTrainForward(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), mc.f32("attention"), out.segment(), (int) width,
+        Tensor.k().attentionTrainForward(base(q), ld(q), base(k), ld(k), base(v), ld(v), mc.f32("attention"), out.segment(), (int) width,
                 probs.segment(), (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
-        return Autograd.record("attention", out, g -> {
+        return new Trained(out, q, k, v, probs, (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
+    }
+
+    private record Trained(Tensor out, Tensor q, Tensor k, Tensor v, Tensor probs, int batch, int len, int heads, int hd, float scale,
+                           long seed, int threshold, float keepScale) {
+        /** Writes dq, dk, dv (ldg floats per token) for the output gradient g. */
+        void backward(Tensor g, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg) {
             Tensor gc = g.contiguous();
-            Tensor dq = Tensor.uninitialized(b, len, width), dk = Tensor.uninitialized(b, len, width), dv = Tensor.uninitialized(b, len, width);
-            Tensor.k().attentionBackward(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), probs.segment(), gc.segment(), (int) width,
-                    dq.segment(), dk.segment(), dv.segment(), (int) width, (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
-            if (q.requiresGrad()) Autograd.accumulate(q, dq);
-            if (k.requiresGrad()) Autograd.accumulate(k, dk);
-            if (v.requiresGrad()) Autograd.accumulate(v, dv);
-        }, q, k, v);
+            Tensor.k().attentionBackward(base(q), ld(q), base(k), ld(k), base(v), ld(v), probs.segment(), gc.segment(), heads * hd,
+                    dq, dk, dv, ldg, batch, len, heads, hd, scale, seed, threshold, keepScale);
+        }
+    }
+
+    /**
+     * {@link #attention} on q, k and v packed as one [batch, len, 3 * heads * headDim] tensor (the
+     * output of one {@link #linearConcat} of the three projections): the kernels read the column
+     * slices in place, and the backward writes dq, dk and dv into one gradient of qkv's shape
+     * (three separate gradients would each be scattered into a zero tensor of that shape and summed).
+     */
+    static Tensor attentionPacked(Tensor qkv, Tensor mask, int heads, float scale, float dropout, java.util.SplittableRandom rng) {
+        if (qkv.rank() != 3 || qkv.size(2) % 3 != 0 || heads <= 0 || (qkv.size(2) / 3) % heads != 0) {
+            throw new IllegalArgumentException("attention: packed qkv " + Shapes.str(qkv.shape()) + ", " + heads
+                    + " heads — need [batch, len, 3 * heads * headDim]");
+        }
+        long width = qkv.size(2) / 3;
+        Tensor d = tokenRows(qkv.detach(), "attention");
+        Tensor q = d.narrow(2, 0, width), k = d.narrow(2, width, width), v = d.narrow(2, 2 * width, width);
+        checkAttention(q, k, v, mask, heads, dropout, rng);
+        if (!Autograd.needsGrad(qkv)) return attention(q, k, v, mask, heads, scale, dropout, rng);
+        Trained t = trainForward(q, k, v, mask, heads, scale, dropout, rng);
+        return Autograd.record("attention", t.out, g -> {
+            Tensor dqkv = Tensor.uninitialized(qkv.shape());
+            MemorySegment base = dqkv.segment();
+            t.backward(g, base, base.asSlice(width * 4), base.asSlice(2 * width * 4), (int) (3 * width));
+            Autograd.accumulate(qkv, dqkv);
+        }, qkv);
     }
 
     /** Floats between consecutive tokens of a tokenRows tensor. */

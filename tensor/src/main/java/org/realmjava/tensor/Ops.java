@@ -28,6 +28,15 @@ public final class Ops {
     }
 
     /**
+     * [x W_0^T + b_0, x W_1^T + b_1, ...] concatenated along the last axis: several linear layers of
+     * one input (query, key and value) as one GEMM, forward and backward; each weight and bias gets
+     * its own gradient. Weights kept as consecutive row blocks of one storage are used in place.
+     */
+    public static Tensor linearConcat(Tensor x, Tensor[] weights, Tensor[] biases) {
+        return LinearAlgebra.linearConcat(x, weights, biases);
+    }
+
+    /**
      * layerNorm(x W^T + bias + residual): a post-LN transformer sublayer's output. In inference one
      * GEMM plus one fused row pass; with a gradient to record, the composed ops.
      */
@@ -61,6 +70,15 @@ public final class Ops {
     /** {@link #attention} with dropout p on the attention probabilities (training), one seed drawn from rng. */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, SplittableRandom rng) {
         return LinearAlgebra.attention(q, k, v, mask, heads, scale, dropout, rng);
+    }
+
+    /**
+     * {@link #attention} with q, k and v packed as [batch, len, 3 * heads * headDim] (as
+     * {@link #linearConcat} of the three projections gives them); the gradient comes back as one
+     * tensor of that shape.
+     */
+    public static Tensor packedAttention(Tensor qkv, Tensor mask, int heads, float scale, float dropout, SplittableRandom rng) {
+        return LinearAlgebra.attentionPacked(qkv, mask, heads, scale, dropout, rng);
     }
 
     /** Rows of table ([rows, d]) picked by ids (i32, any shape): out is [ids.shape..., d]. Gradient: scatter-add. */

@@ -1,5 +1,6 @@
 package org.realmjava.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,6 +71,63 @@ class FusedOpsTest {
         float[] m = new float[b * len];
         for (int i = 0; i < b; i++) for (int j = len - 4 * i; j < len; j++) m[i * len + j] = -1e9f;
         return Tensor.of(m, b, len);
+    }
+
+    @Test
+    void packedQkvMatchesSeparateProjectionsAndAttention() {
+        // BertEncoder's training path: one linearConcat over query/key/value row blocks of one storage,
+        // then packedAttention; against three linears and Ops.attention, forward and every gradient
+        Random rng = new Random(13);
+        int b = 2, len = 11, heads = 2, hd = 8, width = heads * hd;
+        Tensor mask = paddingMask(b, len);
+        Tensor xd = Tensor.uniform(rng, -1, 1, b, len, width), w = Tensor.uniform(rng, -1, 1, b, len, width);
+        Tensor fusedW = Tensor.uniform(rng, -0.5f, 0.5f, 3 * width, width), fusedB = Tensor.uniform(rng, -0.5f, 0.5f, 3 * width);
+        Tensor[] pw = new Tensor[3], pb = new Tensor[3], sw = new Tensor[3], sb = new Tensor[3];
+        for (int i = 0; i < 3; i++) {
+            pw[i] = fusedW.narrow(0, (long) i * width, width).requiresGrad(true);
+            pb[i] = fusedB.narrow(0, (long) i * width, width).requiresGrad(true);
+            sw[i] = pw[i].detach().contiguous().requiresGrad(true);
+            sb[i] = pb[i].detach().contiguous().requiresGrad(true);
+        }
+        for (float p : new float[] {0f, 0.3f}) {
+            Tensor x1 = xd.detach().requiresGrad(true), x2 = xd.detach().requiresGrad(true);
+            for (int i = 0; i < 3; i++) {
+                pw[i].zeroGrad();
+                pb[i].zeroGrad();
+                sw[i].zeroGrad();
+                sb[i].zeroGrad();
+            }
+            Tensor packed = Ops.packedAttention(Ops.linearConcat(x1, pw, pb), mask, heads, 0.4f, p, new SplittableRandom(5));
+            Tensor separate = Ops.attention(Ops.linear(x2, sw[0], sb[0]), Ops.linear(x2, sw[1], sb[1]), Ops.linear(x2, sw[2], sb[2]),
+                    mask, heads, 0.4f, p, new SplittableRandom(5));
+            Check.close("packed qkv p=" + p, separate.toFloatArray(), packed.toFloatArray(), 1e-6, 1e-5);
+            packed.mul(w).sum().backward();
+            separate.mul(w).sum().backward();
+            Check.close("packed qkv dx p=" + p, x2.grad().toFloatArray(), x1.grad().toFloatArray(), 1e-5, 1e-4);
+            for (int i = 0; i < 3; i++) {
+                Check.close("packed qkv dW" + i + " p=" + p, sw[i].grad().toFloatArray(), pw[i].grad().toFloatArray(), 1e-5, 1e-4);
+                Check.close("packed qkv db" + i + " p=" + p, sb[i].grad().toFloatArray(), pb[i].grad().toFloatArray(), 1e-5, 1e-4);
+            }
+        }
+    }
+
+    @Test
+    void linearConcatMatchesSeparateLinearsForF32AndBf16Weights() {
+        Random rng = new Random(14);
+        Tensor x = Tensor.uniform(rng, -1, 1, 2, 5, 8);
+        Tensor[] b = {Tensor.uniform(rng, -1, 1, 3), Tensor.uniform(rng, -1, 1, 4)};
+        for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
+            Tensor[] w = {Tensor.uniform(rng, -1, 1, 3, 8).to(dtype), Tensor.uniform(rng, -1, 1, 4, 8).to(dtype)};
+            try (var g = Autograd.noGrad()) {
+                Tensor joined = Ops.linearConcat(x, w, b);
+                Tensor separate = Ops.concat(java.util.List.of(Ops.linear(x, w[0], b[0]), Ops.linear(x, w[1], b[1])), 2);
+                assertArrayEquals(new long[] {2, 5, 7}, joined.shape());
+                Check.close("linearConcat " + dtype, separate.toFloatArray(), joined.toFloatArray(), 1e-6, 1e-5);
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Ops.linearConcat(x, new Tensor[] {Tensor.zeros(3, 8), Tensor.zeros(4, 7)}, b));
+        assertTrue(e.getMessage().startsWith("linear: input [2, 5, 8], weight 1 [4, 7]"), e.getMessage());
     }
 
     @Test

@@ -70,6 +70,10 @@ class GradientCheckTest {
         GradCheck.check("attention", x -> Ops.attention(x[0], x[1], x[2], mask, 2, 0.6f), rand(2, 4, 6), rand(2, 4, 6), rand(2, 4, 6));
         GradCheck.check("attention with dropout (fixed seed)", x -> Ops.attention(x[0], x[1], x[2], mask, 2, 0.6f, 0.25f, new SplittableRandom(3)),
                 rand(2, 4, 6), rand(2, 4, 6), rand(2, 4, 6));
+        // q, k, v packed as one [batch, len, 3 * 2 heads x 3]; the second packs a transposed view (copied to token rows)
+        GradCheck.check("packedAttention", x -> Ops.packedAttention(x[0], mask, 2, 0.6f, 0f, null), rand(2, 4, 18));
+        GradCheck.check("packedAttention with dropout (fixed seed), strided input",
+                x -> Ops.packedAttention(x[0].transpose(0, 1), mask, 2, 0.6f, 0.25f, new SplittableRandom(3)), rand(4, 2, 18));
         GradCheck.check("logSumExp", x -> x[0].logSumExp(-1, false), rand(4, 9));
         GradCheck.check("logSumExp axis 0 keep", x -> x[0].logSumExp(0, true), rand(4, 3));
         GradCheck.check("layerNorm", x -> Ops.layerNorm(x[0], x[1], x[2], 1e-5f), rand(3, 8), positive(8), rand(8));
@@ -83,6 +87,14 @@ class GradientCheckTest {
         GradCheck.check("matmul weight fold", x -> x[0].matmul(x[1]), rand(2, 3, 4), rand(4, 5));
         GradCheck.check("matmul vector", x -> x[0].matmul(x[1]), rand(4), rand(4, 3));
         GradCheck.check("linear (fused bias)", x -> Ops.linear(x[0], x[1], x[2]), rand(2, 3, 4), rand(5, 4), rand(5));
+        GradCheck.check("linearConcat (separate parts, copied)", x -> Ops.linearConcat(x[0], new Tensor[] {x[1], x[2]}, new Tensor[] {x[3], x[4]}),
+                rand(2, 3, 4), rand(3, 4), rand(2, 4), rand(3), rand(2));
+        // parameters that are row blocks of one storage (BertEncoder's query/key/value): used in place
+        Tensor fusedW = rand(6, 4), fusedB = rand(6);
+        GradCheck.check("linearConcat (row blocks of one storage)",
+                x -> Ops.linearConcat(x[0], new Tensor[] {x[1], x[2], x[3]}, new Tensor[] {x[4], x[5], x[6]}),
+                rand(3, 4), fusedW.narrow(0, 0, 1), fusedW.narrow(0, 1, 2), fusedW.narrow(0, 3, 3),
+                fusedB.narrow(0, 0, 1), fusedB.narrow(0, 1, 2), fusedB.narrow(0, 3, 3));
     }
 
     @Test

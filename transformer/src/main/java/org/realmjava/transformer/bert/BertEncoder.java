@@ -250,9 +250,12 @@ public final class BertEncoder implements Module {
         Tensor ctx;
         boolean graphFree = !training && !layerRecordsGrad(l, x);
         if (training || recordsGrad(x, l.query.weight, l.key.weight, l.value.weight, l.query.bias, l.key.bias, l.value.bias)) {
-            // gradients go to the separate query/key/value parameters; the fused attention kernels keep
-            // the probabilities for their backward and apply the attention dropout themselves
-            ctx = Ops.attention(l.query.forward(x), l.key.forward(x), l.value.forward(x), maskBias, nh, scale, training ? p : 0f, rng);
+            // one GEMM for the three projections (the parameters are row blocks of qkvWeight, used in
+            // place; each gets its own gradient); the fused attention kernels keep the probabilities
+            // for their backward, apply the attention dropout themselves and return one dqkv
+            Tensor qkv = Ops.linearConcat(x, new Tensor[] {l.query.weight, l.key.weight, l.value.weight},
+                    new Tensor[] {l.query.bias, l.key.bias, l.value.bias});
+            ctx = Ops.packedAttention(qkv, maskBias, nh, scale, training ? p : 0f, rng);
         } else {
             // inference: one QKV GEMM, then the fused attention kernel reads its column slices in place
             long h = (long) nh * hd;
