@@ -287,7 +287,8 @@ final class LinearAlgebra {
      * the probabilities (training; rng gives one seed per call, the mask is a hash of it and the
      * element index, see Ops.dropout). Fused kernels: without a gradient to record and without dropout,
      * {@code Kernels.attention} (column slices of a fused QKV tensor are read in place); otherwise
-     * {@code attentionTrainForward}, which keeps the probabilities, and {@code attentionBackward}.
+     * {@code attentionTrainForward}, which keeps two floats per query row, and {@code attentionBackward},
+     * which recomputes the probabilities from them.
      */
     static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, java.util.SplittableRandom rng) {
         checkAttention(q, k, v, mask, heads, dropout, rng);
@@ -324,7 +325,7 @@ final class LinearAlgebra {
 
     /**
      * The training forward of attention on token-row tensors q, k, v (already checked): the output,
-     * and what its backward needs (the probabilities, the dropout seed and threshold).
+     * and what its backward needs (the row stats, the dropout seed and threshold).
      */
     private static Trained trainForward(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, java.util.SplittableRandom rng) {
         long b = q.size(0), len = q.size(1), width = q.size(2);
@@ -334,18 +335,18 @@ final class LinearAlgebra {
         long seed = dropout > 0 ? rng.nextLong() : 0L;
         int threshold = dropout > 0 ? (int) Math.min(0xFFFFFFFFL, Math.round(dropout * 4294967296.0)) : 0;
         float keepScale = 1f / (1f - dropout);
-        Tensor probs = Tensor.uninitialized(b, heads, len, len);
+        Tensor stats = Tensor.uninitialized(b, heads, len, 2);
         Tensor.k().attentionTrainForward(base(q), ld(q), base(k), ld(k), base(v), ld(v), mc.f32("attention"), out.segment(), (int) width,
-                probs.segment(), (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
-        return new Trained(out, q, k, v, probs, (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
+                stats.segment(), (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
+        return new Trained(out, q, k, v, mc, stats, (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
     }
 
-    private record Trained(Tensor out, Tensor q, Tensor k, Tensor v, Tensor probs, int batch, int len, int heads, int hd, float scale,
+    private record Trained(Tensor out, Tensor q, Tensor k, Tensor v, Tensor mask, Tensor stats, int batch, int len, int heads, int hd, float scale,
                            long seed, int threshold, float keepScale) {
         /** Writes dq, dk, dv (ldg floats per token) for the output gradient g. */
         void backward(Tensor g, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg) {
             Tensor gc = g.contiguous();
-            Tensor.k().attentionBackward(base(q), ld(q), base(k), ld(k), base(v), ld(v), probs.segment(), gc.segment(), heads * hd,
+            Tensor.k().attentionBackward(base(q), ld(q), base(k), ld(k), base(v), ld(v), mask.f32("attention"), stats.segment(), gc.segment(), heads * hd,
                     dq, dk, dv, ldg, batch, len, heads, hd, scale, seed, threshold, keepScale);
         }
     }

@@ -121,25 +121,29 @@ public interface Kernels {
                    MemorySegment out, int ldo, int batch, int len, int heads, int headDim, float scale);
 
     /**
-     * {@link #attention} for training: also writes the probabilities p_ij to probs [batch, heads, len, len]
-     * (before dropout) and multiplies each by its dropout mask, {@link ScalarKernels#dropoutBits}(seed,
-     * flat index in probs) >= threshold (unsigned) ? keepScale : 0, before the product with v.
+     * {@link #attention} for training: multiplies each probability p_ij by its dropout mask,
+     * {@link ScalarKernels#dropoutBits}(seed, ((b * heads + h) * len + i) * len + j) >= threshold
+     * (unsigned) ? keepScale : 0, before the product with v, and writes per query row the two floats
+     * that let the backward recompute the probabilities instead of keeping [batch, heads, len, len] of
+     * them: stats[2 r] = m_r, the maximum over j of z_ij = scale * q_i . k_j + mask[b, j], and
+     * stats[2 r + 1] = 1 / sum_j exp(z_ij - m_r), for row r = (b * heads + h) * len + i.
      * threshold 0 and keepScale 1 mean no dropout.
      */
     void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                               MemorySegment out, int ldo, MemorySegment probs, int batch, int len, int heads, int headDim, float scale,
+                               MemorySegment out, int ldo, MemorySegment stats, int batch, int len, int heads, int headDim, float scale,
                                long seed, int threshold, float keepScale);
 
     /**
-     * Gradients of {@link #attentionTrainForward} given dOut (token-major like out, ldd floats per token)
-     * and the probabilities it kept: with M the dropout mask times keepScale,
+     * Gradients of {@link #attentionTrainForward} given dOut (token-major like out, ldd floats per token),
+     * the same q, k and mask, and the row stats it wrote, from which p_ij = exp(z_ij - m_i) / sum is
+     * recomputed: with M the dropout mask times keepScale,
      * <pre>
      * dv = (p M)^T dOut,  dS = p * (dP - rowsum(dP * p)) * scale with dP = (dOut v^T) M,  dq = dS k,  dk = dS^T q
      * </pre>
      * dq, dk, dv (token-major, ldg floats per token, head columns as in q) are overwritten.
      */
-    void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment probs,
-                           MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
+    void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                           MemorySegment stats, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
                            int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale);
 
     // ---------------------------------------------------------------- GEMM

@@ -205,37 +205,48 @@ public class ScalarKernels implements Kernels {
 
     @Override
     public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                                      MemorySegment out, int ldo, MemorySegment probs, int batch, int len, int heads, int headDim, float scale,
+                                      MemorySegment out, int ldo, MemorySegment stats, int batch, int len, int heads, int headDim, float scale,
                                       long seed, int threshold, float keepScale) {
         double[] z = new double[len];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
                 for (int i = 0; i < len; i++) {
-                    attentionProbabilities(q, ldq, k, ldk, mask, b, h, i, len, headDim, scale, z);
-                    long row0 = (((long) b * heads + h) * len + i) * len;
-                    for (int j = 0; j < len; j++) {
-                        set(probs, row0 + j, (float) z[j]);
-                        z[j] *= keep(seed, row0 + j, threshold, keepScale);
-                    }
+                    long row = ((long) b * heads + h) * len + i, row0 = row * len;
+                    attentionScores(q, ldq, k, ldk, mask, b, h, i, len, headDim, scale, z);
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < len; j++) max = Math.max(max, z[j]);
+                    float m = (float) max;
+                    double sum = 0;
+                    for (int j = 0; j < len; j++) sum += Math.exp(z[j] - m);
+                    float inv = (float) (1 / sum);
+                    set(stats, 2 * row, m);
+                    set(stats, 2 * row + 1, inv);
+                    for (int j = 0; j < len; j++) z[j] = Math.exp(z[j] - m) * inv * keep(seed, row0 + j, threshold, keepScale);
                     attentionOutput(z, v, ldv, out, ldo, b, h, i, len, headDim);
                 }
             }
         }
     }
 
-    /** z[j] = softmax_j(scale * q_i . k_j + mask[b, j]) for query i of head h in batch b. */
-    private static void attentionProbabilities(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment mask,
-                                               int b, int h, int i, int len, int headDim, float scale, double[] z) {
+    /** z[j] = scale * q_i . k_j + mask[b, j] for query i of head h in batch b. */
+    private static void attentionScores(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment mask,
+                                        int b, int h, int i, int len, int headDim, float scale, double[] z) {
         int col = h * headDim;
         long qi = ((long) b * len + i) * ldq + col;
-        double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < len; j++) {
             long kj = ((long) b * len + j) * ldk + col;
             double dot = 0;
             for (int d = 0; d < headDim; d++) dot += (double) get(q, qi + d) * get(k, kj + d);
             z[j] = scale * dot + get(mask, (long) b * len + j);
-            max = Math.max(max, z[j]);
         }
+    }
+
+    /** z[j] = softmax_j(scale * q_i . k_j + mask[b, j]) for query i of head h in batch b. */
+    private static void attentionProbabilities(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment mask,
+                                               int b, int h, int i, int len, int headDim, float scale, double[] z) {
+        attentionScores(q, ldq, k, ldk, mask, b, h, i, len, headDim, scale, z);
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) max = Math.max(max, z[j]);
         double sum = 0;
         for (int j = 0; j < len; j++) {
             z[j] = Math.exp(z[j] - max);
@@ -256,25 +267,30 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment probs,
-                                  MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
+    public void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                                  MemorySegment stats, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
                                   int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale) {
         double[][] ds = new double[len][len], pm = new double[len][len];
+        double[] p = new double[len];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
                 int col = h * headDim;
                 for (int i = 0; i < len; i++) {
-                    long row0 = (((long) b * heads + h) * len + i) * len, oi = ((long) b * len + i) * ldd + col;
+                    long row = ((long) b * heads + h) * len + i, row0 = row * len, oi = ((long) b * len + i) * ldd + col;
+                    // the probabilities again, from the scores and the row's stats
+                    attentionScores(q, ldq, k, ldk, mask, b, h, i, len, headDim, scale, p);
+                    double m = get(stats, 2 * row), inv = get(stats, 2 * row + 1);
+                    for (int j = 0; j < len; j++) p[j] = Math.exp(p[j] - m) * inv;
                     double dot = 0;
                     for (int j = 0; j < len; j++) {
-                        double m = keep(seed, row0 + j, threshold, keepScale), p = get(probs, row0 + j);
+                        double keep = keep(seed, row0 + j, threshold, keepScale);
                         double dpd = 0;
                         for (int d = 0; d < headDim; d++) dpd += (double) get(dOut, oi + d) * get(v, ((long) b * len + j) * ldv + col + d);
-                        ds[i][j] = dpd * m; // dP for now
-                        pm[i][j] = p * m;
-                        dot += ds[i][j] * p;
+                        ds[i][j] = dpd * keep; // dP for now
+                        pm[i][j] = p[j] * keep;
+                        dot += ds[i][j] * p[j];
                     }
-                    for (int j = 0; j < len; j++) ds[i][j] = get(probs, row0 + j) * (ds[i][j] - dot) * scale;
+                    for (int j = 0; j < len; j++) ds[i][j] = p[j] * (ds[i][j] - dot) * scale;
                 }
                 for (int i = 0; i < len; i++) {
                     for (int d = 0; d < headDim; d++) {

@@ -9,8 +9,10 @@ import org.realmjava.tensor.parallel.Parallel;
 
 /**
  * Fused multi-head attention on the CPU: inference ({@code Kernels.attention}), the training
- * forward that keeps the probabilities and applies dropout ({@code attentionTrainForward}) and its
- * backward ({@code attentionBackward}); references of the same names in {@code ScalarKernels}.
+ * forward that applies dropout and keeps two floats per query row ({@code attentionTrainForward}) and
+ * its backward ({@code attentionBackward}), which recomputes the probabilities from Q, K and those
+ * stats instead of reading a [batch, heads, len, len] tensor (that tensor was 25 MB per MiniLM layer
+ * at B=32 L=128 and grows with len squared); references of the same names in {@code ScalarKernels}.
  *
  * <p>Why fused: composed from ops, attention at BERT sizes is two batched GEMMs with a head dim of
  * 32 or 64 (too thin for a general GEMM: packing dominates), a [batch, heads, len, len] score
@@ -44,7 +46,7 @@ final class SimdAttention {
     private static final class Scratch {
         float[] kt = new float[0], vp = new float[0], qb = new float[0], s = new float[0], maskRow = new float[0], row = new float[0];
         final float[] tile = new float[R * W];
-        final float[] inv = new float[R];
+        final float[] inv = new float[R], max = new float[R];
 
         // backward only: V^T panels, K panels, the dO block (transposed and as rows), the Q block as
         // rows, the dropped-out probabilities and dP/dS of the block, dK and dV accumulators
@@ -79,10 +81,14 @@ final class SimdAttention {
     private SimdAttention() {
     }
 
-    /** What the training forward keeps: the probabilities [batch, heads, len, len] and the dropout applied to them. */
-    record Train(MemorySegment probs, long seed, int threshold, float keepScale) {}
+    /**
+     * What the training forward keeps: per query row its score maximum and 1/sum of exponentials
+     * (stats [batch, heads, len, 2], from which the backward recomputes the probabilities), and the
+     * dropout applied to them.
+     */
+    record Train(MemorySegment stats, long seed, int threshold, float keepScale) {}
 
-    /** Inference (train == null) or the training forward, which also writes the probabilities and drops some out. */
+    /** Inference (train == null) or the training forward, which also writes the row stats and drops some probabilities out. */
     static void forward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
                         MemorySegment out, int ldo, int batch, int len, int heads, int hd, float scale, Train train) {
         if (batch == 0 || len == 0 || heads == 0 || hd == 0) return;
@@ -110,15 +116,16 @@ final class SimdAttention {
             // S = Qblock K^T, one panel of W keys at a time, straight into the score rows
             for (int c = 0; c < lenPad; c += W) microQk(qb, kt, c * hd, hd, sm, c, lenPad);
             // softmax numerators in place; the 1/sum is applied to the output
-            for (int r = 0; r < R; r++) inv[r] = 1f / expRow(sm, r * lenPad, lenPad, scale, maskRow);
+            for (int r = 0; r < R; r++) inv[r] = 1f / expRow(sm, r * lenPad, lenPad, scale, maskRow, sc.max, r);
             if (train != null) {
-                // normalise, keep the probabilities for the backward, then drop out (the mask indexes probs)
+                // keep the row's stats for the backward, normalise as the backward will, then drop out
                 for (int r = 0; r < rows; r++) {
+                    long statRow = ((long) b * heads + h) * len + i0 + r;
+                    train.stats().setAtIndex(F32, 2 * statRow, sc.max[r]);
+                    train.stats().setAtIndex(F32, 2 * statRow + 1, inv[r]);
                     FloatVector invR = FloatVector.broadcast(S, inv[r]);
                     for (int j = 0; j < lenPad; j += L) FloatVector.fromArray(S, sm, r * lenPad + j).mul(invR).intoArray(sm, r * lenPad + j);
-                    long row0 = (((long) b * heads + h) * len + i0 + r) * len;
-                    SimdKernels.copyFromArray(sm, r * lenPad, train.probs(), row0, len);
-                    SimdKernels.dropoutRow(sm, r * lenPad, len, train.seed(), row0, train.threshold(), train.keepScale());
+                    SimdKernels.dropoutRow(sm, r * lenPad, len, train.seed(), statRow * len, train.threshold(), train.keepScale());
                     inv[r] = 1f;
                 }
             }
@@ -148,8 +155,13 @@ final class SimdAttention {
                                int len, int lenPad, int hd, int hdPad, Scratch sc) {
         packTransposed(k, ldk, tok0, col, len, lenPad, hd, sc.kt, sc.row);
         packPanels(v, ldv, tok0, col, len, hd, hdPad, sc.vp);
-        SimdKernels.copyToArray(mask, tok0, sc.maskRow, 0, len);
-        for (int j = len; j < lenPad; j++) sc.maskRow[j] = Float.NEGATIVE_INFINITY;
+        packMask(mask, tok0, len, lenPad, sc.maskRow);
+    }
+
+    /** The sequence's mask row, -inf past len (padded keys get probability 0). */
+    private static void packMask(MemorySegment mask, long tok0, int len, int lenPad, float[] maskRow) {
+        SimdKernels.copyToArray(mask, tok0, maskRow, 0, len);
+        for (int j = len; j < lenPad; j++) maskRow[j] = Float.NEGATIVE_INFINITY;
     }
 
     /** The head's rows of x, transposed into W-wide panels: dst[(j / W) * hd * W + d * W + j % W], zero padded. */
@@ -194,8 +206,9 @@ final class SimdAttention {
     }
 
     /**
-     * Backward of the training forward, per (batch, head), with P the kept probabilities, M the
-     * dropout mask times keepScale and Pd = P * M:
+     * Backward of the training forward, per (batch, head), with P the probabilities (recomputed per
+     * block: S = Q K^T by the score tile, then exp with the forward's row stats), M the dropout mask
+     * times keepScale and Pd = P * M:
      * <pre>
      * dPd = dO V^T;  dV = Pd^T dO;  dP = dPd * M;  dS = P * (dP - rowsum(dP * P)) * scale
      * dQ = dS K;     dK = dS^T Q
@@ -203,7 +216,7 @@ final class SimdAttention {
      * Blocks of 8 queries as in the forward: dPd with the score tile (microQk), dQ with the output
      * tile (microPv), dV and dK accumulated per key by rank-8 updates; dq, dk, dv are overwritten.
      */
-    static void backward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment dOut, int ldd,
+    static void backward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask, MemorySegment dOut, int ldd,
                          MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg, int batch, int len, int heads, int hd,
                          float scale, Train train) {
         if (batch == 0 || len == 0 || heads == 0 || hd == 0) return;
@@ -213,12 +226,12 @@ final class SimdAttention {
             sc.ensureBackward(hd, lenPad, hdPad, len);
             for (long t = s; t < e; t++) {
                 int b = (int) (t / heads), h = (int) (t % heads);
-                headBackward(q, ldq, k, ldk, v, ldv, dOut, ldd, dq, dk, dv, ldg, b, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
+                headBackward(q, ldq, k, ldk, v, ldv, mask, dOut, ldd, dq, dk, dv, ldg, b, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
             }
         });
     }
 
-    private static void headBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment dOut, int ldd,
+    private static void headBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask, MemorySegment dOut, int ldd,
                                      MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg, int b, int h, int heads, int len,
                                      int lenPad, int hd, int hdPad, float scale, Train train, Scratch sc) {
         long tok0 = (long) b * len;
@@ -226,6 +239,9 @@ final class SimdAttention {
         float[] pd = sc.pd, dp = sc.dp, tile = sc.tile;
         packTransposed(v, ldv, tok0, col, len, lenPad, hd, sc.vt, sc.row);
         packPanels(k, ldk, tok0, col, len, hd, hdPad, sc.kp);
+        // K^T and the mask row as in the forward, to recompute the scores
+        packTransposed(k, ldk, tok0, col, len, lenPad, hd, sc.kt, sc.row);
+        packMask(mask, tok0, len, lenPad, sc.maskRow);
         java.util.Arrays.fill(sc.dkAcc, 0, len * hdPad, 0f);
         java.util.Arrays.fill(sc.dvAcc, 0, len * hdPad, 0f);
         for (int i0 = 0; i0 < len; i0 += R) {
@@ -233,18 +249,21 @@ final class SimdAttention {
             packBlockTransposed(dOut, ldd, tok0 + i0, col, rows, hd, sc.dob, sc.row);
             packRows(dOut, ldd, tok0 + i0, col, rows, hd, hdPad, sc.dor);
             packRows(q, ldq, tok0 + i0, col, rows, hd, hdPad, sc.qr);
-            // dPd = dO V^T
+            // dPd = dO V^T; the scores S = Q K^T again, into pd
             for (int c = 0; c < lenPad; c += W) microQk(sc.dob, sc.vt, c * hd, hd, dp, c, lenPad);
+            packBlockTransposed(q, ldq, tok0 + i0, col, rows, hd, sc.qb, sc.row);
+            for (int c = 0; c < lenPad; c += W) microQk(sc.qb, sc.kt, c * hd, hd, pd, c, lenPad);
             for (int r = 0; r < R; r++) {
                 int off = r * lenPad;
-                java.util.Arrays.fill(pd, off, off + lenPad, 0f);
                 if (r >= rows) {
+                    java.util.Arrays.fill(pd, off, off + lenPad, 0f);
                     java.util.Arrays.fill(dp, off, off + lenPad, 0f);
                     continue;
                 }
-                long row0 = (((long) b * heads + h) * len + i0 + r) * len;
-                SimdKernels.copyToArray(train.probs(), row0, pd, off, len);
-                // dP = dPd * M (the kept probabilities stay in pd until dS is made)
+                long row = ((long) b * heads + h) * len + i0 + r, row0 = row * len;
+                // P from the scores and the forward's row stats (the forward's arithmetic; 0 past len)
+                probabilities(pd, off, lenPad, scale, sc.maskRow, train.stats().getAtIndex(F32, 2 * row), train.stats().getAtIndex(F32, 2 * row + 1));
+                // dP = dPd * M (the probabilities stay in pd until dS is made)
                 SimdKernels.dropoutRow(dp, off, len, train.seed(), row0, train.threshold(), train.keepScale());
                 dsRow(pd, dp, off, lenPad, scale);
                 // pd = P * M for the dV update
@@ -425,7 +444,19 @@ final class SimdAttention {
     }
 
     /** row = exp(scale * row + mask - max) over n (a multiple of L) columns; returns the row's sum. */
-    private static float expRow(float[] s, int off, int n, float scale, float[] mask) {
+    /** s[off ..+n] = exp(s * scale + mask - max) * inv: the probabilities of a score row, as expRow and the forward make them. */
+    private static void probabilities(float[] s, int off, int n, float scale, float[] mask, float max, float inv) {
+        for (int j = 0; j < n; j += L) {
+            FloatVector z = FloatVector.fromArray(S, s, off + j).mul(scale).add(FloatVector.fromArray(S, mask, j));
+            z.sub(max).lanewise(VectorOperators.EXP).mul(inv).intoArray(s, off + j);
+        }
+    }
+
+    /**
+     * s[off ..+n] = exp(z - m) with z = s * scale + mask and m the row's maximum (written to
+     * maxOut[r]); returns the sum of the exponentials.
+     */
+    private static float expRow(float[] s, int off, int n, float scale, float[] mask, float[] maxOut, int r) {
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < n; j += L) {
             FloatVector z = FloatVector.fromArray(S, s, off + j).mul(scale).add(FloatVector.fromArray(S, mask, j));
@@ -433,6 +464,7 @@ final class SimdAttention {
             mx = mx.max(z);
         }
         float m = mx.reduceLanes(VectorOperators.MAX);
+        maxOut[r] = m;
         FloatVector sum = FloatVector.zero(S);
         for (int j = 0; j < n; j += L) {
             FloatVector e = FloatVector.fromArray(S, s, off + j).sub(m).lanewise(VectorOperators.EXP);
