@@ -11,7 +11,8 @@ cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.start
 print('## Fused attention against the composed ops (scripts/bench-attention.sh)\n')
 print(f'Command: `scripts/bench-attention.sh {sys.argv[2]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
       '12 heads of 32, len 128, no padding; inference is 4 * batch * 12 * 128^2 * 32 FLOP per call.\n')
-print('Training rows: forward with dropout 0.1 on the probabilities plus the backward to q, k, v (3x the FLOP).\n')
+print('Training rows: forward with dropout 0.1 on the probabilities plus the backward to q, k, v (3x the FLOP); the backward reads '
+      'the kept probabilities (25 MB at B=32, under the 64 MB of realm.attention.keepProbsBytes; above it they are recomputed).\n')
 print('| batch | pass | fused ms | fused GFLOP/s | composed ms | composed GFLOP/s | fused speed-up |')
 print('|---|---|---|---|---|---|---|')
 by = {}

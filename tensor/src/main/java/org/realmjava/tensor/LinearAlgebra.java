@@ -287,8 +287,9 @@ final class LinearAlgebra {
      * the probabilities (training; rng gives one seed per call, the mask is a hash of it and the
      * element index, see Ops.dropout). Fused kernels: without a gradient to record and without dropout,
      * {@code Kernels.attention} (column slices of a fused QKV tensor are read in place); otherwise
-     * {@code attentionTrainForward}, which keeps two floats per query row, and {@code attentionBackward},
-     * which recomputes the probabilities from them.
+     * {@code attentionTrainForward}, which keeps two floats per query row and, up to
+     * {@link #KEEP_PROBS_BYTES}, the probabilities, and {@code attentionBackward}, which reads them or
+     * recomputes them.
      */
     static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, java.util.SplittableRandom rng) {
         checkAttention(q, k, v, mask, heads, dropout, rng);
@@ -325,7 +326,7 @@ final class LinearAlgebra {
 
     /**
      * The training forward of attention on token-row tensors q, k, v (already checked): the output,
-     * and what its backward needs (the row stats, the dropout seed and threshold).
+     * and what its backward needs (the row stats, the probabilities when kept, the dropout seed and threshold).
      */
     private static Trained trainForward(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float scale, float dropout, java.util.SplittableRandom rng) {
         long b = q.size(0), len = q.size(1), width = q.size(2);
@@ -336,17 +337,30 @@ final class LinearAlgebra {
         int threshold = dropout > 0 ? (int) Math.min(0xFFFFFFFFL, Math.round(dropout * 4294967296.0)) : 0;
         float keepScale = 1f / (1f - dropout);
         Tensor stats = Tensor.uninitialized(b, heads, len, 2);
+        long probsBytes = 4L * b * heads * len * len;
+        Tensor probs = probsBytes <= Long.getLong("realm.attention.keepProbsBytes", KEEP_PROBS_BYTES) ? Tensor.uninitialized(b, heads, len, len) : null;
         Tensor.k().attentionTrainForward(base(q), ld(q), base(k), ld(k), base(v), ld(v), mc.f32("attention"), out.segment(), (int) width,
-                stats.segment(), (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
-        return new Trained(out, q, k, v, mc, stats, (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
+                stats.segment(), probs == null ? null : probs.segment(), (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
+        return new Trained(out, q, k, v, mc, stats, probs, (int) b, (int) len, heads, hd, scale, seed, threshold, keepScale);
     }
 
-    private record Trained(Tensor out, Tensor q, Tensor k, Tensor v, Tensor mask, Tensor stats, int batch, int len, int heads, int hd, float scale,
+    /**
+     * The largest [batch, heads, len, len] probability tensor (bytes) a training attention call keeps
+     * for its backward; above it the backward recomputes the probabilities from Q K^T and two floats
+     * per row. Keeping them is faster (B=32 L=128 MiniLM: backward 17-23 ms per layer kept against
+     * 30-38 ms recomputed, docs/benchmarks.md) but the tensor grows with len squared (B=8 L=512: 100 MB
+     * per layer; a REALM reader batch of 256 passages of 288 tokens: 1 GB per layer).
+     * {@code -Drealm.attention.keepProbsBytes} overrides it (0: always recompute).
+     */
+    static final long KEEP_PROBS_BYTES = 64L << 20;
+
+    private record Trained(Tensor out, Tensor q, Tensor k, Tensor v, Tensor mask, Tensor stats, Tensor probs, int batch, int len, int heads, int hd, float scale,
                            long seed, int threshold, float keepScale) {
         /** Writes dq, dk, dv (ldg floats per token) for the output gradient g. */
         void backward(Tensor g, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg) {
             Tensor gc = g.contiguous();
-            Tensor.k().attentionBackward(base(q), ld(q), base(k), ld(k), base(v), ld(v), mask.f32("attention"), stats.segment(), gc.segment(), heads * hd,
+            Tensor.k().attentionBackward(base(q), ld(q), base(k), ld(k), base(v), ld(v), mask.f32("attention"), stats.segment(),
+                    probs == null ? null : probs.segment(), gc.segment(), heads * hd,
                     dq, dk, dv, ldg, batch, len, heads, hd, scale, seed, threshold, keepScale);
         }
     }

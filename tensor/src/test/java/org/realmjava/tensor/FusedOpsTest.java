@@ -131,6 +131,38 @@ class FusedOpsTest {
     }
 
     @Test
+    void trainingAttentionRecomputingProbabilitiesMatchesKeepingThem() {
+        // above realm.attention.keepProbsBytes the backward recomputes P from Q K^T and the row stats
+        Random rng = new Random(15);
+        int b = 2, len = 19, heads = 3, hd = 8, width = heads * hd;
+        Tensor mask = paddingMask(b, len);
+        Tensor qkv = Tensor.uniform(rng, -1, 1, b, len, 3 * width), w = Tensor.uniform(rng, -1, 1, b, len, width);
+        float[][] grads = new float[2][];
+        float[][] outs = new float[2][];
+        for (int mode = 0; mode < 2; mode++) {
+            if (mode == 1) System.setProperty("realm.attention.keepProbsBytes", "0");
+            try {
+                Tensor x = qkv.detach().requiresGrad(true);
+                Tensor o = Ops.packedAttention(x, mask, heads, 0.4f, 0.3f, new SplittableRandom(8));
+                o.mul(w).sum().backward();
+                outs[mode] = o.toFloatArray();
+                grads[mode] = x.grad().toFloatArray();
+            } finally {
+                System.clearProperty("realm.attention.keepProbsBytes");
+            }
+        }
+        Check.close("attention out, recomputed vs kept P", outs[0], outs[1], 0, 0);
+        Check.close("attention dqkv, recomputed vs kept P", grads[0], grads[1], 1e-6, 1e-5);
+        System.setProperty("realm.attention.keepProbsBytes", "0");
+        try {
+            GradCheck.check("packedAttention, recomputed P", x -> Ops.packedAttention(x[0], mask, heads, 0.4f, 0.3f, new SplittableRandom(8)),
+                    Tensor.uniform(rng, -1, 1, b, len, 3 * width));
+        } finally {
+            System.clearProperty("realm.attention.keepProbsBytes");
+        }
+    }
+
+    @Test
     void rejectsMismatchedShapesWithOneLine() {
         Tensor q = Tensor.zeros(2, 5, 8), mask = Tensor.zeros(2, 5);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ops.attention(q, Tensor.zeros(2, 4, 8), q, mask, 2, 1f));

@@ -268,15 +268,16 @@ public final class CudaKernels implements Kernels {
 
     @Override
     public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                                      MemorySegment out, int ldo, MemorySegment stats, int batch, int len, int heads, int headDim, float scale,
-                                      long seed, int threshold, float keepScale) {
-        cpu.attentionTrainForward(q, ldq, k, ldk, v, ldv, mask, out, ldo, stats, batch, len, heads, headDim, scale, seed, threshold, keepScale);
+                                      MemorySegment out, int ldo, MemorySegment stats, MemorySegment probs, int batch, int len, int heads,
+                                      int headDim, float scale, long seed, int threshold, float keepScale) {
+        cpu.attentionTrainForward(q, ldq, k, ldk, v, ldv, mask, out, ldo, stats, probs, batch, len, heads, headDim, scale, seed, threshold, keepScale);
     }
 
     @Override
     public void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                                  MemorySegment stats, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
-                                  int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale) {
-        cpu.attentionBackward(q, ldq, k, ldk, v, ldv, mask, stats, dOut, ldd, dq, dk, dv, ldg, batch, len, heads, headDim, scale, seed, threshold, keepScale);
+                                  MemorySegment stats, MemorySegment probs, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk,
+                                  MemorySegment dv, int ldg, int batch, int len, int heads, int headDim, float scale, long seed, int threshold,
+                                  float keepScale) {
+        cpu.attentionBackward(q, ldq, k, ldk, v, ldv, mask, stats, probs, dOut, ldd, dq, dk, dv, ldg, batch, len, heads, headDim, scale, seed, threshold, keepScale);
     }
 }

@@ -123,28 +123,30 @@ public interface Kernels {
     /**
      * {@link #attention} for training: multiplies each probability p_ij by its dropout mask,
      * {@link ScalarKernels#dropoutBits}(seed, ((b * heads + h) * len + i) * len + j) >= threshold
-     * (unsigned) ? keepScale : 0, before the product with v, and writes per query row the two floats
-     * that let the backward recompute the probabilities instead of keeping [batch, heads, len, len] of
-     * them: stats[2 r] = m_r, the maximum over j of z_ij = scale * q_i . k_j + mask[b, j], and
-     * stats[2 r + 1] = 1 / sum_j exp(z_ij - m_r), for row r = (b * heads + h) * len + i.
-     * threshold 0 and keepScale 1 mean no dropout.
+     * (unsigned) ? keepScale : 0, before the product with v, and writes per query row r =
+     * (b * heads + h) * len + i the two floats from which the backward can recompute the
+     * probabilities: stats[2 r] = m_r, the maximum over j of z_ij = scale * q_i . k_j + mask[b, j],
+     * and stats[2 r + 1] = 1 / sum_j exp(z_ij - m_r). probs, when not null, also receives the
+     * probabilities before dropout ([batch, heads, len, len], element r * len + j), for a backward
+     * that reads them instead. threshold 0 and keepScale 1 mean no dropout.
      */
     void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                               MemorySegment out, int ldo, MemorySegment stats, int batch, int len, int heads, int headDim, float scale,
-                               long seed, int threshold, float keepScale);
+                               MemorySegment out, int ldo, MemorySegment stats, MemorySegment probs, int batch, int len, int heads,
+                               int headDim, float scale, long seed, int threshold, float keepScale);
 
     /**
      * Gradients of {@link #attentionTrainForward} given dOut (token-major like out, ldd floats per token),
-     * the same q, k and mask, and the row stats it wrote, from which p_ij = exp(z_ij - m_i) / sum is
-     * recomputed: with M the dropout mask times keepScale,
+     * the same q, k and mask, and what it wrote: the probabilities p_ij are read from probs when it
+     * is not null, else recomputed as exp(z_ij - m_i) * stats[2 i + 1]. With M the dropout mask times keepScale,
      * <pre>
      * dv = (p M)^T dOut,  dS = p * (dP - rowsum(dP * p)) * scale with dP = (dOut v^T) M,  dq = dS k,  dk = dS^T q
      * </pre>
      * dq, dk, dv (token-major, ldg floats per token, head columns as in q) are overwritten.
      */
     void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                           MemorySegment stats, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
-                           int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale);
+                           MemorySegment stats, MemorySegment probs, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk,
+                           MemorySegment dv, int ldg, int batch, int len, int heads, int headDim, float scale, long seed, int threshold,
+                           float keepScale);
 
     // ---------------------------------------------------------------- GEMM
 

@@ -205,8 +205,8 @@ public class ScalarKernels implements Kernels {
 
     @Override
     public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                                      MemorySegment out, int ldo, MemorySegment stats, int batch, int len, int heads, int headDim, float scale,
-                                      long seed, int threshold, float keepScale) {
+                                      MemorySegment out, int ldo, MemorySegment stats, MemorySegment probs, int batch, int len, int heads,
+                                      int headDim, float scale, long seed, int threshold, float keepScale) {
         double[] z = new double[len];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
@@ -221,7 +221,11 @@ public class ScalarKernels implements Kernels {
                     float inv = (float) (1 / sum);
                     set(stats, 2 * row, m);
                     set(stats, 2 * row + 1, inv);
-                    for (int j = 0; j < len; j++) z[j] = Math.exp(z[j] - m) * inv * keep(seed, row0 + j, threshold, keepScale);
+                    for (int j = 0; j < len; j++) {
+                        z[j] = Math.exp(z[j] - m) * inv;
+                        if (probs != null) set(probs, row0 + j, (float) z[j]);
+                        z[j] *= keep(seed, row0 + j, threshold, keepScale);
+                    }
                     attentionOutput(z, v, ldv, out, ldo, b, h, i, len, headDim);
                 }
             }
@@ -268,8 +272,9 @@ public class ScalarKernels implements Kernels {
 
     @Override
     public void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                                  MemorySegment stats, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
-                                  int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale) {
+                                  MemorySegment stats, MemorySegment probs, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk,
+                                  MemorySegment dv, int ldg, int batch, int len, int heads, int headDim, float scale, long seed, int threshold,
+                                  float keepScale) {
         double[][] ds = new double[len][len], pm = new double[len][len];
         double[] p = new double[len];
         for (int b = 0; b < batch; b++) {
@@ -277,10 +282,14 @@ public class ScalarKernels implements Kernels {
                 int col = h * headDim;
                 for (int i = 0; i < len; i++) {
                     long row = ((long) b * heads + h) * len + i, row0 = row * len, oi = ((long) b * len + i) * ldd + col;
-                    // the probabilities again, from the scores and the row's stats
-                    attentionScores(q, ldq, k, ldk, mask, b, h, i, len, headDim, scale, p);
-                    double m = get(stats, 2 * row), inv = get(stats, 2 * row + 1);
-                    for (int j = 0; j < len; j++) p[j] = Math.exp(p[j] - m) * inv;
+                    if (probs != null) {
+                        for (int j = 0; j < len; j++) p[j] = get(probs, row0 + j);
+                    } else {
+                        // the probabilities again, from the scores and the row's stats
+                        attentionScores(q, ldq, k, ldk, mask, b, h, i, len, headDim, scale, p);
+                        double m = get(stats, 2 * row), inv = get(stats, 2 * row + 1);
+                        for (int j = 0; j < len; j++) p[j] = Math.exp(p[j] - m) * inv;
+                    }
                     double dot = 0;
                     for (int j = 0; j < len; j++) {
                         double keep = keep(seed, row0 + j, threshold, keepScale);

@@ -9,10 +9,11 @@ import org.realmjava.tensor.parallel.Parallel;
 
 /**
  * Fused multi-head attention on the CPU: inference ({@code Kernels.attention}), the training
- * forward that applies dropout and keeps two floats per query row ({@code attentionTrainForward}) and
- * its backward ({@code attentionBackward}), which recomputes the probabilities from Q, K and those
- * stats instead of reading a [batch, heads, len, len] tensor (that tensor was 25 MB per MiniLM layer
- * at B=32 L=128 and grows with len squared); references of the same names in {@code ScalarKernels}.
+ * forward that applies dropout and keeps two floats per query row, and the probabilities when asked
+ * ({@code attentionTrainForward}), and its backward ({@code attentionBackward}), which reads those
+ * probabilities or, without them, recomputes them from Q, K and the row stats: the [batch, heads,
+ * len, len] tensor grows with len squared, recomputing costs about two thirds of a forward (see
+ * LinearAlgebra for which is chosen); references of the same names in {@code ScalarKernels}.
  *
  * <p>Why fused: composed from ops, attention at BERT sizes is two batched GEMMs with a head dim of
  * 32 or 64 (too thin for a general GEMM: packing dominates), a [batch, heads, len, len] score
@@ -83,10 +84,10 @@ final class SimdAttention {
 
     /**
      * What the training forward keeps: per query row its score maximum and 1/sum of exponentials
-     * (stats [batch, heads, len, 2], from which the backward recomputes the probabilities), and the
-     * dropout applied to them.
+     * (stats [batch, heads, len, 2], from which the backward can recompute the probabilities), the
+     * probabilities themselves when probs is not null, and the dropout applied to them.
      */
-    record Train(MemorySegment stats, long seed, int threshold, float keepScale) {}
+    record Train(MemorySegment stats, MemorySegment probs, long seed, int threshold, float keepScale) {}
 
     /** Inference (train == null) or the training forward, which also writes the row stats and drops some probabilities out. */
     static void forward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
@@ -125,6 +126,7 @@ final class SimdAttention {
                     train.stats().setAtIndex(F32, 2 * statRow + 1, inv[r]);
                     FloatVector invR = FloatVector.broadcast(S, inv[r]);
                     for (int j = 0; j < lenPad; j += L) FloatVector.fromArray(S, sm, r * lenPad + j).mul(invR).intoArray(sm, r * lenPad + j);
+                    if (train.probs() != null) SimdKernels.copyFromArray(sm, r * lenPad, train.probs(), statRow * len, len);
                     SimdKernels.dropoutRow(sm, r * lenPad, len, train.seed(), statRow * len, train.threshold(), train.keepScale());
                     inv[r] = 1f;
                 }
@@ -206,8 +208,8 @@ final class SimdAttention {
     }
 
     /**
-     * Backward of the training forward, per (batch, head), with P the probabilities (recomputed per
-     * block: S = Q K^T by the score tile, then exp with the forward's row stats), M the dropout mask
+     * Backward of the training forward, per (batch, head), with P the probabilities (read, or
+     * recomputed per block: S = Q K^T by the score tile, then exp with the forward's row stats), M the dropout mask
      * times keepScale and Pd = P * M:
      * <pre>
      * dPd = dO V^T;  dV = Pd^T dO;  dP = dPd * M;  dS = P * (dP - rowsum(dP * P)) * scale
@@ -239,9 +241,12 @@ final class SimdAttention {
         float[] pd = sc.pd, dp = sc.dp, tile = sc.tile;
         packTransposed(v, ldv, tok0, col, len, lenPad, hd, sc.vt, sc.row);
         packPanels(k, ldk, tok0, col, len, hd, hdPad, sc.kp);
-        // K^T and the mask row as in the forward, to recompute the scores
-        packTransposed(k, ldk, tok0, col, len, lenPad, hd, sc.kt, sc.row);
-        packMask(mask, tok0, len, lenPad, sc.maskRow);
+        boolean recompute = train.probs() == null;
+        if (recompute) {
+            // K^T and the mask row as in the forward, to recompute the scores
+            packTransposed(k, ldk, tok0, col, len, lenPad, hd, sc.kt, sc.row);
+            packMask(mask, tok0, len, lenPad, sc.maskRow);
+        }
         java.util.Arrays.fill(sc.dkAcc, 0, len * hdPad, 0f);
         java.util.Arrays.fill(sc.dvAcc, 0, len * hdPad, 0f);
         for (int i0 = 0; i0 < len; i0 += R) {
@@ -249,10 +254,12 @@ final class SimdAttention {
             packBlockTransposed(dOut, ldd, tok0 + i0, col, rows, hd, sc.dob, sc.row);
             packRows(dOut, ldd, tok0 + i0, col, rows, hd, hdPad, sc.dor);
             packRows(q, ldq, tok0 + i0, col, rows, hd, hdPad, sc.qr);
-            // dPd = dO V^T; the scores S = Q K^T again, into pd
+            // dPd = dO V^T (and, without kept probabilities, the scores S = Q K^T again, into pd)
             for (int c = 0; c < lenPad; c += W) microQk(sc.dob, sc.vt, c * hd, hd, dp, c, lenPad);
-            packBlockTransposed(q, ldq, tok0 + i0, col, rows, hd, sc.qb, sc.row);
-            for (int c = 0; c < lenPad; c += W) microQk(sc.qb, sc.kt, c * hd, hd, pd, c, lenPad);
+            if (recompute) {
+                packBlockTransposed(q, ldq, tok0 + i0, col, rows, hd, sc.qb, sc.row);
+                for (int c = 0; c < lenPad; c += W) microQk(sc.qb, sc.kt, c * hd, hd, pd, c, lenPad);
+            }
             for (int r = 0; r < R; r++) {
                 int off = r * lenPad;
                 if (r >= rows) {
@@ -261,8 +268,13 @@ final class SimdAttention {
                     continue;
                 }
                 long row = ((long) b * heads + h) * len + i0 + r, row0 = row * len;
-                // P from the scores and the forward's row stats (the forward's arithmetic; 0 past len)
-                probabilities(pd, off, lenPad, scale, sc.maskRow, train.stats().getAtIndex(F32, 2 * row), train.stats().getAtIndex(F32, 2 * row + 1));
+                if (recompute) {
+                    // P from the scores and the forward's row stats (the forward's arithmetic; 0 past len)
+                    probabilities(pd, off, lenPad, scale, sc.maskRow, train.stats().getAtIndex(F32, 2 * row), train.stats().getAtIndex(F32, 2 * row + 1));
+                } else {
+                    java.util.Arrays.fill(pd, off + len, off + lenPad, 0f);
+                    SimdKernels.copyToArray(train.probs(), row0, pd, off, len);
+                }
                 // dP = dPd * M (the probabilities stay in pd until dS is made)
                 SimdKernels.dropoutRow(dp, off, len, train.seed(), row0, train.threshold(), train.keepScale());
                 dsRow(pd, dp, off, lenPad, scale);

@@ -491,18 +491,19 @@ public class SimdKernels implements Kernels {
 
     @Override
     public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                                      MemorySegment out, int ldo, MemorySegment stats, int batch, int len, int heads, int headDim, float scale,
-                                      long seed, int threshold, float keepScale) {
+                                      MemorySegment out, int ldo, MemorySegment stats, MemorySegment probs, int batch, int len, int heads,
+                                      int headDim, float scale, long seed, int threshold, float keepScale) {
         SimdAttention.forward(q, ldq, k, ldk, v, ldv, mask, out, ldo, batch, len, heads, headDim, scale,
-                new SimdAttention.Train(stats, seed, threshold, keepScale));
+                new SimdAttention.Train(stats, probs, seed, threshold, keepScale));
     }
 
     @Override
     public void attentionBackward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                                  MemorySegment stats, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk, MemorySegment dv, int ldg,
-                                  int batch, int len, int heads, int headDim, float scale, long seed, int threshold, float keepScale) {
+                                  MemorySegment stats, MemorySegment probs, MemorySegment dOut, int ldd, MemorySegment dq, MemorySegment dk,
+                                  MemorySegment dv, int ldg, int batch, int len, int heads, int headDim, float scale, long seed, int threshold,
+                                  float keepScale) {
         SimdAttention.backward(q, ldq, k, ldk, v, ldv, mask, dOut, ldd, dq, dk, dv, ldg, batch, len, heads, headDim, scale,
-                new SimdAttention.Train(stats, seed, threshold, keepScale));
+                new SimdAttention.Train(stats, probs, seed, threshold, keepScale));
     }
 
     @Override

@@ -290,32 +290,42 @@ class KernelParityTest {
                 2e-6 * (1 + hd / 32.0), 1e-5);
         COVERED.add("attention");
 
-        // training forward (dropout 0.2 on the probabilities) and its backward
+        // training forward (dropout 0.2 on the probabilities), keeping the probabilities, and its backward
         int threshold = (int) Math.round(0.2 * 4294967296.0);
         float keepScale = 1f / 0.8f;
-        long statsN = 2L * batch * heads * len, seedD = seed * 31 + 7;
+        long statsN = 2L * batch * heads * len, probsN = (long) batch * heads * len * len, seedD = seed * 31 + 7;
         MemorySegment s0 = Check.randomSegment(rng, statsN, 0, 1), s1 = Check.copyOf(s0);
+        MemorySegment p0 = Check.randomSegment(rng, probsN, 0, 1), p1 = Check.copyOf(p0);
         MemorySegment t0 = Check.randomSegment(rng, tokens * ldo, -1, 1), t1 = Check.copyOf(t0);
-        REF.attentionTrainForward(q, ld, kk, ld, v, ld, mask, t0, ldo, s0, batch, len, heads, hd, scale, seedD, threshold, keepScale);
-        k.attentionTrainForward(q, ld, kk, ld, v, ld, mask, t1, ldo, s1, batch, len, heads, hd, scale, seedD, threshold, keepScale);
+        REF.attentionTrainForward(q, ld, kk, ld, v, ld, mask, t0, ldo, s0, p0, batch, len, heads, hd, scale, seedD, threshold, keepScale);
+        k.attentionTrainForward(q, ld, kk, ld, v, ld, mask, t1, ldo, s1, p1, batch, len, heads, hd, scale, seedD, threshold, keepScale);
         double atol = 2e-6 * (1 + hd / 32.0);
         // row maxima (scores up to ~|4 hd| scale) and 1/sum (in (0, 1]): f32 rounding of the dot products
         Check.close(ctx(k, "attentionTrainForward stats", Arrays.toString(shape), seed), Check.floats(s0, statsN), Check.floats(s1, statsN), atol, 1e-5);
+        Check.close(ctx(k, "attentionTrainForward probs", Arrays.toString(shape), seed), Check.floats(p0, probsN), Check.floats(p1, probsN), atol, 1e-5);
         Check.close(ctx(k, "attentionTrainForward out", Arrays.toString(shape), seed), Check.floats(t0, tokens * ldo), Check.floats(t1, tokens * ldo), 2 * atol, 1e-5);
+        // without probabilities: only the stats are written, out is the same
+        MemorySegment s2 = Check.randomSegment(rng, statsN, 0, 1), t2 = Check.copyOf(t0);
+        k.attentionTrainForward(q, ld, kk, ld, v, ld, mask, t2, ldo, s2, null, batch, len, heads, hd, scale, seedD, threshold, keepScale);
+        Check.close(ctx(k, "attentionTrainForward stats (no probs)", Arrays.toString(shape), seed), Check.floats(s0, statsN), Check.floats(s2, statsN), atol, 1e-5);
+        Check.close(ctx(k, "attentionTrainForward out (no probs)", Arrays.toString(shape), seed), Check.floats(t0, tokens * ldo), Check.floats(t2, tokens * ldo), 2 * atol, 1e-5);
         int ldd = width + 3, ldg = width + 1;
         MemorySegment dOut = Check.randomSegment(rng, tokens * ldd, -1, 1);
-        MemorySegment[] ref = new MemorySegment[3], fast = new MemorySegment[3];
-        for (int i = 0; i < 3; i++) {
-            ref[i] = Check.randomSegment(rng, tokens * ldg, -1, 1);
-            fast[i] = Check.copyOf(ref[i]);
-        }
-        // both from the reference's stats: the kernels' own recomputation of P is what is compared
-        REF.attentionBackward(q, ld, kk, ld, v, ld, mask, s0, dOut, ldd, ref[0], ref[1], ref[2], ldg, batch, len, heads, hd, scale, seedD, threshold, keepScale);
-        k.attentionBackward(q, ld, kk, ld, v, ld, mask, s0, dOut, ldd, fast[0], fast[1], fast[2], ldg, batch, len, heads, hd, scale, seedD, threshold, keepScale);
-        String[] names = {"dq", "dk", "dv"};
-        for (int i = 0; i < 3; i++) {
-            Check.close(ctx(k, "attentionBackward " + names[i], Arrays.toString(shape), seed), Check.floats(ref[i], tokens * ldg),
-                    Check.floats(fast[i], tokens * ldg), 2e-6 * (1 + hd / 32.0) * Math.sqrt(len), 1e-4);
+        // the backward reading the kept probabilities, and recomputing them from the stats; both
+        // kernels from the reference's forward outputs, so their own handling of P is what is compared
+        for (MemorySegment probs : new MemorySegment[] {p0, null}) {
+            MemorySegment[] ref = new MemorySegment[3], fast = new MemorySegment[3];
+            for (int i = 0; i < 3; i++) {
+                ref[i] = Check.randomSegment(rng, tokens * ldg, -1, 1);
+                fast[i] = Check.copyOf(ref[i]);
+            }
+            REF.attentionBackward(q, ld, kk, ld, v, ld, mask, s0, probs, dOut, ldd, ref[0], ref[1], ref[2], ldg, batch, len, heads, hd, scale, seedD, threshold, keepScale);
+            k.attentionBackward(q, ld, kk, ld, v, ld, mask, s0, probs, dOut, ldd, fast[0], fast[1], fast[2], ldg, batch, len, heads, hd, scale, seedD, threshold, keepScale);
+            String[] names = {"dq", "dk", "dv"};
+            for (int i = 0; i < 3; i++) {
+                Check.close(ctx(k, "attentionBackward " + names[i] + (probs == null ? " (recomputed P)" : " (kept P)"), Arrays.toString(shape), seed),
+                        Check.floats(ref[i], tokens * ldg), Check.floats(fast[i], tokens * ldg), 2e-6 * (1 + hd / 32.0) * Math.sqrt(len), 1e-4);
+            }
         }
         COVERED.addAll(List.of("attentionTrainForward", "attentionBackward"));
     }
