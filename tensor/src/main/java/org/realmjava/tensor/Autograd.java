@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -86,13 +87,42 @@ public final class Autograd {
                     if (t.retainsGrad()) t.accumulateGrad(g);
                     PENDING.set(grads);
                     try {
-                        node.backward().apply(g);
+                        if (PROFILE) {
+                            long t0 = System.nanoTime();
+                            node.backward().apply(g);
+                            BACKWARD_NANOS.computeIfAbsent(node.op(), k -> new java.util.concurrent.atomic.LongAdder()).add(System.nanoTime() - t0);
+                        } else {
+                            node.backward().apply(g);
+                        }
                     } finally {
                         PENDING.remove();
                     }
                 }
             }
         }
+    }
+
+    /**
+     * {@code -Drealm.autograd.profile=true}: the wall time of every node's backward is summed by op
+     * name (a linear's includes its GEMMs and the gradient sums it triggers), read with
+     * {@link #backwardProfile()}. Off by default: then the loop takes no clock.
+     */
+    private static final boolean PROFILE = Boolean.getBoolean("realm.autograd.profile");
+    private static final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> BACKWARD_NANOS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Nanoseconds spent in each op's backward since the last reset, largest first (empty unless realm.autograd.profile is set). */
+    public static Map<String, Long> backwardProfile() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        BACKWARD_NANOS.entrySet().stream()
+                .sorted((a, b) -> Long.compare(b.getValue().sum(), a.getValue().sum()))
+                .forEach(e -> out.put(e.getKey(), e.getValue().sum()));
+        return out;
+    }
+
+    /** Clears {@link #backwardProfile()} (e.g. after warm-up). */
+    public static void resetBackwardProfile() {
+        BACKWARD_NANOS.clear();
     }
 
     private static final ThreadLocal<Map<Tensor, Tensor>> PENDING = new ThreadLocal<>();
