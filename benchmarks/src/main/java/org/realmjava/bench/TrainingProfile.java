@@ -5,7 +5,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.realmjava.tensor.Autograd;
-import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 
 /**
@@ -34,9 +33,7 @@ public final class TrainingProfile {
         for (int s = 0; s < warmup + steps; s++) {
             if (s == warmup) Autograd.resetBackwardProfile();
             long t0 = System.nanoTime();
-            b.optimizer.zeroGrad();
-            Tensor hidden = b.encoder.forward(b.ids, b.types, b.mask, b.dropout).reshape((long) b.batch * b.len, -1);
-            Tensor loss = Ops.crossEntropy(b.head.logits(Ops.indexSelect(hidden, 0, b.maskedPositions)), b.maskedTargets, -100, 0f);
+            Tensor loss = b.forwardLoss();
             long t1 = System.nanoTime();
             loss.backward();
             long t2 = System.nanoTime();
