@@ -10,8 +10,9 @@
 //      dL/dll_bzt   = g_bt post_bzt
 //      dL/df_bz     = sum_t g_bt (post_bzt - p(z|x))
 //    all in one kernel, one block per example. Sums run in a fixed order (no atomics): the results
-//    are deterministic. CPU reference: org.realmjava.tensor.Ops.logSoftmax + logSumExp composed
-//    (see the GPU test), checked in double precision.
+//    are deterministic. A target that no candidate produces (every ll -inf) gets logp = -inf and
+//    zero gradients. It implements Kernels.marginalLogLikelihood(+Backward) for CudaKernels; CPU
+//    reference: ScalarKernels.marginalLogLikelihood (double precision), same parity suite.
 //
 // 2. Fused vocabulary cross-entropy (MLM head): loss_r = logsumexp_v (h_r . e_v) - h_r . e_{y_r},
 //    computed over vocabulary tiles whose logits come from cuBLAS; the full rows x V logits are
@@ -68,9 +69,11 @@ realm_marginal(const float* __restrict__ f, const float* __restrict__ ll, const 
         if (on) for (int z = lane; z < Z; z += 32) mt = fmaxf(mt, logprior[z] + llb[(long long)z * T + t]);
         mt = warp_max(mt);
         float st = 0.f;
-        if (on) for (int z = lane; z < Z; z += 32) st += expf(logprior[z] + llb[(long long)z * T + t] - mt);
+        if (on && mt != -INFINITY) for (int z = lane; z < Z; z += 32) st += expf(logprior[z] + llb[(long long)z * T + t] - mt);
         st = warp_sum(st);
-        float v = on ? mt + logf(st) : 0.f;
+        // no candidate produces target t (every ll -inf): logp = -inf, and its gradients are 0
+        bool none = on && mt == -INFINITY;
+        float v = !on ? 0.f : none ? -INFINITY : mt + logf(st);
         if (lane == 0) {
             lp[t] = v;
             logp[(long long)b * T + t] = v;
@@ -79,7 +82,7 @@ realm_marginal(const float* __restrict__ f, const float* __restrict__ ll, const 
             float g = on && gout != nullptr ? gout[(long long)b * T + t] : 0.f;
             for (int z = lane; z < Z; z += 32) {
                 long long at = (long long)b * Z * T + (long long)z * T + t;
-                dll[at] = on ? g * expf(logprior[z] + llb[(long long)z * T + t] - v) : 0.f;
+                dll[at] = on && !none ? g * expf(logprior[z] + llb[(long long)z * T + t] - v) : 0.f;
             }
         }
     }
@@ -88,7 +91,7 @@ realm_marginal(const float* __restrict__ f, const float* __restrict__ ll, const 
     for (int z = threadIdx.x; z < Z; z += blockDim.x) {
         float prior = expf(logprior[z]), acc = 0.f;
         for (int t = 0; t < T; t++) {
-            if (tmask != nullptr && tmask[(long long)b * T + t] == 0.f) continue;
+            if ((tmask != nullptr && tmask[(long long)b * T + t] == 0.f) || lp[t] == -INFINITY) continue;
             float g = gout[(long long)b * T + t];
             acc += g * (expf(logprior[z] + llb[(long long)z * T + t] - lp[t]) - prior);
         }

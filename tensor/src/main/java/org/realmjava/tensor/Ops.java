@@ -286,6 +286,22 @@ public final class Ops {
         }, logits);
     }
 
+    /**
+     * REALM's marginal log-likelihood: logp[b, t] = log sum_z softmax_z(f[b, :])_z exp(ll[b, z, t]),
+     * for retrieval scores f [batch, z] and reader log-likelihoods ll [batch, z, t] (-inf allowed);
+     * mask [batch, t] (1 = a target, 0 = padding: logp 0, no gradient) or null. Gradients reach
+     * both f (p(z|x) (p(y|z,x) / p(y|x) - 1)) and ll (the posterior over documents). t = 1 marginalises
+     * whole sequences; per masked token, REALM's public code, is t = tokens.
+     */
+    public static Tensor marginalLogLikelihood(Tensor f, Tensor ll, Tensor mask) {
+        return RealmLosses.marginalLogLikelihood(f, ll, mask);
+    }
+
+    /** log softmax(logits[i, :])[targets[i]] for logits [n, classes] and i32 targets [n]: [n]. */
+    public static Tensor targetLogProb(Tensor logits, Tensor targets) {
+        return RealmLosses.targetLogProb(logits, targets);
+    }
+
     /** The k largest values along the last axis, highest first; ties go to the lower index. */
     public record TopK(Tensor values, Tensor indices) {}
 

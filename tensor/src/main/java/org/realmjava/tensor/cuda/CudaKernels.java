@@ -24,7 +24,8 @@ import org.realmjava.tensor.kernels.UnaryOp;
 public final class CudaKernels implements Kernels {
     /** Ops of this class that run on the GPU (the others delegate to the CPU kernels). */
     public static final Set<String> ON_GPU = Set.of("gemm", "gemmBf16B", "softmaxRows", "scaledMaskedSoftmaxRows", "layerNormRows",
-            "layerNormRowsBackward", "unary(GELU_ERF)", "unaryBackward(GELU_ERF)", "adamw");
+            "layerNormRowsBackward", "unary(GELU_ERF)", "unaryBackward(GELU_ERF)", "adamw",
+            "marginalLogLikelihood", "marginalLogLikelihoodBackward");
 
     private static final String EW = "elementwise";
     private static final int THREADS = 256;
@@ -236,6 +237,45 @@ public final class CudaKernels implements Kernels {
     @Override
     public void logSumExpRows(MemorySegment x, MemorySegment y, long rows, long cols) {
         cpu.logSumExpRows(x, y, rows, cols);
+    }
+
+    // ---------------------------------------------------------------- REALM marginal likelihood (kernels/marginal_likelihood.cu)
+
+    @Override
+    public void marginalLogLikelihood(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, int batch, int z, int t) {
+        if (batch == 0 || t == 0) return;
+        try (DeviceBuffer bf = up(f, (long) batch * z); DeviceBuffer bll = up(ll, (long) batch * z * t);
+             DeviceBuffer bm = mask == null ? null : up(mask, (long) batch * t); DeviceBuffer blp = ctx.alloc(4L * batch * t)) {
+            launchMarginal(bf, bll, bm, z, t, null, blp, null, null, batch);
+            down(blp, logp, (long) batch * t);
+        }
+    }
+
+    @Override
+    public void marginalLogLikelihoodBackward(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, MemorySegment g,
+                                              MemorySegment df, MemorySegment dll, int batch, int z, int t) {
+        if (batch == 0 || t == 0) return;
+        long nf = (long) batch * z, nll = nf * t;
+        // the kernel overwrites its gradients; the contract accumulates: download, then add on the host
+        try (DeviceBuffer bf = up(f, nf); DeviceBuffer bll = up(ll, nll); DeviceBuffer bm = mask == null ? null : up(mask, (long) batch * t);
+             DeviceBuffer bg = up(g, (long) batch * t); DeviceBuffer blp = ctx.alloc(4L * batch * t);
+             DeviceBuffer bdf = ctx.alloc(4 * nf); DeviceBuffer bdll = ctx.alloc(4 * nll);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            launchMarginal(bf, bll, bm, z, t, bg, blp, bdf, bdll, batch);
+            MemorySegment hf = arena.allocate(4 * nf, 64), hll = arena.allocate(4 * nll, 64);
+            down(bdf, hf, nf);
+            down(bdll, hll, nll);
+            cpu.axpy(1f, hf, df, nf);
+            cpu.axpy(1f, hll, dll, nll);
+        }
+    }
+
+    private void launchMarginal(DeviceBuffer f, DeviceBuffer ll, DeviceBuffer mask, int z, int t, DeviceBuffer g, DeviceBuffer logp,
+                                DeviceBuffer df, DeviceBuffer dll, int batch) {
+        int shared = (z + t) * 4;
+        CudaContext.Kernel k = ctx.kernel("marginal_likelihood", "realm_marginal");
+        if (shared > 48 * 1024) ctx.allowSharedMemory(k, shared);
+        ctx.launch(k, batch, 1, THREADS, shared, f, ll, mask, z, t, g, logp, df, dll);
     }
 
     @Override

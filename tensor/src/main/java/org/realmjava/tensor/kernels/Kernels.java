@@ -190,6 +190,34 @@ public interface Kernels {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no packed weights");
     }
 
+    // ---------------------------------------------------------------- REALM marginal likelihood
+
+    /**
+     * REALM's marginal log-likelihood over Z candidate documents, per example b and target t:
+     * <pre>
+     * logPrior[b, z] = f[b, z] - logsumexp_z' f[b, z']                       (log p(z|x))
+     * logp[b, t]     = logsumexp_z (logPrior[b, z] + ll[b, z, t])           (log sum_z p(z|x) p(y_t|z,x))
+     * </pre>
+     * f is [batch, z] (retrieval scores), ll [batch, z, t] (reader log-likelihoods; -inf allowed),
+     * mask [batch, t] (f32, 0 = target absent) or null, logp [batch, t] overwritten; absent targets
+     * get logp 0, targets no candidate can produce (every ll -inf) get -inf. t = 1 is the
+     * per-sequence form (the paper's formula over the whole masked set).
+     */
+    void marginalLogLikelihood(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, int batch, int z, int t);
+
+    /**
+     * Gradients of {@link #marginalLogLikelihood} for g = dL/dlogp [batch, t], with the posterior
+     * post[b, z, t] = exp(logPrior[b, z] + ll[b, z, t] - logp[b, t]) and prior = exp(logPrior):
+     * <pre>
+     * dll[b, z, t] += g[b, t] post[b, z, t]
+     * df[b, z]     += sum_t g[b, t] (post[b, z, t] - prior[b, z])
+     * </pre>
+     * (REALM's d log p(y|x) / d f(x,z) = p(z|x) (p(y|z,x) / p(y|x) - 1)). Absent targets and targets
+     * with logp = -inf contribute nothing. logp is what the forward wrote.
+     */
+    void marginalLogLikelihoodBackward(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, MemorySegment g,
+                                       MemorySegment df, MemorySegment dll, int batch, int z, int t);
+
     // ---------------------------------------------------------------- optimizer
 
     /**

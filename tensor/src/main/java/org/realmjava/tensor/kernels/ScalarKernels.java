@@ -477,6 +477,82 @@ public class ScalarKernels implements Kernels {
         }
     }
 
+    // ---------------------------------------------------------------- REALM marginal likelihood
+
+    @Override
+    public void marginalLogLikelihood(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, int batch, int z, int t) {
+        double[] out = marginalLogLikelihood(doubles(f, (long) batch * z), doubles(ll, (long) batch * z * t),
+                mask == null ? null : doubles(mask, (long) batch * t), batch, z, t);
+        for (int i = 0; i < out.length; i++) set(logp, i, (float) out[i]);
+    }
+
+    @Override
+    public void marginalLogLikelihoodBackward(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, MemorySegment g,
+                                              MemorySegment df, MemorySegment dll, int batch, int z, int t) {
+        double[] gf = new double[batch * z], gll = new double[batch * z * t];
+        // logp is recomputed in double rather than read: the reference stays exact to double rounding
+        marginalLogLikelihoodBackward(doubles(f, gf.length), doubles(ll, gll.length), mask == null ? null : doubles(mask, (long) batch * t),
+                doubles(g, (long) batch * t), gf, gll, batch, z, t);
+        for (int i = 0; i < gf.length; i++) set(df, i, (float) (get(df, i) + gf[i]));
+        for (int i = 0; i < gll.length; i++) set(dll, i, (float) (get(dll, i) + gll[i]));
+    }
+
+    /** {@link Kernels#marginalLogLikelihood} in double precision (also the finite-difference oracle of the tests). */
+    public static double[] marginalLogLikelihood(double[] f, double[] ll, double[] mask, int batch, int z, int t) {
+        double[] logp = new double[batch * t];
+        double[] logPrior = new double[z];
+        for (int b = 0; b < batch; b++) {
+            logPriors(f, b, z, logPrior);
+            for (int j = 0; j < t; j++) logp[b * t + j] = targetLogMarginal(ll, mask, logPrior, b, z, t, j);
+        }
+        return logp;
+    }
+
+    /** {@link Kernels#marginalLogLikelihoodBackward} in double precision, accumulating into df and dll. */
+    public static void marginalLogLikelihoodBackward(double[] f, double[] ll, double[] mask, double[] g, double[] df, double[] dll,
+                                                     int batch, int z, int t) {
+        double[] logPrior = new double[z];
+        for (int b = 0; b < batch; b++) {
+            logPriors(f, b, z, logPrior);
+            for (int j = 0; j < t; j++) {
+                double lp = targetLogMarginal(ll, mask, logPrior, b, z, t, j);
+                if ((mask != null && mask[b * t + j] == 0) || lp == Double.NEGATIVE_INFINITY) continue;
+                double gj = g[b * t + j];
+                for (int c = 0; c < z; c++) {
+                    int at = (b * z + c) * t + j;
+                    double post = Math.exp(logPrior[c] + ll[at] - lp);
+                    dll[at] += gj * post;
+                    df[b * z + c] += gj * (post - Math.exp(logPrior[c]));
+                }
+            }
+        }
+    }
+
+    private static void logPriors(double[] f, int b, int z, double[] logPrior) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < z; c++) max = Math.max(max, f[b * z + c]);
+        double sum = 0;
+        for (int c = 0; c < z; c++) sum += Math.exp(f[b * z + c] - max);
+        double lse = max + Math.log(sum);
+        for (int c = 0; c < z; c++) logPrior[c] = f[b * z + c] - lse;
+    }
+
+    private static double targetLogMarginal(double[] ll, double[] mask, double[] logPrior, int b, int z, int t, int j) {
+        if (mask != null && mask[b * t + j] == 0) return 0;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < z; c++) max = Math.max(max, logPrior[c] + ll[(b * z + c) * t + j]);
+        if (max == Double.NEGATIVE_INFINITY) return max; // no candidate can produce this target
+        double sum = 0;
+        for (int c = 0; c < z; c++) sum += Math.exp(logPrior[c] + ll[(b * z + c) * t + j] - max);
+        return max + Math.log(sum);
+    }
+
+    private static double[] doubles(MemorySegment s, long n) {
+        double[] out = new double[Math.toIntExact(n)];
+        for (int i = 0; i < out.length; i++) out[i] = get(s, i);
+        return out;
+    }
+
     @Override
     public void adamw(MemorySegment param, MemorySegment grad, MemorySegment m, MemorySegment v, long n,
                       float lr, float beta1, float beta2, float eps, float weightDecay, float bc1, float bc2) {

@@ -735,6 +735,19 @@ public class SimdKernels implements Kernels {
         SimdGemm.gemmPackedWeight(m, n, k, a, lda, (SimdGemm.Packed) packedW, c, ldc);
     }
 
+    // ---------------------------------------------------------------- REALM marginal likelihood
+
+    @Override
+    public void marginalLogLikelihood(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, int batch, int z, int t) {
+        SimdMarginal.forward(f, ll, mask, logp, batch, z, t);
+    }
+
+    @Override
+    public void marginalLogLikelihoodBackward(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, MemorySegment g,
+                                              MemorySegment df, MemorySegment dll, int batch, int z, int t) {
+        SimdMarginal.backward(f, ll, mask, logp, g, df, dll, batch, z, t);
+    }
+
     // ---------------------------------------------------------------- optimizer
 
     @Override

@@ -469,6 +469,47 @@ class KernelParityTest {
         COVERED.add("adamw");
     }
 
+    /** (batch, z, t): one candidate, REALM's k + 1 = 9 per token and per sequence, tails of every vector width. */
+    static Stream<Arguments> marginalCases() {
+        int[][] shapes = {{1, 1, 1}, {3, 9, 1}, {2, 9, 17}, {5, 3, 40}, {4, 2, 127}, {1, 9, 4097}};
+        return backends().flatMap(k -> Arrays.stream(shapes).map(s -> Arguments.of(k, s[0], s[1], s[2])));
+    }
+
+    @ParameterizedTest
+    @MethodSource("marginalCases")
+    void marginalLogLikelihood(Kernels k, int batch, int z, int t) {
+        long seed = 1009L * batch + 31L * z + t;
+        Random rng = new Random(seed);
+        int nf = batch * z, nll = nf * t;
+        MemorySegment f = Check.randomSegment(rng, nf, -4, 4), ll = Check.randomSegment(rng, nll, -12, 0);
+        MemorySegment mask = Check.randomSegment(rng, (long) batch * t, 0, 1);
+        for (int i = 0; i < batch * t; i++) mask.setAtIndex(ScalarKernels.F, i, rng.nextInt(4) == 0 ? 0f : 1f);
+        // a candidate that cannot produce a token (-inf), and a target no candidate produces
+        for (int i = 0; i < nll; i += 7) ll.setAtIndex(ScalarKernels.F, i, Float.NEGATIVE_INFINITY);
+        if (t > 1) for (int c = 0; c < z; c++) ll.setAtIndex(ScalarKernels.F, (long) c * t + 1, Float.NEGATIVE_INFINITY);
+        if (batch > 1) f.setAtIndex(ScalarKernels.F, z, 40f); // one dominant document in example 1
+        for (MemorySegment m : new MemorySegment[] {null, mask}) {
+            String what = m == null ? " (no mask)" : " (mask)";
+            MemorySegment lp0 = Check.randomSegment(rng, (long) batch * t, 0, 1), lp1 = Check.copyOf(lp0);
+            REF.marginalLogLikelihood(f, ll, m, lp0, batch, z, t);
+            k.marginalLogLikelihood(f, ll, m, lp1, batch, z, t);
+            // a logsumexp of z terms in f32 against double: a few ulps of the largest term
+            Check.close(ctx(k, "marginalLogLikelihood" + what, batch + "x" + z + "x" + t, seed),
+                    Check.floats(lp0, (long) batch * t), Check.floats(lp1, (long) batch * t), 2e-5, 2e-6);
+            MemorySegment g = Check.randomSegment(rng, (long) batch * t, -1, 1);
+            MemorySegment df0 = Check.randomSegment(rng, nf, -1, 1), df1 = Check.copyOf(df0);
+            MemorySegment dll0 = Check.randomSegment(rng, nll, -1, 1), dll1 = Check.copyOf(dll0);
+            REF.marginalLogLikelihoodBackward(f, ll, m, lp0, g, df0, dll0, batch, z, t);
+            k.marginalLogLikelihoodBackward(f, ll, m, lp0, g, df1, dll1, batch, z, t);
+            // df sums t terms of size <= |g|: the tolerance grows with t
+            Check.close(ctx(k, "marginalLogLikelihoodBackward df" + what, batch + "x" + z + "x" + t, seed),
+                    Check.floats(df0, nf), Check.floats(df1, nf), 1e-5 + 2e-7 * t, 1e-5);
+            Check.close(ctx(k, "marginalLogLikelihoodBackward dll" + what, batch + "x" + z + "x" + t, seed),
+                    Check.floats(dll0, nll), Check.floats(dll1, nll), 1e-5, 1e-5);
+        }
+        COVERED.addAll(List.of("marginalLogLikelihood", "marginalLogLikelihoodBackward"));
+    }
+
     @Test
     void backendsExist() {
         assertTrue(backends().count() >= 1);
