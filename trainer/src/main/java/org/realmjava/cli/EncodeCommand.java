@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.realmjava.mips.FloatMatrix;
 import org.realmjava.mips.VectorFiles;
+import org.realmjava.trainer.model.DefaultModel;
 import org.realmjava.transformer.TextEncoder;
 import org.realmjava.transformer.bert.BertEncoder;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;

@@ -16,8 +16,18 @@ final class Progress implements AutoCloseable {
                 .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err)).showSpeed().build() : null;
     }
 
+    /** True when the bar is drawn (a terminal, or REALM_PROGRESS=1). */
+    boolean shown() {
+        return bar != null;
+    }
+
     void stepTo(long done) {
         if (bar != null) bar.stepTo(done);
+    }
+
+    /** Text after the bar (loss, tokens/s, ...). */
+    void extra(String message) {
+        if (bar != null) bar.setExtraMessage(" " + message);
     }
 
     @Override

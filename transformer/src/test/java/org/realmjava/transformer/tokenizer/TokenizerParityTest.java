@@ -16,7 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.realmjava.transformer.TestData;
-import org.realmjava.transformer.corpus.WordNetGlosses;
+import org.realmjava.transformer.WordNetTexts;
 
 /**
  * Our WordPiece tokenizer against the Hugging Face tokenizers library (through DJL, test scope
@@ -98,13 +98,9 @@ class TokenizerParityTest {
 
     @Test
     void wordNetGlosses() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(WordNetGlosses.available(), "skipped: WordNet 3.1 data jar is not on the class path");
+        org.junit.jupiter.api.Assumptions.assumeTrue(WordNetTexts.available(), "skipped: WordNet 3.1 data jar is not on the class path");
         List<String> texts = new ArrayList<>();
-        for (WordNetGlosses.Pos pos : WordNetGlosses.Pos.values()) {
-            for (WordNetGlosses.Gloss g : WordNetGlosses.read(pos)) {
-                texts.add(g.title() + ". " + g.text());
-            }
-        }
+        for (String file : WordNetTexts.FILES) texts.addAll(WordNetTexts.read(file));
         assertTrue(texts.size() >= 100_000, "expected the ~117k WordNet synsets, found " + texts.size());
         List<String> failures = new ArrayList<>();
         for (String t : texts) compare(t, failures);

@@ -17,7 +17,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.realmjava.transformer.TestData;
-import org.realmjava.transformer.corpus.WordNetGlosses;
+import org.realmjava.transformer.WordNetTexts;
 
 /**
  * The tokenizer under configurations other models ship, not only the default model's: each case
@@ -61,10 +61,10 @@ class TokenizerVariantsParityTest {
         List<String> texts = new ArrayList<>(List.of(TokenizerParityTest.HARD));
         texts.add("Mixed CASE Words with Ünïcödé ÀÉÎÕÜ and 漢字かな交じり文 plus\u0007bell and\u0000nul");
         texts.add("averyveryverylongword shortish medium-length hyphenated-words");
-        if (WordNetGlosses.available()) {
+        if (WordNetTexts.available()) {
             int n = 0;
-            for (WordNetGlosses.Gloss g : WordNetGlosses.read(WordNetGlosses.Pos.NOUN)) {
-                if (n++ % 40 == 0) texts.add(g.title() + ". " + g.text());
+            for (String t : WordNetTexts.read("data.noun")) {
+                if (n++ % 40 == 0) texts.add(t);
             }
         }
         List<String> failures = new ArrayList<>();

@@ -1,4 +1,4 @@
-package org.realmjava.cli;
+package org.realmjava.trainer.model;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,13 +11,13 @@ import java.nio.file.StandardCopyOption;
  * file and tokenizer.json). The files are copied once into a cache folder
  * ($XDG_CACHE_HOME or ~/.cache, then realm-java/), atomically, because the loaders read paths.
  */
-final class DefaultModel {
-    static final String ONNX = "all-minilm-l6-v2.onnx";
-    static final String TOKENIZER = "all-minilm-l6-v2-tokenizer.json";
+public final class DefaultModel {
+    public static final String ONNX = "all-minilm-l6-v2.onnx";
+    public static final String TOKENIZER = "all-minilm-l6-v2-tokenizer.json";
 
     private DefaultModel() {}
 
-    static Path file(String resource) throws IOException {
+    public static Path file(String resource) throws IOException {
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path dir = (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache")).resolve("realm-java");
         Path target = dir.resolve(resource);

@@ -1,4 +1,4 @@
-package org.realmjava.transformer.corpus;
+package org.realmjava.trainer.corpus;
 
 import java.io.BufferedReader;
 import java.io.IOException;
