@@ -310,7 +310,7 @@ final class SimdAttention {
     private static void dsRow(float[] pd, float[] dp, int off, int n, float scale) {
         FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < n; j += L) acc = FloatVector.fromArray(S, dp, off + j).fma(FloatVector.fromArray(S, pd, off + j), acc);
-        float dot = acc.reduceLanes(VectorOperators.ADD);
+        float dot = SimdMath.sum(acc);
         for (int j = 0; j < n; j += L) {
             FloatVector pv = FloatVector.fromArray(S, pd, off + j);
             FloatVector.fromArray(S, dp, off + j).sub(dot).mul(pv).mul(scale).intoArray(dp, off + j);
@@ -461,7 +461,7 @@ final class SimdAttention {
     private static void probabilities(float[] s, int off, int n, float scale, float[] mask, float max, float inv) {
         for (int j = 0; j < n; j += L) {
             FloatVector z = FloatVector.fromArray(S, s, off + j).mul(scale).add(FloatVector.fromArray(S, mask, j));
-            z.sub(max).lanewise(VectorOperators.EXP).mul(inv).intoArray(s, off + j);
+            SimdMath.exp(z.sub(max)).mul(inv).intoArray(s, off + j);
         }
     }
 
@@ -480,11 +480,11 @@ final class SimdAttention {
         maxOut[r] = m;
         FloatVector sum = FloatVector.zero(S);
         for (int j = 0; j < n; j += L) {
-            FloatVector e = FloatVector.fromArray(S, s, off + j).sub(m).lanewise(VectorOperators.EXP);
+            FloatVector e = SimdMath.exp(FloatVector.fromArray(S, s, off + j).sub(m));
             e.intoArray(s, off + j);
             sum = sum.add(e);
         }
-        return sum.reduceLanes(VectorOperators.ADD);
+        return SimdMath.sum(sum);
     }
 
     private static int roundUp(int x, int m) {

@@ -97,7 +97,7 @@ public class SimdKernels implements Kernels {
                 }
             }
             case EXP -> {
-                for (; i < bound; i += L) store(load(x, i).lanewise(VectorOperators.EXP), y, i);
+                for (; i < bound; i += L) store(SimdMath.exp(load(x, i)), y, i);
             }
             default -> {
                 for (; i < bound; i += L) store(apply(op, load(x, i)), y, i);
@@ -112,13 +112,13 @@ public class SimdKernels implements Kernels {
 
     static FloatVector apply(UnaryOp op, FloatVector x) {
         return switch (op) {
-            case EXP -> x.lanewise(VectorOperators.EXP);
-            case LOG -> x.lanewise(VectorOperators.LOG);
+            case EXP -> SimdMath.exp(x);
+            case LOG -> SimdMath.log(x);
             case SQRT -> x.sqrt();
-            case TANH -> x.lanewise(VectorOperators.TANH);
+            case TANH -> SimdMath.tanh(x);
             case RELU -> x.max(0f);
             case GELU_ERF -> x.mul(0.5f).mul(erf(x.mul(INV_SQRT_2)).add(1f));
-            case GELU_TANH -> x.mul(0.5f).mul(tanhArg(x).lanewise(VectorOperators.TANH).add(1f));
+            case GELU_TANH -> x.mul(0.5f).mul(SimdMath.tanh(tanhArg(x)).add(1f));
         };
     }
 
@@ -166,9 +166,9 @@ public class SimdKernels implements Kernels {
                     case TANH -> yv.mul(yv).neg().add(1f);
                     case RELU -> FloatVector.zero(S).blend(1f, xv.compare(VectorOperators.GT, 0f));
                     case GELU_ERF -> erf(xv.mul(INV_SQRT_2)).add(1f).mul(0.5f)
-                            .add(xv.mul(xv).mul(-0.5f).lanewise(VectorOperators.EXP).mul(xv).mul(INV_SQRT_2PI));
+                            .add(SimdMath.exp(xv.mul(xv).mul(-0.5f)).mul(xv).mul(INV_SQRT_2PI));
                     case GELU_TANH -> {
-                        FloatVector th = tanhArg(xv).lanewise(VectorOperators.TANH);
+                        FloatVector th = SimdMath.tanh(tanhArg(xv));
                         FloatVector inner = xv.mul(xv).mul(3f * 0.044715f).add(1f).mul(SQRT_2_OVER_PI);
                         yield th.add(1f).mul(0.5f).add(xv.mul(0.5f).mul(th.mul(th).neg().add(1f)).mul(inner));
                     }
@@ -186,7 +186,7 @@ public class SimdKernels implements Kernels {
         for (; i < bound; i += L) {
             FloatVector xv = load(x, i);
             FloatVector d = erf(xv.mul(INV_SQRT_2)).add(1f).mul(0.5f)
-                    .add(xv.mul(xv).mul(-0.5f).lanewise(VectorOperators.EXP).mul(xv).mul(INV_SQRT_2PI));
+                    .add(SimdMath.exp(xv.mul(xv).mul(-0.5f)).mul(xv).mul(INV_SQRT_2PI));
             store(load(dy, i).fma(d, load(dx, i)), dx, i);
         }
         if (i < end) reference.unaryBackward(UnaryOp.GELU_ERF, tail(x, i), tail(x, i), tail(dy, i), tail(dx, i), end - i);
@@ -316,7 +316,7 @@ public class SimdKernels implements Kernels {
             a3 = a3.add(load(x, base + j + 3L * L));
         }
         for (long bound = S.loopBound(n); j < bound; j += L) a0 = a0.add(load(x, base + j));
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = SimdMath.sum(a0.add(a1).add(a2.add(a3)));
         for (; j < n; j++) s += x.getAtIndex(F32, base + j);
         return s;
     }
@@ -447,11 +447,11 @@ public class SimdKernels implements Kernels {
         FloatVector acc = FloatVector.zero(S);
         long j = 0;
         for (long bound = S.loopBound(cols); j < bound; j += L) {
-            FloatVector e = load(x, base + j).sub(shift).lanewise(VectorOperators.EXP);
+            FloatVector e = SimdMath.exp(load(x, base + j).sub(shift));
             if (y != null) store(e, y, base + j);
             acc = acc.add(e);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = SimdMath.sum(acc);
         for (; j < cols; j++) {
             float e = (float) Math.exp(x.getAtIndex(F32, base + j) - shift);
             if (y != null) y.setAtIndex(F32, base + j, e);
@@ -476,7 +476,7 @@ public class SimdKernels implements Kernels {
             acc1 = load(a, base + j + L).fma(load(b, base + j + L), acc1);
         }
         for (long bound = S.loopBound(n); j < bound; j += L) acc0 = load(a, base + j).fma(load(b, base + j), acc0);
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = SimdMath.sum(acc0.add(acc1));
         for (; j < n; j++) {
             s += a.getAtIndex(F32, base + j) * b.getAtIndex(F32, base + j);
         }
@@ -552,7 +552,7 @@ public class SimdKernels implements Kernels {
                 float s = sum(dy, base, cols);
                 long j = 0;
                 for (long bound = S.loopBound(cols); j < bound; j += L) {
-                    FloatVector p = load(y, base + j).lanewise(VectorOperators.EXP);
+                    FloatVector p = SimdMath.exp(load(y, base + j));
                     store(load(dx, base + j).add(load(dy, base + j)).sub(p.mul(s)), dx, base + j);
                 }
                 for (; j < cols; j++) {
@@ -600,7 +600,7 @@ public class SimdKernels implements Kernels {
                     store(v, y, base + j);
                     acc = acc.add(v);
                 }
-                float total = acc.reduceLanes(VectorOperators.ADD);
+                float total = SimdMath.sum(acc);
                 for (; j < cols; j++) {
                     float v = x.getAtIndex(F32, base + j) + bias.getAtIndex(F32, j) + residual.getAtIndex(F32, base + j);
                     y.setAtIndex(F32, base + j, v);
@@ -622,7 +622,7 @@ public class SimdKernels implements Kernels {
             FloatVector d = load(x, base + j).sub(mu);
             acc = d.fma(d, acc);
         }
-        float var = acc.reduceLanes(VectorOperators.ADD);
+        float var = SimdMath.sum(acc);
         for (; j < cols; j++) {
             float d = x.getAtIndex(F32, base + j) - mu;
             var += d * d;
@@ -672,7 +672,7 @@ public class SimdKernels implements Kernels {
                         store(dyv.fma(xhat, load(pgs, j)), pgs, j);
                         store(load(pbs, j).add(dyv), pbs, j);
                     }
-                    float sg = accG.reduceLanes(VectorOperators.ADD), sgx = accGX.reduceLanes(VectorOperators.ADD);
+                    float sg = SimdMath.sum(accG), sgx = SimdMath.sum(accGX);
                     for (; j < cols; j++) {
                         float xhat = (x.getAtIndex(F32, base + j) - mu) * rs;
                         float dyv = dy.getAtIndex(F32, base + j);

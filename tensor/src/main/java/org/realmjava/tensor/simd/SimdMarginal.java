@@ -49,9 +49,9 @@ final class SimdMarginal {
         FloatVector shift = max.blend(0f, max.compare(VectorOperators.EQ, NEG_INF));
         FloatVector sum = FloatVector.zero(S);
         for (int c = 0; c < z; c++) {
-            sum = sum.add(load(ll, (long) (b * z + c) * t + j, in).add(logPrior[c]).sub(shift).lanewise(VectorOperators.EXP));
+            sum = sum.add(SimdMath.exp(load(ll, (long) (b * z + c) * t + j, in).add(logPrior[c]).sub(shift)));
         }
-        return shift.add(sum.lanewise(VectorOperators.LOG));
+        return shift.add(SimdMath.log(sum));
     }
 
     static void forward(MemorySegment f, MemorySegment ll, MemorySegment mask, MemorySegment logp, int batch, int z, int t) {
@@ -88,10 +88,10 @@ final class SimdMarginal {
                     FloatVector shift = FloatVector.zero(S).blend(lp, active);
                     for (int c = 0; c < z; c++) {
                         long at = (long) (b * z + c) * t + j;
-                        FloatVector post = load(ll, at, in).add(logPrior[c]).sub(shift).lanewise(VectorOperators.EXP);
+                        FloatVector post = SimdMath.exp(load(ll, at, in).add(logPrior[c]).sub(shift));
                         post = FloatVector.zero(S).blend(post, active);
                         load(dll, at, in).add(gv.mul(post)).intoMemorySegment(dll, at << 2, NATIVE, in);
-                        dfAcc[c] += gv.mul(post.sub(prior[c])).reduceLanes(VectorOperators.ADD);
+                        dfAcc[c] += SimdMath.sum(gv.mul(post.sub(prior[c])));
                     }
                 }
                 for (int c = 0; c < z; c++) {

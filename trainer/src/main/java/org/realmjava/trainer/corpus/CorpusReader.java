@@ -3,12 +3,7 @@ package org.realmjava.trainer.corpus;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,24 +43,15 @@ public final class CorpusReader {
         if (!Files.isRegularFile(file)) throw new CorpusException("corpus " + file + ": no such file");
     }
 
-    private static BufferedReader strictUtf8(Path file) throws IOException {
-        var decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-        return new BufferedReader(new InputStreamReader(Files.newInputStream(file), decoder));
-    }
-
     private static List<Document> lines(Path file, int max, LineParser parser) {
         checkFile(file);
         List<Document> out = new ArrayList<>();
-        int lineNo = 0;
-        try (BufferedReader r = strictUtf8(file)) {
-            for (String line; out.size() < max && (line = r.readLine()) != null; ) {
-                lineNo++;
+        try (TextLines r = new TextLines(file)) {
+            for (String line; out.size() < max && (line = r.next()) != null; ) {
                 if (line.isBlank()) continue;
-                Document d = parser.parse(line, lineNo);
+                Document d = parser.parse(line, r.number());
                 if (d != null) out.add(d);
             }
-        } catch (CharacterCodingException e) {
-            throw new CorpusException(file + ":" + (lineNo + 1) + ": not UTF-8 text");
         } catch (IOException e) {
             throw new CorpusException("corpus " + file + ": cannot read: " + e.getMessage());
         }

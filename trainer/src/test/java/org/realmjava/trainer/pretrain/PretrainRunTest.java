@@ -1,0 +1,159 @@
+package org.realmjava.trainer.pretrain;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.realmjava.trainer.checkpoint.CheckpointDirectory;
+import org.realmjava.trainer.config.ConfigException;
+import org.realmjava.trainer.config.PretrainConfig;
+
+/**
+ * Pre-training end to end on a tiny random BERT: it learns, the refresh schedule and checkpoints do
+ * what the config says, an interrupted-and-resumed run repeats the uninterrupted one bit for bit,
+ * and bad configs fail with one line naming the key.
+ */
+class PretrainRunTest {
+    @TempDir
+    Path dir;
+
+    private static final String[] FACTS = {
+        "The Hudson River flows through New York and reaches the sea in %d.",
+        "Marie Curie won a prize in %d for work on radium and polonium.",
+        "The city of Lisbon was struck by an earthquake in %d and rebuilt.",
+        "Mount Everest was first climbed by Tenzing Norgay in %d with a partner.",
+        "The Danube passes Vienna and Budapest before the Black Sea in %d.",
+    };
+
+    private Path corpus() throws IOException {
+        Path c = dir.resolve("corpus.jsonl");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            String text = String.format(FACTS[i % FACTS.length], 1700 + i) + " It is one of " + (i + 3) + " examples in this small corpus.";
+            sb.append(String.format("{\"id\": \"d%d\", \"title\": \"Doc %d\", \"text\": \"%s\"}%n", i, i, text));
+        }
+        Files.writeString(c, sb.toString());
+        return c;
+    }
+
+    private Path config(String name, String extra) throws IOException {
+        corpus();
+        Path f = dir.resolve(name + ".json");
+        Files.writeString(f, "{\"corpus\": {\"path\": \"corpus.jsonl\"}, \"init\": {\"random\": {\"layers\": 1, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64}},"
+                + " \"projection_dim\": 16, \"k\": 3, \"query_len\": 32, \"block_len\": 48, \"batch\": 2, \"steps\": 8, \"lr\": 0.002, \"warmup\": 2,"
+                + " \"refresh_every\": 2, \"checkpoint_dir\": \"" + name + "\", \"checkpoint_every\": 4, \"keep_checkpoints\": 2, \"seed\": 5,"
+                + " \"threads\": " + org.realmjava.tensor.parallel.Parallel.threads() + extra + "}");
+        return f;
+    }
+
+    private static final class Stop extends RuntimeException {}
+
+    private static List<String> losses(Path runDir) throws IOException {
+        List<String> out = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            JsonNode n = json.readTree(line);
+            out.add(n.get("step").asText() + ":" + n.get("loss").asText() + ":" + n.get("index_generation").asText() + ":" + n.get("staleness").asText());
+        }
+        return out;
+    }
+
+    @Test
+    void aResumedRunRepeatsTheUninterruptedOneBitForBit() throws IOException {
+        PretrainConfig a = PretrainConfig.read(config("a", ""));
+        try (PretrainRun run = PretrainRun.open(a, PretrainListener.SILENT)) {
+            assertEquals(dir.resolve("a").resolve("step-0000008"), run.run());
+        }
+        PretrainConfig b = PretrainConfig.read(config("b", ""));
+        PretrainListener stopAfterFirst = new PretrainListener() {
+            @Override
+            public void checkpoint(Path d) {
+                throw new Stop();
+            }
+        };
+        try (PretrainRun run = PretrainRun.open(b, stopAfterFirst)) {
+            assertThrows(Stop.class, run::run);
+        }
+        // a half-written checkpoint left by a kill is ignored and removed
+        Files.createDirectories(dir.resolve("b").resolve(".tmp-step-0000008"));
+        try (PretrainRun run = PretrainRun.open(b, PretrainListener.SILENT)) {
+            assertEquals(4, run.startStep());
+            run.run();
+        }
+        assertEquals(losses(dir.resolve("a")), losses(dir.resolve("b")));
+        for (String f : new String[] {"query/model.safetensors", "doc/model.safetensors", "reader/model.safetensors", "heads.safetensors",
+                "optimizer.bin", "index-live.npy"}) {
+            assertArrayEquals(Files.readAllBytes(dir.resolve("a/step-0000008/" + f)), Files.readAllBytes(dir.resolve("b/step-0000008/" + f)), f);
+        }
+        // refresh every 2 steps: a snapshot taken at step 2 is live from step 4, so staleness is 2 or 3 from there
+        List<String> l = losses(dir.resolve("a"));
+        assertEquals(8, l.size());
+        assertTrue(l.get(0).endsWith(":0:0"), l.get(0));
+        assertTrue(l.get(4).endsWith(":1:2") && l.get(5).endsWith(":1:3") && l.get(7).endsWith(":2:3"), l.toString());
+        assertEquals(List.of(dir.resolve("a/step-0000004"), dir.resolve("a/step-0000008")), CheckpointDirectory.list(dir.resolve("a")));
+        assertTrue(Files.size(dir.resolve("a/loss.png")) > 1000 && Files.size(dir.resolve("a/utility.png")) > 1000);
+    }
+
+    @Test
+    void itLearnsAndTheBaselineReadsOnlyTheNullDocument() throws IOException {
+        PretrainConfig c = PretrainConfig.read(config("learn", ", \"retrieval\": false, \"steps\": 40, \"checkpoint_every\": 40, \"lr\": 0.005"));
+        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+            run.run();
+        }
+        List<Double> loss = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(dir.resolve("learn/metrics.jsonl"))) {
+            JsonNode n = json.readTree(line);
+            loss.add(n.get("loss").asDouble());
+            assertEquals(0.0, n.get("entropy").asDouble(), "one candidate: p(z|x) = 1");
+        }
+        double first = (loss.get(0) + loss.get(1) + loss.get(2)) / 3, last = (loss.get(37) + loss.get(38) + loss.get(39)) / 3;
+        assertTrue(last < first - 1.0, "loss should fall: first " + first + ", last " + last);
+    }
+
+    @Test
+    void badConfigsFailWithOneLineNamingTheKey() throws IOException {
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: corpus, init, steps, masking, marginal, checkpoint_dir, projection_dim, k,"
+                + " query_len, block_len, batch, accumulate, lr, warmup, refresh_every, retrieval, shared_towers, checkpoint_every, keep_checkpoints, seed,"
+                + " threads, heldout, refresh_batch)",
+                assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
+        assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
+                assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
+                        : rewrite(config("typed", ""), "\"k\": 3", "\"k\": \"8\""))).getMessage());
+        assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(rewrite(config("nested", ""), "\"layers\": 1", "\"layers\": 1, \"depth\": 2")))
+                .getMessage().contains("unknown key 'init.random.depth'"));
+        assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(rewrite(config("masking", ""), "\"seed\"", "\"masking\": \"entities\", \"seed\"")))
+                .getMessage().contains("'masking' must be salient, random-span or random-token"));
+        PretrainConfig bigK = PretrainConfig.read(rewrite(config("bigk", ""), "\"k\": 3", "\"k\": 300"));
+        assertEquals("config bigk.json: 'k' (300) must be smaller than the corpus's 30 blocks (a query's own block is never a candidate)",
+                assertThrows(ConfigException.class, () -> PretrainRun.open(bigK, PretrainListener.SILENT)).getMessage());
+    }
+
+    @Test
+    void aCheckpointDirOfAnotherModelIsRefused() throws IOException {
+        PretrainConfig c = PretrainConfig.read(config("other", ", \"steps\": 2, \"checkpoint_every\": 2"));
+        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+            run.run();
+        }
+        PretrainConfig wider = PretrainConfig.read(rewrite(config("other", ", \"steps\": 2, \"checkpoint_every\": 2"), "\"hidden\": 32", "\"hidden\": 64"));
+        String msg = assertThrows(ConfigException.class, () -> PretrainRun.open(wider, PretrainListener.SILENT)).getMessage();
+        assertTrue(msg.startsWith("checkpoint_dir " + dir.resolve("other") + " holds a run of another model"), msg);
+    }
+
+    private static Path rewrite(Path f, String from, String to) throws IOException {
+        String s = Files.readString(f);
+        assertTrue(s.contains(from), from);
+        Files.writeString(f, s.replace(from, to));
+        return f;
+    }
+}
