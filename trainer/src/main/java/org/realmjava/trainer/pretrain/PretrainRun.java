@@ -111,25 +111,15 @@ public final class PretrainRun implements AutoCloseable {
         byte[] tokBytes = Files.readAllBytes(tokenizerFile);
         String tokName = tokenizerFile.getFileName().toString().endsWith(".txt") ? "vocab.txt" : "tokenizer.json";
 
-        // the corpus, as blocks
-        List<Document> docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit());
-        List<Block> blocks = new BlockSplitter(tokenizer, config.blockLen()).split(docs);
-        if (config.retrieval() && config.k() >= blocks.size()) {
-            throw new ConfigException("config " + config.file().getFileName() + ": 'k' (" + config.k() + ") must be smaller than the corpus's " + blocks.size()
-                    + " blocks (a query's own block is never a candidate)");
-        }
+        Corpus corpus = Corpus.load(config, tokenizer, listener);
+        List<Block> blocks = corpus.blocks();
         String corpusKey = corpusKey(blocks);
         if (state != null && !corpusKey.equals(state.path("corpus_key").asText())) {
             throw new ConfigException("checkpoint_dir " + dir + " was trained on another corpus (" + state.path("corpus_key").asText() + ", now "
                     + corpusKey + "): use another checkpoint_dir");
         }
-        List<String> titles = new ArrayList<>();
-        for (Block b : blocks) titles.add(b.title());
-        Masking masking = new Masking(tokenizer, config.masking(), config.queryLen(), titles);
-        PretrainData data = new PretrainData(blocks, masking, config.seed(), config.heldout());
-        listener.info(String.format("corpus: %d documents, %d blocks (<= %d wordpieces); %d training queries, %d held out; %s masking",
-                docs.size(), blocks.size(), config.blockLen(), data.trainingQueries(), data.heldoutQueries(), config.masking().configName));
-        BlockInputs inputs = new BlockInputs(blocks, tokenizer, config.blockLen());
+        PretrainData data = corpus.data();
+        BlockInputs inputs = corpus.inputs();
         IndexRefresher refresher = new IndexRefresher(dir.resolve("index"), inputs, tokenizer.padId(), tokenizer.sepId(), config.refreshBatch(),
                 model.spec.projectionDim());
         RealmPretrainer trainer = new RealmPretrainer(config, model, tokenizer, blocks, inputs, data, refresher);
@@ -235,6 +225,25 @@ public final class PretrainRun implements AutoCloseable {
         String source = i.checkpoint() != null ? "checkpoint " + i.checkpoint() : i.random() != null ? "random " + i.random() : i.model() != null
                 ? "model " + i.model() : "built-in all-MiniLM-L6-v2";
         return source + ", projection " + c.projectionDim() + (c.sharedTowers() ? ", shared towers" : "");
+    }
+
+    /** The corpus of a run as blocks, its query stream, and the blocks' token ids. */
+    record Corpus(List<Document> documents, List<Block> blocks, PretrainData data, BlockInputs inputs) {
+        static Corpus load(PretrainConfig config, WordPieceTokenizer tokenizer, PretrainListener listener) {
+            List<Document> docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit());
+            List<Block> blocks = new BlockSplitter(tokenizer, config.blockLen()).split(docs);
+            if (config.retrieval() && config.k() >= blocks.size()) {
+                throw new ConfigException("config " + config.file().getFileName() + ": 'k' (" + config.k() + ") must be smaller than the corpus's "
+                        + blocks.size() + " blocks (a query's own block is never a candidate)");
+            }
+            List<String> titles = new ArrayList<>();
+            for (Block b : blocks) titles.add(b.title());
+            Masking masking = new Masking(tokenizer, config.masking(), config.queryLen(), titles);
+            PretrainData data = new PretrainData(blocks, masking, config.seed(), config.heldout());
+            listener.info(String.format("corpus: %d documents, %d blocks (<= %d wordpieces); %d training queries, %d held out; %s masking",
+                    docs.size(), blocks.size(), config.blockLen(), data.trainingQueries(), data.heldoutQueries(), config.masking().configName));
+            return new Corpus(docs, blocks, data, new BlockInputs(blocks, tokenizer, config.blockLen()));
+        }
     }
 
     /** Number of blocks and a hash over their hashes. */

@@ -60,6 +60,8 @@ public final class RealmPretrainer {
     final LearningRateSchedule schedule;
     final int padId, sepId, clsId;
     long skipped, nonFiniteStreak;
+    /** Scores [b, z] and reader log-likelihoods [b, z, T] of the last forward pass (for {@link #explain}). */
+    private float[] lastScores, lastLogLikelihoods;
 
     RealmPretrainer(PretrainConfig config, RealmModel model, WordPieceTokenizer tokenizer, List<Block> blocks, BlockInputs blockInputs, PretrainData data,
                     IndexRefresher refresher) {
@@ -250,8 +252,38 @@ public final class RealmPretrainer {
             loss = logp.sum().scale(-1f / b);
         }
         double[] m = metrics(f, ll, logits, batch, z, maxT);
+        lastScores = f.detach().toFloatArray();
+        lastLogLikelihoods = ll.detach().toFloatArray();
         add(phase, "loss", t);
         return new Forward(loss, b, maskedTokens, tokens, m[0], m[1], m[2], logp.detach().sum().item());
+    }
+
+    /** One query's candidates, their p(z|x), and per candidate (log p(y|z,x) - log p(y|null,x)) per masked token. */
+    record Explained(int[] blocks, double[] prior, double[] utility) {}
+
+    /** The retrieval of one query explained (no dropout, no graph). */
+    Explained explain(MaskedQuery q) {
+        try (var g = Autograd.noGrad()) {
+            List<MaskedQuery> one = List.of(q);
+            Batches qb = Batches.pad(List.of(q.ids()), List.of(new int[q.ids().length]), padId);
+            Tensor qv = model.embedQueries(qb.ids(), qb.types(), qb.mask(), null);
+            int[] cands = candidates(qv, one)[0];
+            Forward f = forward(one, null, new LinkedHashMap<>(), false);
+            float[] fv = lastScores, lv = lastLogLikelihoods;
+            int z = cands.length, t = q.masked();
+            double[] prior = new double[z], util = new double[z];
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (float v : fv) max = Math.max(max, v);
+            for (int j = 0; j < z; j++) sum += prior[j] = Math.exp(fv[j] - max);
+            for (int j = 0; j < z; j++) {
+                prior[j] /= sum;
+                double u = 0;
+                for (int k = 0; k < t; k++) u += lv[j * t + k] - lv[(z - 1) * t + k];
+                util[j] = u / t;
+            }
+            assert f.queries() == 1;
+            return new Explained(cands, prior, util);
+        }
     }
 
     /** Marks an empty candidate slot (fewer blocks than k after dropping the query's own). */

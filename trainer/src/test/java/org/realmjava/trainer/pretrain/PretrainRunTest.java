@@ -150,6 +150,37 @@ class PretrainRunTest {
         assertTrue(msg.startsWith("checkpoint_dir " + dir.resolve("other") + " holds a run of another model"), msg);
     }
 
+    @Test
+    void ictTrainsTheRetrieverAndItsCheckpointStartsPretraining() throws IOException {
+        corpus();
+        Path ict = dir.resolve("ict.json");
+        Files.writeString(ict, "{\"corpus\": {\"path\": \"corpus.jsonl\"}, \"init\": {\"random\": {\"layers\": 1, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64}},"
+                + " \"projection_dim\": 16, \"query_len\": 32, \"block_len\": 48, \"batch\": 8, \"steps\": 60, \"lr\": 0.005, \"warmup\": 4, \"remove_sentence\": 0.0,"
+                + " \"checkpoint_dir\": \"ict\", \"checkpoint_every\": 30, \"seed\": 2, \"threads\": " + org.realmjava.tensor.parallel.Parallel.threads() + "}");
+        // the query sentence stays in its block here (remove_sentence 0): the corpus's other sentence is the same in every block
+        Path last = IctRun.open(org.realmjava.trainer.config.IctConfig.read(ict), PretrainListener.SILENT).run();
+        assertEquals(dir.resolve("ict/step-0000060"), last);
+        List<Double> loss = new ArrayList<>(), acc = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(dir.resolve("ict/metrics.jsonl"))) {
+            JsonNode n = json.readTree(line);
+            loss.add(n.get("loss").asDouble());
+            acc.add(n.get("mlm_accuracy").asDouble());
+        }
+        double firstLoss = loss.subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double lastLoss = loss.subList(55, 60).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double lastAcc = acc.subList(55, 60).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        // 8 in-batch candidates: chance is log 8 = 2.08 nats and 1/8 accuracy; 60 steps reach ~1.45 nats and ~0.3
+        assertTrue(firstLoss > 1.9 && lastLoss < firstLoss - 0.5 && lastAcc > 0.25, "ICT loss " + firstLoss + " -> " + lastLoss + ", accuracy " + lastAcc);
+        // the ICT checkpoint is a pre-training init
+        PretrainConfig c = PretrainConfig.read(rewrite(config("fromict", ", \"steps\": 2, \"checkpoint_every\": 2"), "\"init\": {\"random\": {\"layers\": 1, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64}}",
+                "\"init\": {\"checkpoint\": \"ict\"}"));
+        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+            run.run();
+        }
+        assertTrue(Files.exists(dir.resolve("fromict/step-0000002/realm-model.json")));
+    }
+
     private static Path rewrite(Path f, String from, String to) throws IOException {
         String s = Files.readString(f);
         assertTrue(s.contains(from), from);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The pre-training experiment of docs/experiments.md: on the SQuAD dev paragraphs, from the
+# built-in all-MiniLM-L6-v2, (a) REALM with salient-span masking, (b) the same without retrieval,
+# (c) REALM with random-span masking; each evaluated before (the shared starting model) and after
+# on held-out sentences and on the retrieval of SQuAD dev questions of articles 36-47.
+# Needs ../shared/data/squad/dev-v1.1.json. Results: build/experiments/*.json (one JSON line each).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+squad="$here/../shared/data/squad/dev-v1.1.json"
+[ -f "$squad" ] || { echo "needs $squad (../shared/data)"; exit 2; }
+out="$here/build/experiments"
+mkdir -p "$out"
+eval_args=(--questions "$squad" --articles 36-47 --heldout 300 --k 1,5,20 --examples 3)
+cfg="$here/configs/experiments"
+if [ ! -f "$out/step0.json" ]; then
+  "$here/bin/realm" pretrain-eval --config "$cfg/squad-realm-salient.json" --checkpoint init "${eval_args[@]}" > "$out/step0.txt" 2> "$out/step0.log"
+  tail -1 "$out/step0.txt" > "$out/step0.json"
+fi
+for name in squad-realm-salient squad-no-retrieval squad-realm-random-span; do
+  /usr/bin/time -v "$here/bin/realm" pretrain --config "$cfg/$name.json" 2> "$out/$name.train.log"
+  "$here/bin/realm" pretrain-eval --config "$cfg/$name.json" "${eval_args[@]}" > "$out/$name.txt" 2> "$out/$name.eval.log"
+  tail -1 "$out/$name.txt" > "$out/$name.json"
+done
+cat "$out"/*.json

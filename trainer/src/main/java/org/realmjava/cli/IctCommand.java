@@ -1,0 +1,32 @@
+package org.realmjava.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.realmjava.trainer.config.IctConfig;
+import org.realmjava.trainer.pretrain.IctRun;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code realm ict --config C.json}: the Inverse Cloze Task warm start of the retriever. */
+@Command(name = "ict", mixinStandardHelpOptions = true,
+        description = {"Inverse Cloze Task: train both retriever towers to find a sentence's block among the batch's blocks.",
+                "Its checkpoint is a valid init.checkpoint of realm pretrain. Run the same command again to resume."})
+final class IctCommand implements Callable<Integer> {
+    @Option(names = "--config", required = true, description = "JSON config (keys: docs/pretraining.md)")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        IctConfig c = IctConfig.read(config);
+        System.setProperty("realm.threads", Integer.toString(c.threads()));
+        PretrainCommand.CliListener listener = new PretrainCommand.CliListener();
+        Path last;
+        try {
+            last = IctRun.open(c, listener).run();
+        } finally {
+            listener.close();
+        }
+        System.err.println("final checkpoint: " + last);
+        return 0;
+    }
+}

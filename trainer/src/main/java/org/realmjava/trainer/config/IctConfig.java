@@ -1,0 +1,31 @@
+package org.realmjava.trainer.config;
+
+import java.nio.file.Path;
+
+/**
+ * The keys of {@code realm ict --config C.json} (the Inverse Cloze Task warm start of the
+ * retriever, ORQA): corpus, init, projection_dim, query_len, block_len, batch (the in-batch
+ * negatives: batch - 1 per query), accumulate, steps, lr, warmup, remove_sentence (how often the
+ * query sentence is taken out of its block; ORQA: 0.9), shared_towers, checkpoint_dir,
+ * checkpoint_every, keep_checkpoints, seed, threads.
+ */
+public record IctConfig(Path file, CorpusConfig corpus, InitConfig init, int projectionDim, int queryLen, int blockLen, int batch, int accumulate,
+                        int steps, double lr, int warmup, double removeSentence, boolean sharedTowers, Path checkpointDir, int checkpointEvery,
+                        int keepCheckpoints, long seed, int threads) {
+
+    public static IctConfig read(Path file) {
+        ConfigReader c = ConfigReader.open(file);
+        CorpusConfig corpus = CorpusConfig.read(c.object("corpus"), c);
+        InitConfig init = InitConfig.read(c.object("init"));
+        int steps = c.integer("steps", 1000, 1);
+        Path dir = c.path("checkpoint_dir");
+        if (dir == null) throw c.invalid("checkpoint_dir", "is needed (the run's checkpoints and metrics live there)");
+        IctConfig i = new IctConfig(c.file(), corpus, init, c.integer("projection_dim", 128, 1), c.integer("query_len", 64, 8), c.integer("block_len", 288, 19),
+                c.integer("batch", 16, 2), c.integer("accumulate", 1, 1), steps, c.number("lr", 1e-4, 0, 1), c.integer("warmup", Math.min(1000, steps / 10), 0),
+                c.number("remove_sentence", 0.9, 0, 1), c.bool("shared_towers", false), dir, c.integer("checkpoint_every", 100, 1),
+                c.integer("keep_checkpoints", 3, 1), c.longValue("seed", 0), c.integer("threads", Runtime.getRuntime().availableProcessors(), 1));
+        if (i.warmup > steps) throw c.invalid("warmup", "(" + i.warmup + ") exceeds steps (" + steps + ")");
+        c.finish();
+        return i;
+    }
+}
