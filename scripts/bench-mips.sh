@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # JMH: exact MIPS queries/s over N x d vectors (steady state, index mapped and warm) and updates
-# the 'mips-jmh' section (or $SECTION) of docs/benchmarks.md. Extra JMH options pass through, e.g.
+# the 'mips-jmh' section (or $SECTION, headed "... steady state, $TITLE") of docs/benchmarks.md. Extra JMH options pass through, e.g.
 #   scripts/bench-mips.sh -p n=100000,1000000 -p d=128,768 -p k=1,10,100,1000 -p q=1,16,64,256,1024
 source "$(dirname "$0")/lib-jmh.sh"
 out=$(mktemp)
 run_jmh MipsBenchmark "$out" "$@"
-python3 - "$out" "$*" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "${SECTION:-mips-jmh}"
+python3 - "$out" "$*" "${TITLE:-by batch size}" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "${SECTION:-mips-jmh}"
 import json, sys, os, datetime
 rows = json.load(open(sys.argv[1]))
 cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
-print('## Exact MIPS, JMH steady state (scripts/bench-mips.sh)\n')
+print(f'## Exact MIPS, JMH steady state, {sys.argv[3]} (scripts/bench-mips.sh)\n')
 print(f'Command: `scripts/bench-mips.sh {sys.argv[2]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
       'Gaussian vectors; every benchmark checks its top-k against the brute-force reference first.')
 print('Machine limits measured here: ~30 GB/s read bandwidth (2 threads), ~117 GFLOP/s f32 FMA per core.\n')

@@ -10,6 +10,9 @@ squad="$here/../shared/data/squad/dev-v1.1.json"
 [ -f "$squad" ] || { echo "needs $squad (../shared/data)"; exit 2; }
 out="$here/build/experiments"
 mkdir -p "$out"
+# run a snapshot of the build, so that rebuilding meanwhile cannot change the classes under a run
+mkdir -p "$out/app" && cp "$here/trainer/target/realm.jar" "$out/app/" && rm -rf "$out/app/lib" && cp -r "$here/trainer/target/lib" "$out/app/lib"
+export REALM_JAR="$out/app/realm.jar"
 eval_args=(--questions "$squad" --articles 36-47 --heldout 300 --k 1,5,20 --examples 3)
 cfg="$here/configs/experiments"
 if [ ! -f "$out/step0.json" ]; then

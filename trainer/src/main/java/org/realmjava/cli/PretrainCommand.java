@@ -70,8 +70,12 @@ final class PretrainCommand implements Callable<Integer> {
 
         @Override
         public void step(StepMetrics m) {
-            String line = String.format(Locale.ROOT, "loss %.4f acc %.3f util %+.3f tok/s %.0f gen %d stale %d%s", m.loss(), m.mlmAccuracy(),
-                    m.utility(), m.tokensPerSecond(), m.generation(), m.staleness(), m.skipped() > 0 ? " skipped " + m.skipped() : "");
+            // ICT steps have no retrieval utility or index: loss and in-batch accuracy only
+            String line = Double.isNaN(m.utility())
+                    ? String.format(Locale.ROOT, "loss %.4f acc %.3f tok/s %.0f%s", m.loss(), m.mlmAccuracy(), m.tokensPerSecond(),
+                            m.skipped() > 0 ? " skipped " + m.skipped() : "")
+                    : String.format(Locale.ROOT, "loss %.4f acc %.3f util %+.3f tok/s %.0f gen %d stale %d%s", m.loss(), m.mlmAccuracy(),
+                            m.utility(), m.tokensPerSecond(), m.generation(), m.staleness(), m.skipped() > 0 ? " skipped " + m.skipped() : "");
             steps.stepTo(m.step() + 1);
             steps.extra(line);
             long every = Math.max(1, (total - from) / 20);

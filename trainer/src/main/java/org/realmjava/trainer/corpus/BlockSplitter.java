@@ -9,7 +9,7 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 
 /**
  * Splits documents into blocks along sentence boundaries (the JDK's English sentence
- * BreakIterator): sentences are added to a block while [CLS] title [SEP] body [SEP] fits in
+ * BreakIterator, plus "; \"" before a quoted example, as WordNet glosses write them): sentences are added to a block while [CLS] title [SEP] body [SEP] fits in
  * blockLength wordpieces; a sentence longer than a whole block is cut at word starts. Blocks keep
  * the document's exact text.
  */
@@ -51,7 +51,15 @@ public final class BlockSplitter {
         BreakIterator it = BreakIterator.getSentenceInstance(Locale.ENGLISH);
         it.setText(text);
         int tok = 0;
-        for (int s = it.first(), e = it.next(); e != BreakIterator.DONE; s = e, e = it.next()) {
+        List<Integer> ends = new ArrayList<>();
+        for (int e = it.next(); e != BreakIterator.DONE; e = it.next()) {
+            // a quoted example after a semicolon is a sentence of its own (WordNet glosses: definition; "example"; ...)
+            for (int q = text.indexOf("; \"", ends.isEmpty() ? 0 : ends.get(ends.size() - 1)); q >= 0 && q < e; q = text.indexOf("; \"", q + 1)) {
+                ends.add(q + 1);
+            }
+            ends.add(e);
+        }
+        for (int e : ends) {
             int first = tok;
             while (tok < n && tokStart[tok] < e) tok++;
             if (tok > first) sentences.add(new int[] {first, tok});
