@@ -37,7 +37,7 @@ public final class ConfigReader {
         try {
             n = new ObjectMapper().readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new ConfigException(file + ":" + e.getLocation().getLineNr() + ": not JSON (" + e.getOriginalMessage() + ")");
+            throw new ConfigException(file + ":" + e.getLocation().getLineNr() + ": not JSON (" + org.realmjava.trainer.corpus.CorpusException.brief(e) + ")");
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read: " + e.getMessage());
         }

@@ -63,7 +63,7 @@ public final class CorpusReader {
         try {
             n = JSON.readTree(line);
         } catch (JsonProcessingException e) {
-            throw new CorpusException(file + ":" + no + ": not a JSON object (" + e.getOriginalMessage() + ")");
+            throw new CorpusException(file + ":" + no + ": not a JSON object (" + CorpusException.brief(e) + ")");
         }
         if (n == null || !n.isObject()) throw new CorpusException(file + ":" + no + ": not a JSON object");
         JsonNode text = n.get("text");
@@ -95,7 +95,7 @@ public final class CorpusReader {
         try {
             root = JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new CorpusException(file + ":" + e.getLocation().getLineNr() + ": not SQuAD JSON (" + e.getOriginalMessage() + ")");
+            throw new CorpusException(file + ":" + e.getLocation().getLineNr() + ": not SQuAD JSON (" + CorpusException.brief(e) + ")");
         } catch (IOException e) {
             throw new CorpusException("corpus " + file + ": cannot read: " + e.getMessage());
         }

@@ -153,6 +153,7 @@ public final class ModelInit {
 
         /** dir itself when it holds a model; else the newest step directory of a run's checkpoint_dir. */
         public static Path modelDirectory(Path dir) {
+            if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": no such checkpoint directory (not a REALM checkpoint)");
             if (ModelStore.isModelDirectory(dir)) return dir;
             Path latest = org.realmjava.trainer.checkpoint.CheckpointDirectory.latest(dir);
             if (latest == null) throw new IllegalArgumentException(dir + ": not a REALM checkpoint (no " + ModelStore.MANIFEST + ", no step-* checkpoints)");

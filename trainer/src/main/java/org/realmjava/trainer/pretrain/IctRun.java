@@ -64,9 +64,9 @@ public final class IctRun {
         RealmPretrainer.requireThreads(config.threads());
         Path dir = config.checkpointDir();
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new ConfigException("checkpoint_dir " + dir + " exists and is not a directory");
-        Files.createDirectories(dir);
         CheckpointDirectory.removeTemporaries(dir);
         Path latest = CheckpointDirectory.latest(dir);
+        var docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit()); // a bad corpus fails first
         Path tokFile;
         if (latest != null) {
             JsonNode st = JSON.readTree(latest.resolve(PretrainRun.STATE).toFile());
@@ -89,13 +89,15 @@ public final class IctRun {
         }
         tokenizerBytes = Files.readAllBytes(tokFile);
         tokenizerName = tokFile.getFileName().toString().endsWith(".txt") ? "vocab.txt" : "tokenizer.json";
-        blocks = new BlockSplitter(tokenizer, config.blockLen()).split(CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit()));
+        blocks = new BlockSplitter(tokenizer, config.blockLen()).split(docs);
         eligible = blocks.stream().filter(b -> b.sentences() >= 2).mapToInt(Block::index).toArray();
         if (eligible.length < config.batch()) {
             throw new ConfigException("config " + config.file().getFileName() + ": 'batch' (" + config.batch() + ") needs as many blocks of 2+ sentences; the corpus has "
                     + eligible.length);
         }
         listener.info(blocks.size() + " blocks, " + eligible.length + " with 2+ sentences (ICT examples)");
+        // created only now: a config, model or corpus that fails above leaves nothing behind
+        Files.createDirectories(dir);
         optimizer = AdamW.bertDefaults(model.retrieverParameters());
         if (latest != null) {
             try (var in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(latest.resolve(PretrainRun.OPTIMIZER))))) {

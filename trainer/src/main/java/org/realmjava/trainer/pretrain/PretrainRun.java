@@ -81,7 +81,6 @@ public final class PretrainRun implements AutoCloseable {
         RealmPretrainer.requireThreads(config.threads());
         Path dir = config.checkpointDir();
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new ConfigException("checkpoint_dir " + dir + " exists and is not a directory");
-        Files.createDirectories(dir);
         CheckpointDirectory.removeTemporaries(dir);
         Path latest = CheckpointDirectory.latest(dir);
         String modelKey = modelKey(config);
@@ -91,6 +90,8 @@ public final class PretrainRun implements AutoCloseable {
                     + modelKey + "): use another checkpoint_dir");
         }
 
+        // the corpus file first: a bad one fails before anything is loaded or printed
+        List<Document> docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit());
         // the model and its tokenizer: from the checkpoint being resumed, or from init
         RealmModel model;
         WordPieceTokenizer tokenizer;
@@ -111,7 +112,7 @@ public final class PretrainRun implements AutoCloseable {
         byte[] tokBytes = Files.readAllBytes(tokenizerFile);
         String tokName = tokenizerFile.getFileName().toString().endsWith(".txt") ? "vocab.txt" : "tokenizer.json";
 
-        Corpus corpus = Corpus.load(config, tokenizer, listener);
+        Corpus corpus = Corpus.load(config, tokenizer, listener, docs);
         List<Block> blocks = corpus.blocks();
         String corpusKey = corpusKey(blocks);
         if (state != null && !corpusKey.equals(state.path("corpus_key").asText())) {
@@ -120,6 +121,8 @@ public final class PretrainRun implements AutoCloseable {
         }
         PretrainData data = corpus.data();
         BlockInputs inputs = corpus.inputs();
+        // created only now: a config, model or corpus that fails above leaves nothing behind
+        Files.createDirectories(dir);
         IndexRefresher refresher = new IndexRefresher(dir.resolve("index"), inputs, tokenizer.padId(), tokenizer.sepId(), config.refreshBatch(),
                 model.spec.projectionDim());
         RealmPretrainer trainer = new RealmPretrainer(config, model, tokenizer, blocks, inputs, data, refresher);
@@ -230,7 +233,10 @@ public final class PretrainRun implements AutoCloseable {
     /** The corpus of a run as blocks, its query stream, and the blocks' token ids. */
     record Corpus(List<Document> documents, List<Block> blocks, PretrainData data, BlockInputs inputs) {
         static Corpus load(PretrainConfig config, WordPieceTokenizer tokenizer, PretrainListener listener) {
-            List<Document> docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit());
+            return load(config, tokenizer, listener, CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit()));
+        }
+
+        static Corpus load(PretrainConfig config, WordPieceTokenizer tokenizer, PretrainListener listener, List<Document> docs) {
             List<Block> blocks = new BlockSplitter(tokenizer, config.blockLen()).split(docs);
             if (config.retrieval() && config.k() >= blocks.size()) {
                 throw new ConfigException("config " + config.file().getFileName() + ": 'k' (" + config.k() + ") must be smaller than the corpus's "

@@ -48,7 +48,7 @@ public final class QaReader {
                 try {
                     n = JSON.readTree(line);
                 } catch (JsonProcessingException e) {
-                    throw new CorpusException(file + ":" + no + ": not a JSON object (" + e.getOriginalMessage() + ")");
+                    throw new CorpusException(file + ":" + no + ": not a JSON object (" + org.realmjava.trainer.corpus.CorpusException.brief(e) + ")");
                 }
                 JsonNode q = n == null ? null : n.get("question"), a = n == null ? null : n.get("answer");
                 if (q == null || !q.isTextual() || q.asText().isBlank()) throw new CorpusException(file + ":" + no + ": no \"question\" string");
@@ -69,7 +69,7 @@ public final class QaReader {
         try {
             root = JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new CorpusException(file + ":" + e.getLocation().getLineNr() + ": not SQuAD JSON (" + e.getOriginalMessage() + ")");
+            throw new CorpusException(file + ":" + e.getLocation().getLineNr() + ": not SQuAD JSON (" + org.realmjava.trainer.corpus.CorpusException.brief(e) + ")");
         } catch (IOException e) {
             throw new CorpusException(file + ": cannot read: " + e.getMessage());
         }
