@@ -56,7 +56,7 @@ public final class IctRun {
     private final AdamW optimizer;
     private final LearningRateSchedule schedule;
     private final MetricsLog metrics;
-    private long start, skipped;
+    private long start, skipped, streak;
 
     private IctRun(IctConfig config, PretrainListener listener) throws IOException {
         this.config = config;
@@ -180,8 +180,10 @@ public final class IctRun {
             float lr = schedule.at(s);
             if (finite && Double.isFinite(norm)) {
                 optimizer.step(lr);
+                streak = 0;
             } else {
                 skipped++;
+                streak++;
                 loss = Double.NaN;
                 optimizer.zeroGrad();
             }
@@ -192,6 +194,10 @@ public final class IctRun {
                     tokens / seconds, tokens, skipped, lr, seconds, Double.NaN, 0, phase);
             metrics.append(m);
             listener.step(m);
+            if (streak >= RealmPretrainer.NON_FINITE_LIMIT) {
+                throw new RealmPretrainer.TrainingStopped(RealmPretrainer.NON_FINITE_LIMIT + " steps in a row (" + (s - streak + 1) + " to " + s
+                        + ") had a non-finite loss or gradient; stopping (lower lr, or check the corpus)");
+            }
             long done = s + 1;
             if (done % config.checkpointEvery() == 0 || done == config.steps()) {
                 last = save(done);

@@ -163,6 +163,7 @@ public final class PretrainRun implements AutoCloseable {
             StepMetrics m = trainer.step(s, refresh[0], refresh[1]);
             metrics.append(m);
             listener.step(m);
+            trainer.stopOnNonFiniteStreak(s);
             long done = s + 1;
             if (done % config.checkpointEvery() == 0 || done == config.steps()) {
                 last = save(done);

@@ -128,10 +128,6 @@ public final class RealmPretrainer {
             nonFiniteStreak++;
             optimizer.zeroGrad();
             loss = Double.NaN;
-            if (nonFiniteStreak >= NON_FINITE_LIMIT) {
-                throw new TrainingStopped(NON_FINITE_LIMIT + " steps in a row (" + (s - NON_FINITE_LIMIT + 1) + " to " + s
-                        + ") had a non-finite loss or gradient; stopping (lower lr, or check the corpus)");
-            }
         }
         add(phase, "optimizer", to);
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -404,7 +400,15 @@ public final class RealmPretrainer {
         return new double[] {waited, made};
     }
 
-    /** The step's end of training was reached for another reason than the step count. */
+    /** Throws TrainingStopped once NON_FINITE_LIMIT steps in a row ending at s were skipped (after s's metrics are out). */
+    void stopOnNonFiniteStreak(long s) {
+        if (nonFiniteStreak >= NON_FINITE_LIMIT) {
+            throw new TrainingStopped(NON_FINITE_LIMIT + " steps in a row (" + (s - NON_FINITE_LIMIT + 1) + " to " + s
+                    + ") had a non-finite loss or gradient; stopping (lower lr, or check the corpus)");
+        }
+    }
+
+    /** Training ended for another reason than the step count. */
     public static final class TrainingStopped extends RuntimeException {
         public TrainingStopped(String message) {
             super(message);

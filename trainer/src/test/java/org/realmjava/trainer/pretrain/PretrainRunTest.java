@@ -181,6 +181,35 @@ class PretrainRunTest {
         assertTrue(Files.exists(dir.resolve("fromict/step-0000002/realm-model.json")));
     }
 
+    @Test
+    void nonFiniteLossesAreSkippedCountedAndStopTheRunAfterTen() throws IOException {
+        PretrainConfig c = PretrainConfig.read(config("nan", ", \"steps\": 30, \"checkpoint_every\": 30"));
+        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+            // a NaN in the reader's MLM bias makes every loss NaN
+            run.model().mlm.decoderBias.set(Float.NaN, 7);
+            var e = assertThrows(RealmPretrainer.TrainingStopped.class, run::run);
+            assertEquals("10 steps in a row (0 to 9) had a non-finite loss or gradient; stopping (lower lr, or check the corpus)", e.getMessage());
+        }
+        List<String> lines = Files.readAllLines(dir.resolve("nan/metrics.jsonl"));
+        assertEquals(10, lines.size());
+        JsonNode last = new ObjectMapper().readTree(lines.get(9));
+        assertEquals(10, last.get("skipped_steps").asInt());
+        assertTrue(last.get("loss").isNull(), lines.get(9));
+    }
+
+    @Test
+    void sharedTowersSaveOneRetrieverBertAndResume() throws IOException {
+        PretrainConfig c = PretrainConfig.read(config("shared", ", \"shared_towers\": true, \"steps\": 4, \"checkpoint_every\": 2"));
+        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+            assertTrue(run.model().queryTower == run.model().docTower);
+            run.run();
+        }
+        assertTrue(Files.exists(dir.resolve("shared/step-0000004/query/model.safetensors")));
+        assertTrue(!Files.exists(dir.resolve("shared/step-0000004/doc")), "shared towers: no doc/ directory");
+        var loaded = org.realmjava.trainer.checkpoint.ModelStore.load(dir.resolve("shared/step-0000004"));
+        assertTrue(loaded.queryTower == loaded.docTower);
+    }
+
     private static Path rewrite(Path f, String from, String to) throws IOException {
         String s = Files.readString(f);
         assertTrue(s.contains(from), from);
