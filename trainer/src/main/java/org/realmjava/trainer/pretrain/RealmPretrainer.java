@@ -1,8 +1,5 @@
 package org.realmjava.trainer.pretrain;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -420,9 +417,5 @@ public final class RealmPretrainer {
             throw new IllegalStateException("threads: the worker pool already runs " + Parallel.threads() + " threads; set realm.threads=" + wanted
                     + " before the first tensor op (the CLI does)");
         }
-    }
-
-    static UncheckedIOException io(String what, IOException e) {
-        return new UncheckedIOException(what + ": " + e.getMessage(), e);
     }
 }
