@@ -12,30 +12,23 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_bert import BertEncoder
+
 
 class Bert(nn.Module):
-    def __init__(self, vocab=30522, hidden=384, layers=6, heads=12, ffn=1536, max_len=512):
+    def __init__(self):
         super().__init__()
-        self.word = nn.Embedding(vocab, hidden)
-        self.pos = nn.Embedding(max_len, hidden)
-        self.token_type = nn.Embedding(2, hidden)
-        self.ln = nn.LayerNorm(hidden, eps=1e-12)
-        layer = nn.TransformerEncoderLayer(hidden, heads, ffn, dropout=0.1, activation="gelu", batch_first=True,
-                                           norm_first=False, layer_norm_eps=1e-12)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.transform = nn.Linear(hidden, hidden)
-        self.transform_ln = nn.LayerNorm(hidden, eps=1e-12)
-        self.decoder_bias = nn.Parameter(torch.zeros(vocab))
-        self.drop = nn.Dropout(0.1)
+        self.bert = BertEncoder()
+        self.transform = nn.Linear(384, 384)
+        self.transform_ln = nn.LayerNorm(384, eps=1e-12)
+        self.decoder_bias = nn.Parameter(torch.zeros(30522))
 
     def forward(self, ids, masked_positions):
         b, l = ids.shape
-        pos = torch.arange(l).unsqueeze(0)
-        x = self.drop(self.ln(self.word(ids) + self.pos(pos) + self.token_type(torch.zeros_like(ids))))
-        h = self.encoder(x)
+        h = self.bert(ids)
         hm = h.reshape(b * l, -1)[masked_positions]
         t = self.transform_ln(F.gelu(self.transform(hm)))
-        return t @ self.word.weight.T + self.decoder_bias
+        return t @ self.bert.word.weight.T + self.decoder_bias
 
 
 def main():

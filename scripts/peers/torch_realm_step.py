@@ -17,28 +17,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-class Bert(nn.Module):
-    def __init__(self, vocab=30522, hidden=384, layers=6, heads=12, ffn=1536, max_len=512):
-        super().__init__()
-        self.word = nn.Embedding(vocab, hidden)
-        self.pos = nn.Embedding(max_len, hidden)
-        self.token_type = nn.Embedding(2, hidden)
-        self.ln = nn.LayerNorm(hidden, eps=1e-12)
-        layer = nn.TransformerEncoderLayer(hidden, heads, ffn, dropout=0.1, activation="gelu", batch_first=True,
-                                           norm_first=False, layer_norm_eps=1e-12)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.drop = nn.Dropout(0.1)
-
-    def forward(self, ids, types):
-        pos = torch.arange(ids.shape[1]).unsqueeze(0)
-        return self.encoder(self.drop(self.ln(self.word(ids) + self.pos(pos) + self.token_type(types))))
+from torch_bert import BertEncoder
 
 
 class Retriever(nn.Module):
     def __init__(self, dim=128):
         super().__init__()
-        self.bert = Bert()
+        self.bert = BertEncoder()
         self.proj = nn.Linear(384, dim, bias=False)
 
     def forward(self, ids, types):
@@ -49,7 +34,7 @@ class Retriever(nn.Module):
 class Reader(nn.Module):
     def __init__(self):
         super().__init__()
-        self.bert = Bert()
+        self.bert = BertEncoder()
         self.transform = nn.Linear(384, 384)
         self.transform_ln = nn.LayerNorm(384, eps=1e-12)
         self.decoder_bias = nn.Parameter(torch.zeros(30522))

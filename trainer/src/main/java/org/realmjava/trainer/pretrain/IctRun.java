@@ -2,8 +2,6 @@ package org.realmjava.trainer.pretrain;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,10 +14,10 @@ import java.util.SplittableRandom;
 import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 import org.realmjava.tensor.optim.AdamW;
-import org.realmjava.tensor.optim.GradientClipping;
 import org.realmjava.tensor.optim.LearningRateSchedule;
 import org.realmjava.trainer.checkpoint.CheckpointDirectory;
 import org.realmjava.trainer.checkpoint.ModelStore;
+import org.realmjava.trainer.checkpoint.TrainingFiles;
 import org.realmjava.trainer.config.ConfigException;
 import org.realmjava.trainer.config.IctConfig;
 import org.realmjava.trainer.corpus.Block;
@@ -48,15 +46,15 @@ public final class IctRun {
     private final IctConfig config;
     private final PretrainListener listener;
     private final RealmModel model;
-    private final WordPieceTokenizer tokenizer;
-    private final byte[] tokenizerBytes;
-    private final String tokenizerName;
+    private final WordPieceTokenizer wordPieces;
+    private final TrainingFiles.Tokenizer tokenizer;
     private final List<Block> blocks;
     private final int[] eligible;
     private final AdamW optimizer;
     private final LearningRateSchedule schedule;
     private final MetricsLog metrics;
-    private long start, skipped, streak;
+    private final GuardedUpdate update = new GuardedUpdate();
+    private long start;
 
     private IctRun(IctConfig config, PretrainListener listener) throws IOException {
         this.config = config;
@@ -73,9 +71,10 @@ public final class IctRun {
             if (!STATE_FORMAT.equals(st.path("format").asText())) throw new ConfigException("checkpoint_dir " + dir + " holds a run of another kind than ICT");
             model = ModelStore.load(latest);
             tokFile = ModelInit.CheckpointPaths.tokenizerIn(latest);
-            tokenizer = WordPieceTokenizer.load(tokFile);
+            wordPieces = WordPieceTokenizer.load(tokFile);
             start = st.path("step").asLong();
-            skipped = st.path("skipped_steps").asLong();
+            update.skipped = st.path("skipped_steps").asLong();
+            update.streak = st.path("non_finite_streak").asLong();
         } else {
             ModelInit.Result init = ModelInit.create(config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
             if (init.needsCorpusPca()) {
@@ -83,13 +82,12 @@ public final class IctRun {
                         + " is below the init model's hidden size: ICT trains the projection, start it at the hidden size (identity)");
             }
             model = init.model();
-            tokenizer = init.tokenizer();
+            wordPieces = init.tokenizer();
             tokFile = init.tokenizerFile();
             listener.info("model: " + init.description());
         }
-        tokenizerBytes = Files.readAllBytes(tokFile);
-        tokenizerName = tokFile.getFileName().toString().endsWith(".txt") ? "vocab.txt" : "tokenizer.json";
-        blocks = new BlockSplitter(tokenizer, config.blockLen()).split(docs);
+        tokenizer = TrainingFiles.Tokenizer.of(tokFile);
+        blocks = new BlockSplitter(wordPieces, config.blockLen()).split(docs);
         eligible = blocks.stream().filter(b -> b.sentences() >= 2).mapToInt(Block::index).toArray();
         if (eligible.length < config.batch()) {
             throw new ConfigException("config " + config.file().getFileName() + ": 'batch' (" + config.batch() + ") needs as many blocks of 2+ sentences; the corpus has "
@@ -100,9 +98,7 @@ public final class IctRun {
         Files.createDirectories(dir);
         optimizer = AdamW.bertDefaults(model.retrieverParameters());
         if (latest != null) {
-            try (var in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(latest.resolve(PretrainRun.OPTIMIZER))))) {
-                optimizer.loadState(in);
-            }
+            TrainingFiles.readOptimizer(latest, optimizer);
             listener.info("resuming from step " + start + " (" + latest + ")");
         }
         schedule = new LearningRateSchedule((float) config.lr(), config.warmup(), config.steps());
@@ -124,19 +120,19 @@ public final class IctRun {
         Block b = blocks.get(eligible[order[(int) (position % eligible.length)]]);
         SplittableRandom r = new SplittableRandom(PretrainData.mix(config.seed() ^ 0x73656e74L, position));
         int s = r.nextInt(b.sentences());
-        int[] query = tokenizer.encode(b.sentence(s), null, config.queryLen(), WordPieceTokenizer.Truncation.LONGEST_FIRST).ids();
+        int[] query = wordPieces.encode(b.sentence(s), null, config.queryLen(), WordPieceTokenizer.Truncation.LONGEST_FIRST).ids();
         String text = b.text();
         if (r.nextDouble() < config.removeSentence()) {
             text = (text.substring(0, b.sentenceStarts()[s]) + " " + text.substring(b.sentenceEnds()[s])).strip();
         }
-        int[] context = tokenizer.encode(b.title(), text, config.blockLen(), WordPieceTokenizer.Truncation.ONLY_SECOND).ids();
+        int[] context = wordPieces.encode(b.title(), text, config.blockLen(), WordPieceTokenizer.Truncation.ONLY_SECOND).ids();
         return new int[][] {query, context};
     }
 
     public Path run() throws IOException {
         Path last = CheckpointDirectory.latest(config.checkpointDir());
         listener.trainingStart(start, config.steps());
-        int sep = tokenizer.sepId(), pad = tokenizer.padId();
+        int sep = wordPieces.sepId(), pad = wordPieces.padId();
         for (long s = start; s < config.steps(); s++) {
             long t0 = System.nanoTime();
             optimizer.zeroGrad();
@@ -176,28 +172,16 @@ public final class IctRun {
                 }
                 tokens += qb.realTokens() + cb.realTokens();
             }
-            double norm = finite ? GradientClipping.clipGlobalNorm(optimizer.parameters().values(), 1.0) : Double.NaN;
             float lr = schedule.at(s);
-            if (finite && Double.isFinite(norm)) {
-                optimizer.step(lr);
-                streak = 0;
-            } else {
-                skipped++;
-                streak++;
-                loss = Double.NaN;
-                optimizer.zeroGrad();
-            }
+            if (!update.apply(optimizer, finite, lr)) loss = Double.NaN;
             double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Double> phase = new LinkedHashMap<>();
             phase.put("step", seconds);
             StepMetrics m = new StepMetrics(s, loss, hits / ((double) config.batch() * config.accumulate()), Double.NaN, Double.NaN, 0, 0,
-                    tokens / seconds, tokens, skipped, lr, seconds, Double.NaN, 0, phase);
+                    tokens / seconds, tokens, update.skipped, lr, seconds, Double.NaN, 0, phase);
             metrics.append(m);
             listener.step(m);
-            if (streak >= RealmPretrainer.NON_FINITE_LIMIT) {
-                throw new RealmPretrainer.TrainingStopped(RealmPretrainer.NON_FINITE_LIMIT + " steps in a row (" + (s - streak + 1) + " to " + s
-                        + ") had a non-finite loss or gradient; stopping (lower lr, or check the corpus)");
-            }
+            update.stopIfStuck(s);
             long done = s + 1;
             if (done % config.checkpointEvery() == 0 || done == config.steps()) {
                 last = save(done);
@@ -209,12 +193,9 @@ public final class IctRun {
 
     private Path save(long done) throws IOException {
         Path p = CheckpointDirectory.write(config.checkpointDir(), done, config.keepCheckpoints(), tmp -> {
-            ModelStore.save(model, tmp);
-            Files.write(tmp.resolve(tokenizerName), tokenizerBytes);
-            try (var out = new DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(tmp.resolve(PretrainRun.OPTIMIZER))))) {
-                optimizer.saveState(out);
-            }
-            var st = JSON.createObjectNode().put("format", STATE_FORMAT).put("step", done).put("seed", config.seed()).put("skipped_steps", skipped);
+            TrainingFiles.write(tmp, model, tokenizer, optimizer);
+            var st = JSON.createObjectNode().put("format", STATE_FORMAT).put("step", done).put("seed", config.seed()).put("skipped_steps", update.skipped)
+                    .put("non_finite_streak", update.streak);
             Files.writeString(tmp.resolve(PretrainRun.STATE), st.toPrettyString(), StandardCharsets.UTF_8);
         });
         metrics.plot(config.checkpointDir());

@@ -3,8 +3,6 @@ package org.realmjava.trainer.pretrain;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,6 +13,7 @@ import org.realmjava.mips.FloatMatrix;
 import org.realmjava.mips.VectorFiles;
 import org.realmjava.trainer.checkpoint.CheckpointDirectory;
 import org.realmjava.trainer.checkpoint.ModelStore;
+import org.realmjava.trainer.checkpoint.TrainingFiles;
 import org.realmjava.trainer.config.ConfigException;
 import org.realmjava.trainer.config.PretrainConfig;
 import org.realmjava.trainer.corpus.Block;
@@ -43,7 +42,7 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
  * uninterrupted one's losses.
  */
 public final class PretrainRun implements AutoCloseable {
-    static final String STATE = "state.json", OPTIMIZER = "optimizer.bin", LIVE = "index-live.npy", PENDING = "index-pending.npy";
+    static final String STATE = "state.json", LIVE = "index-live.npy", PENDING = "index-pending.npy";
     static final String STATE_FORMAT = "realm-java/pretrain-state/1";
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -51,19 +50,17 @@ public final class PretrainRun implements AutoCloseable {
     private final PretrainListener listener;
     private final RealmPretrainer trainer;
     private final MetricsLog metrics;
-    private final byte[] tokenizerBytes;
-    private final String tokenizerName;
+    private final TrainingFiles.Tokenizer tokenizer;
     private final String modelKey, corpusKey;
     private final long startStep;
 
-    private PretrainRun(PretrainConfig config, PretrainListener listener, RealmPretrainer trainer, MetricsLog metrics, byte[] tokenizerBytes,
-                        String tokenizerName, String modelKey, String corpusKey, long startStep) {
+    private PretrainRun(PretrainConfig config, PretrainListener listener, RealmPretrainer trainer, MetricsLog metrics, TrainingFiles.Tokenizer tokenizer,
+                        String modelKey, String corpusKey, long startStep) {
         this.config = config;
         this.listener = listener;
         this.trainer = trainer;
         this.metrics = metrics;
-        this.tokenizerBytes = tokenizerBytes;
-        this.tokenizerName = tokenizerName;
+        this.tokenizer = tokenizer;
         this.modelKey = modelKey;
         this.corpusKey = corpusKey;
         this.startStep = startStep;
@@ -109,8 +106,7 @@ public final class PretrainRun implements AutoCloseable {
             needsPca = init.needsCorpusPca();
             listener.info("model: " + init.description());
         }
-        byte[] tokBytes = Files.readAllBytes(tokenizerFile);
-        String tokName = tokenizerFile.getFileName().toString().endsWith(".txt") ? "vocab.txt" : "tokenizer.json";
+        TrainingFiles.Tokenizer tokenizerCopy = TrainingFiles.Tokenizer.of(tokenizerFile);
 
         Corpus corpus = Corpus.load(config, tokenizer, listener, docs);
         List<Block> blocks = corpus.blocks();
@@ -151,7 +147,7 @@ public final class PretrainRun implements AutoCloseable {
             }
         }
         MetricsLog metrics = new MetricsLog(dir, start);
-        return new PretrainRun(config, listener, trainer, metrics, tokBytes, tokName, modelKey, corpusKey, start);
+        return new PretrainRun(config, listener, trainer, metrics, tokenizerCopy, modelKey, corpusKey, start);
     }
 
     /** Trains from the start step to config.steps; returns the final checkpoint. */
@@ -163,7 +159,7 @@ public final class PretrainRun implements AutoCloseable {
             StepMetrics m = trainer.step(s, refresh[0], refresh[1]);
             metrics.append(m);
             listener.step(m);
-            trainer.stopOnNonFiniteStreak(s);
+            trainer.update.stopIfStuck(s);
             long done = s + 1;
             if (done % config.checkpointEvery() == 0 || done == config.steps()) {
                 last = save(done);
@@ -178,16 +174,12 @@ public final class PretrainRun implements AutoCloseable {
         IndexRefresher.Generation live = trainer.refresher.liveGeneration();
         int dim = trainer.model.spec.projectionDim(), n = trainer.blocks.size();
         Path written = CheckpointDirectory.write(config.checkpointDir(), done, config.keepCheckpoints(), tmp -> {
-            ModelStore.save(trainer.model, tmp);
-            Files.write(tmp.resolve(tokenizerName), tokenizerBytes);
-            try (var out = new DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(tmp.resolve(OPTIMIZER))))) {
-                trainer.optimizer.saveState(out);
-            }
+            TrainingFiles.write(tmp, trainer.model, tokenizer, trainer.optimizer);
             VectorFiles.writeNpy(tmp.resolve(LIVE), new FloatMatrix(live.vectors(), n, dim));
             if (pending != null) VectorFiles.writeNpy(tmp.resolve(PENDING), new FloatMatrix(pending.vectors(), n, dim));
             ObjectNode st = JSON.createObjectNode();
-            st.put("format", STATE_FORMAT).put("step", done).put("seed", config.seed()).put("skipped_steps", trainer.skipped)
-                    .put("non_finite_streak", trainer.nonFiniteStreak).put("model_key", modelKey).put("corpus_key", corpusKey)
+            st.put("format", STATE_FORMAT).put("step", done).put("seed", config.seed()).put("skipped_steps", trainer.update.skipped)
+                    .put("non_finite_streak", trainer.update.streak).put("model_key", modelKey).put("corpus_key", corpusKey)
                     .put("index_generation", trainer.refresher.generationNumber()).put("live_snapshot_step", live.snapshotStep());
             if (pending != null) st.put("pending_snapshot_step", pending.snapshotStep());
             else st.putNull("pending_snapshot_step");
@@ -198,11 +190,9 @@ public final class PretrainRun implements AutoCloseable {
     }
 
     private static void restore(RealmPretrainer t, Path ckpt, JsonNode state) throws IOException {
-        try (var in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(ckpt.resolve(OPTIMIZER))))) {
-            t.optimizer.loadState(in);
-        }
-        t.skipped = state.path("skipped_steps").asLong();
-        t.nonFiniteStreak = state.path("non_finite_streak").asLong();
+        TrainingFiles.readOptimizer(ckpt, t.optimizer);
+        t.update.skipped = state.path("skipped_steps").asLong();
+        t.update.streak = state.path("non_finite_streak").asLong();
         FloatMatrix live = VectorFiles.readAll(ckpt.resolve(LIVE));
         t.refresher.restoreLive(new IndexRefresher.Generation(live.data(), state.path("live_snapshot_step").asLong(), 0),
                 state.path("index_generation").asLong());

@@ -12,7 +12,6 @@ import org.realmjava.tensor.Autograd;
 import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 import org.realmjava.tensor.optim.AdamW;
-import org.realmjava.tensor.optim.GradientClipping;
 import org.realmjava.tensor.optim.LearningRateSchedule;
 import org.realmjava.tensor.parallel.Parallel;
 import org.realmjava.trainer.config.PretrainConfig;
@@ -36,7 +35,7 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
  *     masked target, logits made only for the masked rows;</li>
  * <li>loss = -log sum_z p(z|x) p(y|z,x) (per masked token by default, over the whole set by option);</li>
  * <li>backward (reaching reader, query tower and document tower), global-norm clip 1.0, AdamW with
- *     warm-up and linear decay; a non-finite loss or gradient skips the update.</li>
+ *     warm-up and linear decay; a non-finite loss or gradient skips the update ({@link GuardedUpdate}).</li>
  * </ol>
  * Between steps the {@link IndexRefresher} re-embeds the corpus in the background with a snapshot of
  * the document tower ({@link #refreshSchedule}). Setup, resume and checkpoints: {@link PretrainRun}.
@@ -44,7 +43,6 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 public final class RealmPretrainer {
     /** Extra hits searched beyond k + 1, so that duplicates of the query's own block can be dropped. */
     static final int EXTRA_HITS = 4;
-    static final int NON_FINITE_LIMIT = 10;
 
     final PretrainConfig config;
     final RealmModel model;
@@ -56,7 +54,7 @@ public final class RealmPretrainer {
     final AdamW optimizer;
     final LearningRateSchedule schedule;
     final int padId, sepId, clsId;
-    long skipped, nonFiniteStreak;
+    final GuardedUpdate update = new GuardedUpdate();
     /** Scores [b, z] and reader log-likelihoods [b, z, T] of the last forward pass (for {@link #explain}). */
     private float[] lastScores, lastLogLikelihoods;
 
@@ -116,21 +114,12 @@ public final class RealmPretrainer {
         }
         long to = System.nanoTime();
         float lr = schedule.at(s);
-        double norm = finite ? GradientClipping.clipGlobalNorm(optimizer.parameters().values(), 1.0) : Double.NaN;
-        if (finite && Double.isFinite(norm)) {
-            optimizer.step(lr);
-            nonFiniteStreak = 0;
-        } else {
-            skipped++;
-            nonFiniteStreak++;
-            optimizer.zeroGrad();
-            loss = Double.NaN;
-        }
+        if (!update.apply(optimizer, finite, lr)) loss = Double.NaN;
         add(phase, "optimizer", to);
         double seconds = (System.nanoTime() - t0) / 1e9;
         long staleness = s - refresher.liveGeneration().snapshotStep();
         return new StepMetrics(s, loss, masked == 0 ? Double.NaN : hits / masked, utility / Math.max(1, queries), entropy / Math.max(1, queries),
-                staleness, refresher.generationNumber(), (tokens) / seconds, tokens, skipped, lr, seconds + indexWait, refreshSeconds, indexWait, phase);
+                staleness, refresher.generationNumber(), (tokens) / seconds, tokens, update.skipped, lr, seconds + indexWait, refreshSeconds, indexWait, phase);
     }
 
     private static void add(Map<String, Double> phase, String name, long since) {
@@ -395,14 +384,6 @@ public final class RealmPretrainer {
             if (!refresher.hasPending()) refresher.start(model.snapshotDocumentTower(), s);
         }
         return new double[] {waited, made};
-    }
-
-    /** Throws TrainingStopped once NON_FINITE_LIMIT steps in a row ending at s were skipped (after s's metrics are out). */
-    void stopOnNonFiniteStreak(long s) {
-        if (nonFiniteStreak >= NON_FINITE_LIMIT) {
-            throw new TrainingStopped(NON_FINITE_LIMIT + " steps in a row (" + (s - NON_FINITE_LIMIT + 1) + " to " + s
-                    + ") had a non-finite loss or gradient; stopping (lower lr, or check the corpus)");
-        }
     }
 
     /** Training ended for another reason than the step count. */
