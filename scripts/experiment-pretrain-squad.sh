@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The pre-training experiment of docs/experiments.md: on the SQuAD dev paragraphs, from the
 # built-in all-MiniLM-L6-v2, (a) REALM with salient-span masking, (b) the same without retrieval,
-# (c) REALM with random-span masking; each evaluated before (the shared starting model) and after
+# (c) REALM with random-span masking, (d) (a) with the retriever's learning rate at 0.1x; each
+# evaluated before (the shared starting model) and after
 # on held-out sentences and on the retrieval of SQuAD dev questions of articles 36-47.
 # Needs ../shared/data/squad/dev-v1.1.json. Results: build/experiments/*.json (one JSON line each).
 set -euo pipefail
@@ -19,7 +20,8 @@ if [ ! -f "$out/step0.json" ]; then
   "$here/bin/realm" pretrain-eval --config "$cfg/squad-realm-salient.json" --checkpoint init "${eval_args[@]}" > "$out/step0.txt" 2> "$out/step0.log"
   tail -1 "$out/step0.txt" > "$out/step0.json"
 fi
-for name in squad-realm-salient squad-no-retrieval squad-realm-random-span; do
+for name in squad-realm-salient squad-no-retrieval squad-realm-random-span squad-realm-salient-slow-retriever; do
+  [ -f "$out/$name.json" ] && continue  # done: delete its .json to run it again
   /usr/bin/time -v "$here/bin/realm" pretrain --config "$cfg/$name.json" 2> "$out/$name.train.log"
   "$here/bin/realm" pretrain-eval --config "$cfg/$name.json" "${eval_args[@]}" > "$out/$name.txt" 2> "$out/$name.eval.log"
   tail -1 "$out/$name.txt" > "$out/$name.json"

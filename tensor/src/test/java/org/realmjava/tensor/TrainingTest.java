@@ -113,6 +113,22 @@ class TrainingTest {
     }
 
     @Test
+    void adamwScalesTheLearningRatePerParameter() {
+        Tensor p = Tensor.of(new float[] {1f, -2f}, 2).requiresGrad(true);
+        Tensor q = Tensor.of(new float[] {1f, -2f}, 2).requiresGrad(true);
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        params.put("retriever.w", p);
+        params.put("reader.w", q);
+        AdamW opt = new AdamW(params, 0.9f, 0.999f, 1e-8f, 0f, n -> false).lrScale(n -> n.startsWith("retriever.") ? 0.1 : 1.0);
+        p.mul(Tensor.of(new float[] {3f, 4f}, 2)).sum().add(q.mul(Tensor.of(new float[] {3f, 4f}, 2)).sum()).backward();
+        opt.step(0.01f);
+        // first step: the update is lr * sign(g) (no decay): 0.001 for the scaled parameter, 0.01 for the other
+        assertEquals(1 - 0.001, p.get(0), 1e-7);
+        assertEquals(-2 - 0.001, p.get(1), 1e-7);
+        assertEquals(1 - 0.01, q.get(0), 1e-7);
+    }
+
+    @Test
     void optimizerStateRestoresExactly() throws Exception {
         Random rng = new Random(3);
         Tensor w = Tensor.randn(rng, 1f, 5, 3).requiresGrad(true);

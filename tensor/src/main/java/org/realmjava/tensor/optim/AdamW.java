@@ -22,6 +22,7 @@ public final class AdamW implements Optimizer {
     private final float beta1, beta2, eps, weightDecay;
     private final Predicate<String> noDecay;
     private final Map<String, Tensor> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+    private java.util.function.ToDoubleFunction<String> lrScale = name -> 1.0;
     private long step;
 
     public AdamW(Map<String, Tensor> params, float beta1, float beta2, float eps, float weightDecay, Predicate<String> noDecay) {
@@ -49,6 +50,15 @@ public final class AdamW implements Optimizer {
         return n.endsWith("bias") || n.contains("layernorm") || n.contains("layer_norm") || n.endsWith(".gamma") || n.endsWith(".beta");
     }
 
+    /**
+     * Multiplies the learning rate of each parameter by scale(name) (1 by default): REALM trains the
+     * retriever with a smaller rate than the reader where the reader's signal is still noise.
+     */
+    public AdamW lrScale(java.util.function.ToDoubleFunction<String> scale) {
+        this.lrScale = scale;
+        return this;
+    }
+
     public long stepCount() {
         return step;
     }
@@ -67,8 +77,9 @@ public final class AdamW implements Optimizer {
             Tensor p = e.getValue();
             if (p.grad() == null) continue;
             float wd = noDecay.test(e.getKey()) ? 0f : weightDecay;
+            float plr = (float) (lr * lrScale.applyAsDouble(e.getKey()));
             Backend.current().kernels().adamw(p.segment(), p.grad().contiguous().segment(), m.get(e.getKey()).segment(),
-                    v.get(e.getKey()).segment(), p.numel(), lr, beta1, beta2, eps, wd, bc1, bc2);
+                    v.get(e.getKey()).segment(), p.numel(), plr, beta1, beta2, eps, wd, bc1, bc2);
         }
         Tensor.markModified();
     }

@@ -12,11 +12,12 @@ import org.realmjava.trainer.corpus.Masking;
  *     step: not reproducible between runs); N > 0: snapshot the document tower at steps N, 2N, ...
  *     and make that snapshot's index live exactly N steps later (reproducible, resumable)
  * @param heldout fraction of blocks whose sentences are never training queries (held-out evaluation)
+ * @param retrieverLrScale the retriever's (query and document towers', projections') learning rate as a multiple of lr
  */
 public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, int projectionDim, int k, int queryLen, int blockLen,
                              int batch, int accumulate, int steps, double lr, int warmup, int refreshEvery, Masking.Strategy masking,
                              boolean perToken, boolean retrieval, boolean sharedTowers, Path checkpointDir, int checkpointEvery,
-                             int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch) {
+                             int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch, double retrieverLrScale) {
 
     public static PretrainConfig read(Path file) {
         ConfigReader c = ConfigReader.open(file);
@@ -37,7 +38,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                 c.number("lr", 3e-5, 0, 1), c.integer("warmup", Math.min(1000, steps / 10), 0), c.integer("refresh_every", 100, 0), masking,
                 marginal.equals("per-token"), c.bool("retrieval", true), c.bool("shared_towers", false), dir, c.integer("checkpoint_every", 100, 1),
                 c.integer("keep_checkpoints", 3, 1), c.longValue("seed", 0), c.integer("threads", Runtime.getRuntime().availableProcessors(), 1),
-                c.number("heldout", 0.0, 0, 0.5), c.integer("refresh_batch", 32, 1));
+                c.number("heldout", 0.0, 0, 0.5), c.integer("refresh_batch", 32, 1), c.number("retriever_lr_scale", 1.0, 0, 100));
         if (p.warmup > steps) throw c.invalid("warmup", "(" + p.warmup + ") exceeds steps (" + steps + ")");
         c.finish();
         return p;

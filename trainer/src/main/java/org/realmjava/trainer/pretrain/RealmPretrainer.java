@@ -67,7 +67,8 @@ public final class RealmPretrainer {
         this.blockInputs = blockInputs;
         this.data = data;
         this.refresher = refresher;
-        this.optimizer = AdamW.bertDefaults(model.namedParameters());
+        var retriever = model.retrieverParameters().keySet();
+        this.optimizer = AdamW.bertDefaults(model.namedParameters()).lrScale(name -> retriever.contains(name) ? config.retrieverLrScale() : 1.0);
         this.schedule = new LearningRateSchedule((float) config.lr(), config.warmup(), config.steps());
         this.padId = tokenizer.padId();
         this.sepId = tokenizer.sepId();

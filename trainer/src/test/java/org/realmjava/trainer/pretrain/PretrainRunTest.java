@@ -125,7 +125,7 @@ class PretrainRunTest {
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
         assertEquals("config unknown.json: unknown key 'frobnicate' (known here: corpus, init, steps, masking, marginal, checkpoint_dir, projection_dim, k,"
                 + " query_len, block_len, batch, accumulate, lr, warmup, refresh_every, retrieval, shared_towers, checkpoint_every, keep_checkpoints, seed,"
-                + " threads, heldout, refresh_batch)",
+                + " threads, heldout, refresh_batch, retriever_lr_scale)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
