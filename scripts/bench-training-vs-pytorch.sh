@@ -9,6 +9,8 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
   echo "installing Debian's python3-torch (the PyTorch peer)"
   apt-get install -y python3-torch >/dev/null
 fi
+# Debian's torch multiplies through libblas.so.3: without OpenBLAS installed that is the reference BLAS
+dpkg -s libopenblas0-pthread >/dev/null 2>&1 || apt-get install -y libopenblas0-pthread >/dev/null
 torch_line=$(/usr/bin/python3 scripts/peers/torch_mlm_step.py --batch 32 --len 128 --threads 2 --steps 8)
 echo "$torch_line"
 out=$(mktemp)

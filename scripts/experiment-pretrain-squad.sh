@@ -26,4 +26,10 @@ for name in squad-realm-salient squad-no-retrieval squad-realm-random-span squad
   "$here/bin/realm" pretrain-eval --config "$cfg/$name.json" "${eval_args[@]}" > "$out/$name.txt" 2> "$out/$name.eval.log"
   tail -1 "$out/$name.txt" > "$out/$name.json"
 done
+# (c) on the held-out queries masked as (a), (b) and (d) are (salient spans), for a like-for-like accuracy
+if [ ! -f "$out/squad-realm-random-span.salient.json" ]; then
+  "$here/bin/realm" pretrain-eval --config "$cfg/squad-realm-salient.json" --checkpoint "$out/squad-realm-random-span" --heldout 300 --examples 0 \
+    > "$out/squad-realm-random-span.salient.txt" 2> "$out/squad-realm-random-span.salient.log"
+  tail -1 "$out/squad-realm-random-span.salient.txt" > "$out/squad-realm-random-span.salient.json"
+fi
 cat "$out"/*.json

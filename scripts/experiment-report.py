@@ -18,8 +18,13 @@ for title, name in runs:
     if not os.path.exists(f"{out}/{name}.json"):
         continue
     r = json.load(open(f"{out}/{name}.json"))
-    print(f"| {title} | {fmt(r.get('heldout_accuracy'), True)} | {fmt(r.get('heldout_loglik_per_token'))} | {fmt(r.get('recall@1'), True)} | "
+    label = title + (" (held-out masked by random spans, not comparable)" if name == "squad-realm-random-span" else "")
+    print(f"| {label} | {fmt(r.get('heldout_accuracy'), True)} | {fmt(r.get('heldout_loglik_per_token'))} | {fmt(r.get('recall@1'), True)} | "
           f"{fmt(r.get('recall@5'), True)} | {fmt(r.get('recall@20'), True)} |")
+cs = f"{out}/squad-realm-random-span.salient.json"
+if os.path.exists(cs):
+    r = json.load(open(cs))
+    print(f"| (c) on the salient-span held-out queries | {fmt(r.get('heldout_accuracy'), True)} | {fmt(r.get('heldout_loglik_per_token'))} | | | |")
 print()
 print("Training curves, means over windows of 10 steps (loss = -log p(y|x) per masked token; utility = log p(y|z_top,x) - log p(y|null,x)):\n")
 print("| run | steps | loss | masked-token accuracy % | utility | entropy of p(z\\|x) |")
