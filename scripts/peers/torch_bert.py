@@ -22,3 +22,21 @@ class BertEncoder(nn.Module):
             types = torch.zeros_like(ids)
         pos = torch.arange(ids.shape[1]).unsqueeze(0)
         return self.encoder(self.drop(self.ln(self.word(ids) + self.pos(pos) + self.token_type(types))))
+
+
+class MaskedLM(nn.Module):
+    """A BertEncoder with BERT's MLM head (dense + GELU + LayerNorm, decoder tied to the word
+    embeddings, bias); logits only for the flat positions `rows` of [batch * len]."""
+
+    def __init__(self):
+        super().__init__()
+        self.bert = BertEncoder()
+        self.transform = nn.Linear(384, 384)
+        self.transform_ln = nn.LayerNorm(384, eps=1e-12)
+        self.decoder_bias = nn.Parameter(torch.zeros(30522))
+
+    def forward(self, ids, types, rows):
+        h = self.bert(ids, types)
+        hm = h.reshape(-1, h.shape[-1])[rows]
+        t = self.transform_ln(torch.nn.functional.gelu(self.transform(hm)))
+        return t @ self.bert.word.weight.T + self.decoder_bias

@@ -9,26 +9,9 @@ import statistics
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_bert import BertEncoder
-
-
-class Bert(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.bert = BertEncoder()
-        self.transform = nn.Linear(384, 384)
-        self.transform_ln = nn.LayerNorm(384, eps=1e-12)
-        self.decoder_bias = nn.Parameter(torch.zeros(30522))
-
-    def forward(self, ids, masked_positions):
-        b, l = ids.shape
-        h = self.bert(ids)
-        hm = h.reshape(b * l, -1)[masked_positions]
-        t = self.transform_ln(F.gelu(self.transform(hm)))
-        return t @ self.bert.word.weight.T + self.decoder_bias
+from torch_bert import MaskedLM
 
 
 def main():
@@ -40,7 +23,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = Bert()
+    model = MaskedLM()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
     ids = torch.randint(1000, 30000, (a.batch, a.len))
     n = a.batch * a.len
@@ -50,7 +33,7 @@ def main():
     for step in range(a.steps + 2):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(ids, masked), targets)
+        loss = F.cross_entropy(model(ids, None, masked), targets)
         loss.backward()
         opt.step()
         if step >= 2:

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_bert import BertEncoder
+from torch_bert import BertEncoder, MaskedLM
 
 
 class Retriever(nn.Module):
@@ -29,21 +29,6 @@ class Retriever(nn.Module):
     def forward(self, ids, types):
         pooled = F.normalize(self.bert(ids, types).mean(1), dim=-1)
         return self.proj(pooled)
-
-
-class Reader(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.bert = BertEncoder()
-        self.transform = nn.Linear(384, 384)
-        self.transform_ln = nn.LayerNorm(384, eps=1e-12)
-        self.decoder_bias = nn.Parameter(torch.zeros(30522))
-
-    def forward(self, ids, types, rows):
-        h = self.bert(ids, types)
-        hm = h.reshape(-1, h.shape[-1])[rows]
-        t = self.transform_ln(F.gelu(self.transform(hm)))
-        return t @ self.bert.word.weight.T + self.decoder_bias
 
 
 def main():
@@ -58,7 +43,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    query, doc, reader = Retriever(), Retriever(), Reader()
+    query, doc, reader = Retriever(), Retriever(), MaskedLM()
     params = list(query.parameters()) + list(doc.parameters()) + list(reader.parameters())
     opt = torch.optim.AdamW(params, lr=1e-4, eps=1e-6, weight_decay=0.01)
     b, k, lq, ld, t = a.batch, a.k, a.query_len, a.block_len, a.masked
