@@ -155,15 +155,18 @@ public final class RealmPretrainer {
         int z = cands[0].length;
         add(phase, "search", t);
 
-        // 3. fresh retrieval scores f [b, z] from the current document tower (gradient reaches it)
+        // 3. fresh retrieval scores f [b, z] from the current document tower (gradient reaches it).
+        // The null documents ([CLS] [SEP] [SEP]) go through in a batch of their own, here and in the
+        // reader: padded beside 128-wordpiece blocks they cost as much as a block (1/9 of the work at k = 8)
         t = System.nanoTime();
+        int kk = z - 1;
         Tensor f;
         if (config.retrieval()) {
-            List<int[]> dIds = new ArrayList<>(b * z), dTypes = new ArrayList<>(b * z);
+            List<int[]> dIds = new ArrayList<>(b * kk), dTypes = new ArrayList<>(b * kk), nIds = new ArrayList<>(b), nTypes = new ArrayList<>(b);
             float[] missing = new float[b * z];
             boolean anyMissing = false;
             for (int i = 0; i < b; i++) {
-                for (int j = 0; j < z; j++) {
+                for (int j = 0; j < kk; j++) {
                     int blk = cands[i][j];
                     int[] ids = blockInputs.ids(blk == MISSING ? BlockInputs.NULL_DOCUMENT : blk);
                     dIds.add(ids);
@@ -173,10 +176,15 @@ public final class RealmPretrainer {
                         anyMissing = true;
                     }
                 }
+                int[] nul = blockInputs.ids(BlockInputs.NULL_DOCUMENT);
+                nIds.add(nul);
+                nTypes.add(BlockInputs.typeIds(nul, sepId));
             }
-            Batches db = Batches.pad(dIds, dTypes, padId);
-            tokens += db.realTokens();
-            Tensor d = model.embedDocuments(db.ids(), db.types(), db.mask(), rng).reshape(b, z, model.spec.projectionDim());
+            Batches db = Batches.pad(dIds, dTypes, padId), nb = Batches.pad(nIds, nTypes, padId);
+            tokens += db.realTokens() + nb.realTokens();
+            int dim = model.spec.projectionDim();
+            Tensor d = Ops.concat(List.of(model.embedDocuments(db.ids(), db.types(), db.mask(), rng).reshape(b, kk, dim),
+                    model.embedDocuments(nb.ids(), nb.types(), nb.mask(), rng).reshape(b, 1, dim)), 1);
             f = q.unsqueeze(1).mul(d).sum(2, false).scale(model.spec.scoreScale());
             // fewer than k blocks left after dropping duplicates: the empty slots get p(z|x) = 0
             if (anyMissing) f = f.add(Tensor.of(missing, b, z));
@@ -185,40 +193,16 @@ public final class RealmPretrainer {
         }
         add(phase, "documents", t);
 
-        // 4. read each (x, z): log p(y_t | z, x) for the masked targets, ll [b, z, T]
+        // 4. read each (x, z): log p(y_t | z, x) for the masked targets, ll [b, z, T]; logits only for the masked rows
         t = System.nanoTime();
         int maxT = 0;
         for (MaskedQuery mq : batch) maxT = Math.max(maxT, mq.masked());
-        int maxLen = model.reader.config.maxPositions();
-        List<int[]> rIds = new ArrayList<>(b * z), rTypes = new ArrayList<>(b * z);
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < z; j++) {
-                int blk = cands[i][j];
-                int[][] seq = readerInput(batch.get(i).ids(), blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
-                rIds.add(seq[0]);
-                rTypes.add(seq[1]);
-            }
-        }
-        Batches rb = Batches.pad(rIds, rTypes, padId);
-        tokens += rb.realTokens();
-        int len = rb.length(), h = model.reader.config.hiddenSize();
-        Tensor hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), rng).reshape((long) b * z * len, h);
-        int[] rows = new int[b * z * maxT], targets = new int[b * z * maxT];
         float[] tokenMask = new float[b * maxT];
-        for (int i = 0; i < b; i++) {
-            MaskedQuery mq = batch.get(i);
-            for (int k = 0; k < mq.masked(); k++) tokenMask[i * maxT + k] = 1f;
-            for (int j = 0; j < z; j++) {
-                for (int k = 0; k < maxT; k++) {
-                    int at = (i * z + j) * maxT + k;
-                    boolean real = k < mq.masked();
-                    rows[at] = (i * z + j) * len + (real ? mq.positions()[k] : 0);
-                    targets[at] = real ? mq.targets()[k] : 0;
-                }
-            }
-        }
-        Tensor logits = model.mlm.logits(Ops.indexSelect(hidden, 0, Tensor.ofInts(rows, rows.length)));
-        Tensor ll = Ops.targetLogProb(logits, Tensor.ofInts(targets, targets.length)).reshape(b, z, maxT);
+        for (int i = 0; i < b; i++) for (int k = 0; k < batch.get(i).masked(); k++) tokenMask[i * maxT + k] = 1f;
+        Read retrieved = kk == 0 ? null : read(batch, cands, 0, kk, maxT, rng);
+        Read nul = read(batch, cands, kk, 1, maxT, rng);
+        tokens += nul.tokens() + (retrieved == null ? 0 : retrieved.tokens());
+        Tensor ll = retrieved == null ? nul.ll() : Ops.concat(List.of(retrieved.ll(), nul.ll()), 1);
         add(phase, "reader", t);
 
         // 5. the marginal likelihood over the candidates
@@ -233,6 +217,12 @@ public final class RealmPretrainer {
         } else {
             logp = Ops.marginalLogLikelihood(f, ll.mul(mask.unsqueeze(1)).sum(2, true), null);
             loss = logp.sum().scale(-1f / b);
+        }
+        Tensor logits;
+        try (var g = Autograd.noGrad()) {
+            long vocab = nul.logits().size(1);
+            logits = retrieved == null ? nul.logits() : Ops.concat(List.of(retrieved.logits().reshape(b, kk, maxT, vocab),
+                    nul.logits().reshape(b, 1, maxT, vocab)), 1).reshape((long) b * z * maxT, vocab);
         }
         double[] m = metrics(f, ll, logits, batch, z, maxT);
         lastScores = f.detach().toFloatArray();
@@ -267,6 +257,41 @@ public final class RealmPretrainer {
             assert f.queries() == 1;
             return new Explained(cands, prior, util);
         }
+    }
+
+    /** The reader's output for candidate columns [from, from + n) of every query: ll [b, n, T], logits [b * n * T, vocab], tokens read. */
+    record Read(Tensor ll, Tensor logits, long tokens) {}
+
+    /** Reads [CLS] x [SEP] z [SEP] for the candidates in columns [from, from + n) of cands, as one batch. */
+    private Read read(List<MaskedQuery> batch, int[][] cands, int from, int n, int maxT, SplittableRandom rng) {
+        int b = batch.size(), maxLen = model.reader.config.maxPositions();
+        List<int[]> rIds = new ArrayList<>(b * n), rTypes = new ArrayList<>(b * n);
+        for (int i = 0; i < b; i++) {
+            for (int j = from; j < from + n; j++) {
+                int blk = cands[i][j];
+                int[][] seq = readerInput(batch.get(i).ids(), blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
+                rIds.add(seq[0]);
+                rTypes.add(seq[1]);
+            }
+        }
+        Batches rb = Batches.pad(rIds, rTypes, padId);
+        int len = rb.length(), h = model.reader.config.hiddenSize();
+        Tensor hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), rng).reshape((long) b * n * len, h);
+        int[] rows = new int[b * n * maxT], targets = new int[b * n * maxT];
+        for (int i = 0; i < b; i++) {
+            MaskedQuery mq = batch.get(i);
+            for (int j = 0; j < n; j++) {
+                for (int k = 0; k < maxT; k++) {
+                    int at = (i * n + j) * maxT + k;
+                    boolean real = k < mq.masked();
+                    rows[at] = (i * n + j) * len + (real ? mq.positions()[k] : 0);
+                    targets[at] = real ? mq.targets()[k] : 0;
+                }
+            }
+        }
+        Tensor logits = model.mlm.logits(Ops.indexSelect(hidden, 0, Tensor.ofInts(rows, rows.length)));
+        Tensor ll = Ops.targetLogProb(logits, Tensor.ofInts(targets, targets.length)).reshape(b, n, maxT);
+        return new Read(ll, logits, rb.realTokens());
     }
 
     /** Marks an empty candidate slot (fewer blocks than k after dropping the query's own). */
