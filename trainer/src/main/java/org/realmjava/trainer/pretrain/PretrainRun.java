@@ -74,6 +74,10 @@ public final class PretrainRun implements AutoCloseable {
         return trainer.model;
     }
 
+    RealmPretrainer trainer() {
+        return trainer;
+    }
+
     public static PretrainRun open(PretrainConfig config, PretrainListener listener) throws IOException {
         RealmPretrainer.requireThreads(config.threads());
         Path dir = config.checkpointDir();
