@@ -55,7 +55,8 @@ public final class RealmPretrainer {
     final LearningRateSchedule schedule;
     final int padId, sepId, clsId;
     final GuardedUpdate update = new GuardedUpdate();
-    /** Scores [b, z] and reader log-likelihoods [b, z, T] of the last forward pass (for {@link #explain}). */
+    /** Candidates, scores [b, z] and reader log-likelihoods [b, z, T] of the last forward pass (for {@link #explain}). */
+    private int[][] lastCandidates;
     private float[] lastScores, lastLogLikelihoods;
 
     RealmPretrainer(PretrainConfig config, RealmModel model, WordPieceTokenizer tokenizer, List<Block> blocks, BlockInputs blockInputs, PretrainData data,
@@ -225,6 +226,7 @@ public final class RealmPretrainer {
                     nul.logits().reshape(b, 1, maxT, vocab)), 1).reshape((long) b * z * maxT, vocab);
         }
         double[] m = metrics(f, ll, logits, batch, z, maxT);
+        lastCandidates = cands;
         lastScores = f.detach().toFloatArray();
         lastLogLikelihoods = ll.detach().toFloatArray();
         add(phase, "loss", t);
@@ -237,11 +239,8 @@ public final class RealmPretrainer {
     /** The retrieval of one query explained (no dropout, no graph). */
     Explained explain(MaskedQuery q) {
         try (var g = Autograd.noGrad()) {
-            List<MaskedQuery> one = List.of(q);
-            Batches qb = Batches.pad(List.of(q.ids()), List.of(new int[q.ids().length]), padId);
-            Tensor qv = model.embedQueries(qb.ids(), qb.types(), qb.mask(), null);
-            int[] cands = candidates(qv, one)[0];
-            Forward f = forward(one, null, new LinkedHashMap<>(), false);
+            forward(List.of(q), null, new LinkedHashMap<>(), false);
+            int[] cands = lastCandidates[0];
             float[] fv = lastScores, lv = lastLogLikelihoods;
             int z = cands.length, t = q.masked();
             double[] prior = new double[z], util = new double[z];
@@ -254,7 +253,6 @@ public final class RealmPretrainer {
                 for (int k = 0; k < t; k++) u += lv[j * t + k] - lv[(z - 1) * t + k];
                 util[j] = u / t;
             }
-            assert f.queries() == 1;
             return new Explained(cands, prior, util);
         }
     }
