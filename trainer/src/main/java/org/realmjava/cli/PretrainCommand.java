@@ -1,14 +1,13 @@
 package org.realmjava.cli;
 
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.realmjava.trainer.config.PretrainConfig;
-import org.realmjava.trainer.pretrain.PretrainListener;
+import org.realmjava.trainer.train.TrainingListener;
 import org.realmjava.trainer.pretrain.PretrainRun;
-import org.realmjava.trainer.pretrain.StepMetrics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import org.realmjava.trainer.train.TrainingListener;
 
 /** {@code realm pretrain --config C.json}: REALM pre-training, resumable from its checkpoint_dir. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
@@ -35,7 +34,7 @@ final class PretrainCommand implements Callable<Integer> {
     }
 
     /** A progress bar per long stage and for the steps; without a terminal, a line every ~5% of the run. */
-    static final class CliListener implements PretrainListener, AutoCloseable {
+    static final class CliListener implements TrainingListener, AutoCloseable {
         private Progress stage, steps;
         private long total, from;
 
@@ -61,26 +60,20 @@ final class PretrainCommand implements Callable<Integer> {
         }
 
         @Override
-        public void trainingStart(long fromStep, long stepCount) {
+        public void trainingStart(String name, long fromStep, long stepCount) {
             from = fromStep;
             total = stepCount;
-            steps = new Progress("pretrain", stepCount, "steps");
+            steps = new Progress(name, stepCount, "steps");
             steps.stepTo(fromStep);
         }
 
         @Override
-        public void step(StepMetrics m) {
-            // ICT steps have no retrieval utility or index: loss and in-batch accuracy only
-            String line = Double.isNaN(m.utility())
-                    ? String.format(Locale.ROOT, "loss %.4f acc %.3f tok/s %.0f%s", m.loss(), m.mlmAccuracy(), m.tokensPerSecond(),
-                            m.skipped() > 0 ? " skipped " + m.skipped() : "")
-                    : String.format(Locale.ROOT, "loss %.4f acc %.3f util %+.3f tok/s %.0f gen %d stale %d%s", m.loss(), m.mlmAccuracy(),
-                            m.utility(), m.tokensPerSecond(), m.generation(), m.staleness(), m.skipped() > 0 ? " skipped " + m.skipped() : "");
-            steps.stepTo(m.step() + 1);
+        public void step(long step, String line) {
+            steps.stepTo(step + 1);
             steps.extra(line);
             long every = Math.max(1, (total - from) / 20);
-            if (!steps.shown() && ((m.step() + 1 - from) % every == 0 || m.step() + 1 == total)) {
-                System.err.println("step " + (m.step() + 1) + "/" + total + ": " + line);
+            if (!steps.shown() && ((step + 1 - from) % every == 0 || step + 1 == total)) {
+                System.err.println("step " + (step + 1) + "/" + total + ": " + line);
             }
         }
 

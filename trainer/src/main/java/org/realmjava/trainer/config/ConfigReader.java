@@ -139,7 +139,7 @@ public final class ConfigReader {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!read.contains(k)) {
-                throw new ConfigException("config " + file.getFileName() + ": unknown key '" + prefix + k + "' (known here: " + String.join(", ", read) + ")");
+                throw new ConfigException("config " + file.getFileName() + ": unknown key '" + prefix + k + "' (known here: " + String.join(", ", new java.util.TreeSet<>(read)) + ")");
             }
         }
         for (ConfigReader c : children) c.finish();

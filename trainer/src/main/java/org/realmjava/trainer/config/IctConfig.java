@@ -17,14 +17,10 @@ public record IctConfig(Path file, CorpusConfig corpus, InitConfig init, int pro
         ConfigReader c = ConfigReader.open(file);
         CorpusConfig corpus = CorpusConfig.read(c.object("corpus"), c);
         InitConfig init = InitConfig.read(c.object("init"));
-        int steps = c.integer("steps", 1000, 1);
-        Path dir = c.path("checkpoint_dir");
-        if (dir == null) throw c.invalid("checkpoint_dir", "is needed (the run's checkpoints and metrics live there)");
+        TrainingKeys t = TrainingKeys.read(c, 16, 2, 1e-4);
         IctConfig i = new IctConfig(c.file(), corpus, init, c.integer("projection_dim", 128, 1), c.integer("query_len", 64, 8), c.integer("block_len", 288, 19),
-                c.integer("batch", 16, 2), c.integer("accumulate", 1, 1), steps, c.number("lr", 1e-4, 0, 1), c.integer("warmup", Math.min(1000, steps / 10), 0),
-                c.number("remove_sentence", 0.9, 0, 1), c.bool("shared_towers", false), dir, c.integer("checkpoint_every", 100, 1),
-                c.integer("keep_checkpoints", 3, 1), c.longValue("seed", 0), c.integer("threads", Runtime.getRuntime().availableProcessors(), 1));
-        if (i.warmup > steps) throw c.invalid("warmup", "(" + i.warmup + ") exceeds steps (" + steps + ")");
+                t.batch(), t.accumulate(), t.steps(), t.lr(), t.warmup(), c.number("remove_sentence", 0.9, 0, 1), c.bool("shared_towers", false),
+                t.checkpointDir(), t.checkpointEvery(), t.keepCheckpoints(), t.seed(), t.threads());
         c.finish();
         return i;
     }

@@ -23,7 +23,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
         ConfigReader c = ConfigReader.open(file);
         CorpusConfig corpus = CorpusConfig.read(c.object("corpus"), c);
         InitConfig init = InitConfig.read(c.object("init"));
-        int steps = c.integer("steps", 1000, 1);
+        TrainingKeys t = TrainingKeys.read(c, 2, 1, 3e-5);
         Masking.Strategy masking;
         try {
             masking = Masking.Strategy.parse(c.string("masking", "salient"));
@@ -31,15 +31,11 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
             throw c.invalid("masking", "must be salient, random-span or random-token");
         }
         String marginal = c.choice("marginal", "per-token", "per-token", "whole-set");
-        Path dir = c.path("checkpoint_dir");
-        if (dir == null) throw c.invalid("checkpoint_dir", "is needed (the run's checkpoints, metrics and index live there)");
         PretrainConfig p = new PretrainConfig(c.file(), corpus, init, c.integer("projection_dim", 128, 1), c.integer("k", 8, 1),
-                c.integer("query_len", 96, 8), c.integer("block_len", 288, 19), c.integer("batch", 2, 1), c.integer("accumulate", 1, 1), steps,
-                c.number("lr", 3e-5, 0, 1), c.integer("warmup", Math.min(1000, steps / 10), 0), c.integer("refresh_every", 100, 0), masking,
-                marginal.equals("per-token"), c.bool("retrieval", true), c.bool("shared_towers", false), dir, c.integer("checkpoint_every", 100, 1),
-                c.integer("keep_checkpoints", 3, 1), c.longValue("seed", 0), c.integer("threads", Runtime.getRuntime().availableProcessors(), 1),
-                c.number("heldout", 0.0, 0, 0.5), c.integer("refresh_batch", 32, 1), c.number("retriever_lr_scale", 1.0, 0, 100));
-        if (p.warmup > steps) throw c.invalid("warmup", "(" + p.warmup + ") exceeds steps (" + steps + ")");
+                c.integer("query_len", 96, 8), c.integer("block_len", 288, 19), t.batch(), t.accumulate(), t.steps(), t.lr(), t.warmup(),
+                c.integer("refresh_every", 100, 0), masking, marginal.equals("per-token"), c.bool("retrieval", true), c.bool("shared_towers", false),
+                t.checkpointDir(), t.checkpointEvery(), t.keepCheckpoints(), t.seed(), t.threads(), c.number("heldout", 0.0, 0, 0.5),
+                c.integer("refresh_batch", 32, 1), c.number("retriever_lr_scale", 1.0, 0, 100));
         c.finish();
         return p;
     }

@@ -35,13 +35,14 @@ public final class ModelInit {
 
     private ModelInit() {}
 
+    /** projectionDim 0: the checkpoint's, or the encoder's hidden size (identity projection). */
     public static Result create(InitConfig init, int projectionDim, boolean sharedTowers, long seed) {
         try {
             Path tokFile = init.tokenizer();
             if (init.checkpoint() != null) {
                 Path dir = CheckpointPaths.modelDirectory(init.checkpoint());
                 RealmModel m = ModelStore.load(dir);
-                if (m.spec.projectionDim() != projectionDim) {
+                if (projectionDim > 0 && m.spec.projectionDim() != projectionDim) {
                     throw new IllegalArgumentException("init.checkpoint " + dir + " projects to " + m.spec.projectionDim() + " dimensions, projection_dim is "
                             + projectionDim);
                 }
@@ -54,6 +55,7 @@ public final class ModelInit {
             if (init.random() != null) {
                 WordPieceTokenizer tok = WordPieceTokenizer.load(tokFile);
                 InitConfig.RandomBert r = init.random();
+                if (projectionDim <= 0) projectionDim = r.hidden();
                 BertConfig c = BertConfig.tiny(tok.vocabSize(), r.hidden(), r.layers(), r.heads(), r.intermediate(), 512);
                 // a random BERT was trained no way at all; its [CLS] vectors barely depend on the input, and
                 // measured: ICT over 8 in-batch candidates stayed at log 8 for 40 steps from [CLS] and fell to
@@ -72,6 +74,7 @@ public final class ModelInit {
             BertEncoder base = ModelFiles.load(modelFile);
             WordPieceTokenizer tok = tokenizer(tokFile, base.config);
             int h = base.config.hiddenSize();
+            if (projectionDim <= 0) projectionDim = h;
             if (projectionDim > h) {
                 throw new IllegalArgumentException("projection_dim " + projectionDim + " exceeds the init model's hidden size " + h
                         + " (a projection up adds nothing a pre-trained geometry could fill)");
@@ -100,7 +103,7 @@ public final class ModelInit {
     }
 
     /** An independent, trainable copy of an encoder. */
-    static BertEncoder copy(BertEncoder e) {
+    public static BertEncoder copy(BertEncoder e) {
         try (var g = Autograd.noGrad()) {
             Map<String, Tensor> p = new LinkedHashMap<>();
             e.namedParameters().forEach((n, t) -> p.put(n, t.detach().copy()));

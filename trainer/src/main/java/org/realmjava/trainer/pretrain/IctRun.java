@@ -28,6 +28,9 @@ import org.realmjava.trainer.model.RealmModel;
 import org.realmjava.trainer.retrieval.Batches;
 import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
+import org.realmjava.trainer.train.TrainingListener;
+import org.realmjava.trainer.train.MetricsLog;
+import org.realmjava.trainer.train.GuardedUpdate;
 
 /**
  * The Inverse Cloze Task (Lee et al. 2019, ORQA), REALM's retriever warm start: a sentence of a
@@ -44,7 +47,7 @@ public final class IctRun {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final IctConfig config;
-    private final PretrainListener listener;
+    private final TrainingListener listener;
     private final RealmModel model;
     private final WordPieceTokenizer wordPieces;
     private final TrainingFiles.Tokenizer tokenizer;
@@ -56,7 +59,7 @@ public final class IctRun {
     private final GuardedUpdate update = new GuardedUpdate();
     private long start;
 
-    private IctRun(IctConfig config, PretrainListener listener) throws IOException {
+    private IctRun(IctConfig config, TrainingListener listener) throws IOException {
         this.config = config;
         this.listener = listener;
         RealmPretrainer.requireThreads(config.threads());
@@ -102,10 +105,10 @@ public final class IctRun {
             listener.info("resuming from step " + start + " (" + latest + ")");
         }
         schedule = new LearningRateSchedule((float) config.lr(), config.warmup(), config.steps());
-        metrics = new MetricsLog(dir, start);
+        metrics = new MetricsLog(dir, start, StepMetrics.PLOTS);
     }
 
-    public static IctRun open(IctConfig config, PretrainListener listener) throws IOException {
+    public static IctRun open(IctConfig config, TrainingListener listener) throws IOException {
         return new IctRun(config, listener);
     }
 
@@ -131,7 +134,7 @@ public final class IctRun {
 
     public Path run() throws IOException {
         Path last = CheckpointDirectory.latest(config.checkpointDir());
-        listener.trainingStart(start, config.steps());
+        listener.trainingStart("ict", start, config.steps());
         int sep = wordPieces.sepId(), pad = wordPieces.padId();
         for (long s = start; s < config.steps(); s++) {
             long t0 = System.nanoTime();
@@ -179,8 +182,8 @@ public final class IctRun {
             phase.put("step", seconds);
             StepMetrics m = new StepMetrics(s, loss, hits / ((double) config.batch() * config.accumulate()), Double.NaN, Double.NaN, 0, 0,
                     tokens / seconds, tokens, update.skipped, lr, seconds, Double.NaN, 0, phase);
-            metrics.append(m);
-            listener.step(m);
+            metrics.append(m.toJson());
+            listener.step(m.step(), m.summary());
             update.stopIfStuck(s);
             long done = s + 1;
             if (done % config.checkpointEvery() == 0 || done == config.steps()) {

@@ -18,6 +18,7 @@ import org.realmjava.trainer.model.RealmModel;
 import org.realmjava.trainer.qa.QaExample;
 import org.realmjava.trainer.retrieval.IndexRefresher;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
+import org.realmjava.trainer.train.TrainingListener;
 
 /**
  * Measures a pre-training checkpoint, or the model a config starts from, on the config's corpus:
@@ -37,7 +38,7 @@ public final class PretrainEvaluation implements AutoCloseable {
     }
 
     /** checkpoint: a step directory (or a run's checkpoint_dir: its newest); null: the config's starting model. */
-    public static PretrainEvaluation open(PretrainConfig config, Path checkpoint, PretrainListener listener) throws IOException {
+    public static PretrainEvaluation open(PretrainConfig config, Path checkpoint, TrainingListener listener) throws IOException {
         RealmPretrainer.requireThreads(config.threads());
         RealmModel model;
         WordPieceTokenizer tokenizer;

@@ -27,6 +27,8 @@ import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.trainer.retrieval.DocumentEmbedder;
 import org.realmjava.trainer.retrieval.IndexRefresher;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
+import org.realmjava.trainer.train.TrainingListener;
+import org.realmjava.trainer.train.MetricsLog;
 
 /**
  * A pre-training run in its checkpoint_dir: starts fresh (model from init, corpus PCA when the
@@ -47,14 +49,14 @@ public final class PretrainRun implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final PretrainConfig config;
-    private final PretrainListener listener;
+    private final TrainingListener listener;
     private final RealmPretrainer trainer;
     private final MetricsLog metrics;
     private final TrainingFiles.Tokenizer tokenizer;
     private final String modelKey, corpusKey;
     private final long startStep;
 
-    private PretrainRun(PretrainConfig config, PretrainListener listener, RealmPretrainer trainer, MetricsLog metrics, TrainingFiles.Tokenizer tokenizer,
+    private PretrainRun(PretrainConfig config, TrainingListener listener, RealmPretrainer trainer, MetricsLog metrics, TrainingFiles.Tokenizer tokenizer,
                         String modelKey, String corpusKey, long startStep) {
         this.config = config;
         this.listener = listener;
@@ -78,7 +80,7 @@ public final class PretrainRun implements AutoCloseable {
         return trainer;
     }
 
-    public static PretrainRun open(PretrainConfig config, PretrainListener listener) throws IOException {
+    public static PretrainRun open(PretrainConfig config, TrainingListener listener) throws IOException {
         RealmPretrainer.requireThreads(config.threads());
         Path dir = config.checkpointDir();
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new ConfigException("checkpoint_dir " + dir + " exists and is not a directory");
@@ -150,19 +152,19 @@ public final class PretrainRun implements AutoCloseable {
                 refresher.publish(new IndexRefresher.Generation(new float[blocks.size() * model.spec.projectionDim()], 0, 0));
             }
         }
-        MetricsLog metrics = new MetricsLog(dir, start);
+        MetricsLog metrics = new MetricsLog(dir, start, StepMetrics.PLOTS);
         return new PretrainRun(config, listener, trainer, metrics, tokenizerCopy, modelKey, corpusKey, start);
     }
 
     /** Trains from the start step to config.steps; returns the final checkpoint. */
     public Path run() throws IOException {
         Path last = CheckpointDirectory.latest(config.checkpointDir());
-        listener.trainingStart(startStep, config.steps());
+        listener.trainingStart("pretrain", startStep, config.steps());
         for (long s = startStep; s < config.steps(); s++) {
             double[] refresh = config.retrieval() ? trainer.refreshSchedule(s) : new double[] {0, Double.NaN};
             StepMetrics m = trainer.step(s, refresh[0], refresh[1]);
-            metrics.append(m);
-            listener.step(m);
+            metrics.append(m.toJson());
+            listener.step(m.step(), m.summary());
             trainer.update.stopIfStuck(s);
             long done = s + 1;
             if (done % config.checkpointEvery() == 0 || done == config.steps()) {
@@ -227,11 +229,11 @@ public final class PretrainRun implements AutoCloseable {
 
     /** The corpus of a run as blocks, its query stream, and the blocks' token ids. */
     record Corpus(List<Document> documents, List<Block> blocks, PretrainData data, BlockInputs inputs) {
-        static Corpus load(PretrainConfig config, WordPieceTokenizer tokenizer, PretrainListener listener) {
+        static Corpus load(PretrainConfig config, WordPieceTokenizer tokenizer, TrainingListener listener) {
             return load(config, tokenizer, listener, CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit()));
         }
 
-        static Corpus load(PretrainConfig config, WordPieceTokenizer tokenizer, PretrainListener listener, List<Document> docs) {
+        static Corpus load(PretrainConfig config, WordPieceTokenizer tokenizer, TrainingListener listener, List<Document> docs) {
             List<Block> blocks = new BlockSplitter(tokenizer, config.blockLen()).split(docs);
             if (config.retrieval() && config.k() >= blocks.size()) {
                 throw new ConfigException("config " + config.file().getFileName() + ": 'k' (" + config.k() + ") must be smaller than the corpus's "

@@ -54,7 +54,7 @@ public final class RealmPretrainer {
     final AdamW optimizer;
     final LearningRateSchedule schedule;
     final int padId, sepId, clsId;
-    final GuardedUpdate update = new GuardedUpdate();
+    final org.realmjava.trainer.train.GuardedUpdate update = new org.realmjava.trainer.train.GuardedUpdate();
     /** Candidates, scores [b, z] and reader log-likelihoods [b, z, T] of the last forward pass (for {@link #explain}). */
     private int[][] lastCandidates;
     private float[] lastScores, lastLogLikelihoods;
@@ -408,13 +408,6 @@ public final class RealmPretrainer {
             if (!refresher.hasPending()) refresher.start(model.snapshotDocumentTower(), s);
         }
         return new double[] {waited, made};
-    }
-
-    /** Training ended for another reason than the step count. */
-    public static final class TrainingStopped extends RuntimeException {
-        public TrainingStopped(String message) {
-            super(message);
-        }
     }
 
     static void requireThreads(int wanted) {

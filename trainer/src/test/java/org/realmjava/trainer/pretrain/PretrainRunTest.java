@@ -17,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.realmjava.trainer.checkpoint.CheckpointDirectory;
 import org.realmjava.trainer.config.ConfigException;
 import org.realmjava.trainer.config.PretrainConfig;
+import org.realmjava.trainer.train.TrainingListener;
+import org.realmjava.trainer.train.GuardedUpdate;
 
 /**
  * Pre-training end to end on a tiny random BERT: it learns, the refresh schedule and checkpoints do
@@ -71,11 +73,11 @@ class PretrainRunTest {
     @Test
     void aResumedRunRepeatsTheUninterruptedOneBitForBit() throws IOException {
         PretrainConfig a = PretrainConfig.read(config("a", ""));
-        try (PretrainRun run = PretrainRun.open(a, PretrainListener.SILENT)) {
+        try (PretrainRun run = PretrainRun.open(a, TrainingListener.SILENT)) {
             assertEquals(dir.resolve("a").resolve("step-0000008"), run.run());
         }
         PretrainConfig b = PretrainConfig.read(config("b", ""));
-        PretrainListener stopAfterFirst = new PretrainListener() {
+        TrainingListener stopAfterFirst = new TrainingListener() {
             @Override
             public void checkpoint(Path d) {
                 throw new Stop();
@@ -86,7 +88,7 @@ class PretrainRunTest {
         }
         // a half-written checkpoint left by a kill is ignored and removed
         Files.createDirectories(dir.resolve("b").resolve(".tmp-step-0000008"));
-        try (PretrainRun run = PretrainRun.open(b, PretrainListener.SILENT)) {
+        try (PretrainRun run = PretrainRun.open(b, TrainingListener.SILENT)) {
             assertEquals(4, run.startStep());
             run.run();
         }
@@ -107,7 +109,7 @@ class PretrainRunTest {
     @Test
     void itLearnsAndTheBaselineReadsOnlyTheNullDocument() throws IOException {
         PretrainConfig c = PretrainConfig.read(config("learn", ", \"retrieval\": false, \"steps\": 40, \"checkpoint_every\": 40, \"lr\": 0.005"));
-        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
             run.run();
         }
         List<Double> loss = new ArrayList<>();
@@ -123,9 +125,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: corpus, init, steps, masking, marginal, checkpoint_dir, projection_dim, k,"
-                + " query_len, block_len, batch, accumulate, lr, warmup, refresh_every, retrieval, shared_towers, checkpoint_every, keep_checkpoints, seed,"
-                + " threads, heldout, refresh_batch, retriever_lr_scale)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, checkpoint_dir, checkpoint_every, corpus, heldout, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, refresh_batch, refresh_every, retrieval, retriever_lr_scale, seed, shared_towers, steps, threads, warmup)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -136,17 +136,17 @@ class PretrainRunTest {
                 .getMessage().contains("'masking' must be salient, random-span or random-token"));
         PretrainConfig bigK = PretrainConfig.read(rewrite(config("bigk", ""), "\"k\": 3", "\"k\": 300"));
         assertEquals("config bigk.json: 'k' (300) must be smaller than the corpus's 30 blocks (a query's own block is never a candidate)",
-                assertThrows(ConfigException.class, () -> PretrainRun.open(bigK, PretrainListener.SILENT)).getMessage());
+                assertThrows(ConfigException.class, () -> PretrainRun.open(bigK, TrainingListener.SILENT)).getMessage());
     }
 
     @Test
     void aCheckpointDirOfAnotherModelIsRefused() throws IOException {
         PretrainConfig c = PretrainConfig.read(config("other", ", \"steps\": 2, \"checkpoint_every\": 2"));
-        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
             run.run();
         }
         PretrainConfig wider = PretrainConfig.read(rewrite(config("other", ", \"steps\": 2, \"checkpoint_every\": 2"), "\"hidden\": 32", "\"hidden\": 64"));
-        String msg = assertThrows(ConfigException.class, () -> PretrainRun.open(wider, PretrainListener.SILENT)).getMessage();
+        String msg = assertThrows(ConfigException.class, () -> PretrainRun.open(wider, TrainingListener.SILENT)).getMessage();
         assertTrue(msg.startsWith("checkpoint_dir " + dir.resolve("other") + " holds a run of another model"), msg);
     }
 
@@ -158,7 +158,7 @@ class PretrainRunTest {
                 + " \"projection_dim\": 16, \"query_len\": 32, \"block_len\": 48, \"batch\": 8, \"steps\": 60, \"lr\": 0.005, \"warmup\": 4, \"remove_sentence\": 0.0,"
                 + " \"checkpoint_dir\": \"ict\", \"checkpoint_every\": 30, \"seed\": 2, \"threads\": " + org.realmjava.tensor.parallel.Parallel.threads() + "}");
         // the query sentence stays in its block here (remove_sentence 0): the corpus's other sentence is the same in every block
-        Path last = IctRun.open(org.realmjava.trainer.config.IctConfig.read(ict), PretrainListener.SILENT).run();
+        Path last = IctRun.open(org.realmjava.trainer.config.IctConfig.read(ict), TrainingListener.SILENT).run();
         assertEquals(dir.resolve("ict/step-0000060"), last);
         List<Double> loss = new ArrayList<>(), acc = new ArrayList<>();
         ObjectMapper json = new ObjectMapper();
@@ -175,7 +175,7 @@ class PretrainRunTest {
         // the ICT checkpoint is a pre-training init
         PretrainConfig c = PretrainConfig.read(rewrite(config("fromict", ", \"steps\": 2, \"checkpoint_every\": 2"), "\"init\": {\"random\": {\"layers\": 1, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64}}",
                 "\"init\": {\"checkpoint\": \"ict\"}"));
-        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
             run.run();
         }
         assertTrue(Files.exists(dir.resolve("fromict/step-0000002/realm-model.json")));
@@ -184,11 +184,11 @@ class PretrainRunTest {
     @Test
     void nonFiniteLossesAreSkippedCountedAndStopTheRunAfterTen() throws IOException {
         PretrainConfig c = PretrainConfig.read(config("nan", ", \"steps\": 30, \"checkpoint_every\": 30"));
-        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
             // a NaN in the reader's MLM bias makes every loss NaN
             run.model().mlm.decoderBias.set(Float.NaN, 7);
-            var e = assertThrows(RealmPretrainer.TrainingStopped.class, run::run);
-            assertEquals("10 steps in a row (0 to 9) had a non-finite loss or gradient; stopping (lower lr, or check the corpus)", e.getMessage());
+            var e = assertThrows(GuardedUpdate.TrainingStopped.class, run::run);
+            assertEquals("10 steps in a row (0 to 9) had a non-finite loss or gradient; stopping (lower lr, or check the data)", e.getMessage());
         }
         List<String> lines = Files.readAllLines(dir.resolve("nan/metrics.jsonl"));
         assertEquals(10, lines.size());
@@ -200,7 +200,7 @@ class PretrainRunTest {
     @Test
     void sharedTowersSaveOneRetrieverBertAndResume() throws IOException {
         PretrainConfig c = PretrainConfig.read(config("shared", ", \"shared_towers\": true, \"steps\": 4, \"checkpoint_every\": 2"));
-        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
             assertTrue(run.model().queryTower == run.model().docTower);
             run.run();
         }
@@ -213,7 +213,7 @@ class PretrainRunTest {
     @Test
     void theBatchedForwardEqualsOneSequenceAtATime() throws IOException {
         PretrainConfig c = PretrainConfig.read(config("pairs", ""));
-        try (PretrainRun run = PretrainRun.open(c, PretrainListener.SILENT)) {
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
             RealmPretrainer t = run.trainer();
             var batch = t.batch(3, 0);
             var model = t.model;
