@@ -46,7 +46,9 @@ final class EncodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (Files.isDirectory(input)) throw new IllegalArgumentException(input + ": is a directory, not a text file");
         if (!Files.exists(input)) throw new IllegalArgumentException(input + ": no such file");
+        if (Files.isDirectory(output)) throw new IllegalArgumentException("--output " + output + ": is a directory, not a file");
         if ((model == null) != (tokenizer == null)) throw new IllegalArgumentException("give --model and --tokenizer together, or neither (built-in model)");
         TextEncoder.Pooling pool = switch (pooling == null ? (model == null ? "mean" : "cls") : pooling) {
             case "cls" -> TextEncoder.Pooling.CLS;
@@ -54,7 +56,10 @@ final class EncodeCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--pooling must be cls or mean, not '" + pooling + "'");
         };
         if (!weights.equals("f32") && !weights.equals("bf16")) throw new IllegalArgumentException("--weights must be f32 or bf16, not '" + weights + "'");
-        List<String> texts = Files.readAllLines(input, StandardCharsets.UTF_8);
+        List<String> texts = new java.util.ArrayList<>();
+        try (org.realmjava.trainer.corpus.TextLines lines = new org.realmjava.trainer.corpus.TextLines(input)) { // names the file and line of bytes that are not UTF-8
+            for (String line; (line = lines.next()) != null; ) texts.add(line);
+        }
         BertEncoder enc = ModelFiles.load(model == null ? DefaultModel.file(DefaultModel.ONNX) : model);
         if (weights.equals("bf16")) enc = enc.withBf16Weights();
         WordPieceTokenizer tok = WordPieceTokenizer.load(tokenizer == null ? DefaultModel.file(DefaultModel.TOKENIZER) : tokenizer);

@@ -42,7 +42,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--articles", description = "SQuAD only: the article range to evaluate, e.g. 36-47")
     String articles;
 
-    @Option(names = "--limit", defaultValue = "0", description = "evaluate the first N questions only (0: all)")
+    @Option(names = "--limit", defaultValue = "0", description = "evaluate N questions spread evenly over the selection (0: all)")
     int limit;
 
     @Option(names = "--out", defaultValue = "predictions.jsonl", description = "per-question predictions, JSON lines (default: ${DEFAULT-VALUE})")
@@ -100,13 +100,13 @@ final class EvalCommand implements Callable<Integer> {
             from = Integer.parseInt(m.group(1));
             to = Integer.parseInt(m.group(2));
         }
-        List<QaExample> out = new ArrayList<>();
-        for (QaExample q : all) {
-            if (from >= 0 && (q.article() < from || q.article() > to)) continue;
-            out.add(q);
-            if (limit > 0 && out.size() == limit) break;
-        }
-        if (out.isEmpty()) throw new IllegalArgumentException(data + ": no questions" + (articles != null ? " in articles " + articles : ""));
+        List<QaExample> picked = new ArrayList<>();
+        for (QaExample q : all) if (from < 0 || (q.article() >= from && q.article() <= to)) picked.add(q);
+        if (picked.isEmpty()) throw new IllegalArgumentException(data + ": no questions" + (articles != null ? " in articles " + articles : ""));
+        if (limit <= 0 || limit >= picked.size()) return picked;
+        // every article of the selection represented: question floor(i * n / limit) for i < limit
+        List<QaExample> out = new ArrayList<>(limit);
+        for (int i = 0; i < limit; i++) out.add(picked.get((int) ((long) i * picked.size() / limit)));
         return out;
     }
 

@@ -44,6 +44,8 @@ final class IndexCommand implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             VectorDType dt = VectorDType.parse(dtype);
+            if (Files.isDirectory(vectors)) throw new IllegalArgumentException(vectors + ": is a directory, not a vector file");
+            if (Files.exists(out) && !Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + ": is a file, not an index directory");
             long t0 = System.nanoTime();
             try (VectorSource src = VectorFiles.open(vectors); Progress bar = new Progress("index build", src.count(), "vectors")) {
                 Path file = IndexWriter.build(out, src, dt, null, (done, total) -> bar.stepTo(done));
@@ -89,11 +91,19 @@ final class IndexCommand implements Callable<Integer> {
                 if (threads <= 0) throw new IllegalArgumentException("--threads must be positive, got " + threads);
                 System.setProperty("realm.threads", threads.toString()); // read once, when the pool is created
             }
+            for (Path p : new Path[] {queries, exclude}) {
+                if (p != null && Files.isDirectory(p)) throw new IllegalArgumentException(p + ": is a directory, not a file");
+            }
+            if (Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + ": is a directory, not a file");
             FloatMatrix q = VectorFiles.readAll(queries);
             long[] excluded = exclude == null ? null : readExcluded(exclude, q.rows());
             try (FlatIndex ix = FlatIndex.open(index, !noVerify); Progress bar = new Progress("index search", q.rows(), "queries")) {
                 if (q.dim() != ix.dim()) {
                     throw new IllegalArgumentException("queries " + queries + " have dimension " + q.dim() + ", index " + index + " has " + ix.dim());
+                }
+                if (k > ix.count()) {
+                    System.err.println("realm index search: --k " + k + " exceeds the index's " + ix.count() + " vectors; clamped to " + ix.count());
+                    k = (int) ix.count();
                 }
                 int b = batch == null ? q.rows() : batch;
                 StringBuilder tsv = new StringBuilder();

@@ -25,9 +25,17 @@ public final class RealmCli implements Callable<Integer> {
         System.exit(run(args));
     }
 
+    /** --help, -h, --version and -V on every command and subcommand (help wins over missing required options). */
+    private static void withHelp(CommandLine c, String[] version) {
+        c.getCommandSpec().mixinStandardHelpOptions(true);
+        if (c.getCommandSpec().version().length == 0) c.getCommandSpec().version(version);
+        for (CommandLine sub : c.getSubcommands().values()) withHelp(sub, version);
+    }
+
     /** Runs the CLI and returns its exit code (for tests). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new RealmCli());
+        withHelp(cl, cl.getCommandSpec().version());
         cl.setParameterExceptionHandler((ex, a) -> {
             System.err.println("realm: " + ex.getMessage() + " (see realm --help)");
             return 2;

@@ -72,5 +72,12 @@ class EncodeCliTest {
             assertEquals(1, r[2].strip().lines().filter(l -> !l.contains("INFO")).count(), r[2]);
         }
         assertTrue(!Files.exists(tmp.resolve("e.npy")));
+        Files.write(tmp.resolve("latin1.txt"), new byte[] {'o', 'k', '\n', 'c', 'a', 'f', (byte) 0xE9, '\n'});
+        String[] r = run("encode", "--input", tmp.resolve("latin1.txt").toString(), "--output", tmp.resolve("e.npy").toString());
+        assertEquals("2", r[0]);
+        assertTrue(r[2].contains("latin1.txt:2: not UTF-8 text"), r[2]);
+        r = run("encode", "--input", tmp.toString(), "--output", tmp.resolve("e.npy").toString());
+        assertEquals("2", r[0]);
+        assertTrue(r[2].contains(tmp + ": is a directory, not a text file"), r[2]);
     }
 }

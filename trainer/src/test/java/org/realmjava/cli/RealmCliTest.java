@@ -25,4 +25,22 @@ class RealmCliTest {
         assertEquals(1, r[2].strip().lines().count(), r[2]);
         assertTrue(!r[2].contains("Exception"), r[2]);
     }
+
+    @Test
+    void helpAndVersionWorkOnEveryCommandAndSubcommand() {
+        String[][] commands = {{}, {"devices"}, {"encode"}, {"index"}, {"index", "build"}, {"index", "search"}, {"pretrain"}, {"pretrain-eval"}, {"ict"},
+            {"finetune"}, {"ask"}, {"eval"}};
+        for (String[] c : commands) {
+            for (String flag : new String[] {"--help", "-h"}) {
+                String[] args = java.util.Arrays.copyOf(c, c.length + 1);
+                args[c.length] = flag;
+                CliRun r = CliRun.of(args);
+                assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
+                assertTrue(r.out().contains("Usage: realm"), String.join(" ", args) + ": " + r.out());
+            }
+        }
+        CliRun v = CliRun.of("--version");
+        assertEquals(0, v.code());
+        assertTrue(v.out().startsWith("realm-java "), v.out());
+    }
 }

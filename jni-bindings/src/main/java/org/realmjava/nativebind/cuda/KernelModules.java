@@ -70,7 +70,7 @@ public final class KernelModules {
         byte[] cubin = nvrtcCompile(family, new String(src, StandardCharsets.UTF_8), new String(header, StandardCharsets.UTF_8), options);
         try {
             Files.createDirectories(cache.getParent());
-            Path tmp = Files.createTempFile(cache.getParent(), family, ".tmp");
+            Path tmp = org.realmjava.io.TempFiles.create(cache.getParent(), family, ".tmp");
             Files.write(tmp, cubin);
             Files.move(tmp, cache, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException ignored) {

@@ -29,7 +29,7 @@ public final class DefaultModel {
         }
         if (Files.exists(target) && (expected < 0 || Files.size(target) == expected)) return target;
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + resource, ".tmp");
+        Path tmp = org.realmjava.io.TempFiles.create(dir, "." + resource, ".tmp");
         try (InputStream in = DefaultModel.class.getClassLoader().getResourceAsStream(resource)) {
             Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {

@@ -49,7 +49,7 @@ public final class ModelFiles {
     /** Writes config.json and model.safetensors into dir (each atomically). */
     public static void save(BertEncoder encoder, Path dir) throws IOException {
         Files.createDirectories(dir);
-        Path cfgTmp = Files.createTempFile(dir, ".config.json", ".tmp");
+        Path cfgTmp = org.realmjava.io.TempFiles.create(dir, ".config.json", ".tmp");
         Files.writeString(cfgTmp, encoder.config.toJson(), StandardCharsets.UTF_8);
         Files.move(cfgTmp, dir.resolve("config.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Safetensors.write(dir.resolve("model.safetensors"), encoder.namedParameters(), Map.of("format", "pt"));
