@@ -12,9 +12,10 @@ import java.nio.file.Path;
  * {@link TrainingKeys}, as in pretrain.
  *
  * @param projectionDim 0: the checkpoint's, or the encoder's hidden size (identity projection)
+ * @param spanHeadLrScale the span head's learning rate as a multiple of lr (it starts from random weights, the rest does not)
  */
 public record FinetuneConfig(Path file, CorpusConfig corpus, InitConfig init, QaDataConfig train, int projectionDim, int k, int queryLen, int blockLen,
-                             int maxSpan, boolean readerTitles, int indexBatch, TrainingKeys training) {
+                             int maxSpan, boolean readerTitles, int indexBatch, double spanHeadLrScale, TrainingKeys training) {
 
     /** A QA data file: path, format (jsonl, curatedtrec, squad; default from the name), SQuAD articles "from-to", at most limit questions. */
     public record QaDataConfig(Path path, String format, int articleFrom, int articleTo, int limit) {
@@ -46,7 +47,7 @@ public record FinetuneConfig(Path file, CorpusConfig corpus, InitConfig init, Qa
         TrainingKeys t = TrainingKeys.read(c, 4, 1, 1e-5);
         FinetuneConfig f = new FinetuneConfig(c.file(), corpus, init, train, c.integer("projection_dim", 0, 0), c.integer("k", 5, 1),
                 c.integer("query_len", 64, 8), c.integer("block_len", 288, 19), c.integer("max_span", 10, 1), c.bool("reader_titles", true),
-                c.integer("index_batch", 32, 1), t);
+                c.integer("index_batch", 32, 1), c.number("span_head_lr_scale", 1.0, 0, 1000), t);
         c.finish();
         return f;
     }

@@ -53,7 +53,7 @@ public final class Finetuner {
         this.config = config;
         this.qa = qa;
         this.train = train;
-        this.optimizer = AdamW.bertDefaults(trainable);
+        this.optimizer = AdamW.bertDefaults(trainable).lrScale(name -> name.startsWith("span.") ? config.spanHeadLrScale() : 1.0);
         this.schedule = new LearningRateSchedule((float) config.training().lr(), config.training().warmup(), config.training().steps());
     }
 

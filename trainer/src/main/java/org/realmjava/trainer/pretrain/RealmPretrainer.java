@@ -386,8 +386,8 @@ public final class RealmPretrainer {
     /**
      * The refresh schedule, run before step s. refresh_every N > 0: at s = N, 2N, ... the refresh
      * started N steps earlier (if any) is made live, then a new one starts from the current
-     * document tower, so which index a step sees depends only on s (reproducible; a resumed run
-     * matches). N = 0: a new refresh starts as soon as the previous one is live, and a finished one
+     * document tower (unless it could not be made live before the run's last step), so which
+     * index a step sees depends only on s (reproducible; a resumed run matches). N = 0: a new refresh starts as soon as the previous one is live, and a finished one
      * is made live at the next step boundary (fresher, not reproducible). Returns {waited, refresh
      * seconds of the generation made live or NaN}.
      */
@@ -401,7 +401,8 @@ public final class RealmPretrainer {
                     made = refresher.swapIn().seconds();
                     waited = (System.nanoTime() - t) / 1e9;
                 }
-                refresher.start(model.snapshotDocumentTower(), s);
+                // a refresh that could not be made live before the last step would only delay the final checkpoint
+                if (s + every < config.steps()) refresher.start(model.snapshotDocumentTower(), s);
             }
         } else if (s > 0) {
             if (refresher.pendingDone()) made = refresher.swapIn().seconds();
