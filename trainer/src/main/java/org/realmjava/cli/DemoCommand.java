@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import org.realmjava.Realm;
 import org.realmjava.mips.AtomicFiles;
 import org.realmjava.trainer.config.FinetuneConfig;
@@ -57,7 +56,7 @@ final class DemoCommand implements Callable<Integer> {
             if (!Files.isRegularFile(dir.resolve(MARKER))) {
                 throw new IllegalArgumentException("--fresh: " + dir + " does not hold a demo (" + MARKER + " missing); not deleting it");
             }
-            deleteTree(dir);
+            org.realmjava.trainer.checkpoint.CheckpointDirectory.deleteTree(dir);
         }
         Path summary = dir.resolve(SUMMARY);
         if (Files.isRegularFile(summary)) {
@@ -178,11 +177,5 @@ final class DemoCommand implements Callable<Integer> {
 
     private static void write(Path f, String s) throws IOException {
         AtomicFiles.write(f, ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8)));
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);
-        }
     }
 }

@@ -98,7 +98,8 @@ public final class CheckpointDirectory {
         }
     }
 
-    static void deleteTree(Path p) throws IOException {
+    /** Deletes a file or a directory tree. */
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
             for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);

@@ -16,7 +16,6 @@ import org.realmjava.mips.FloatMatrix;
 import org.realmjava.mips.IndexWriter;
 import org.realmjava.mips.VectorDType;
 import org.realmjava.tensor.Tensor;
-import org.realmjava.tensor.parallel.Parallel;
 import org.realmjava.trainer.checkpoint.CheckpointDirectory;
 import org.realmjava.trainer.checkpoint.ModelStore;
 import org.realmjava.trainer.checkpoint.TrainingFiles;
@@ -101,10 +100,7 @@ public final class FinetuneRun {
     }
 
     public static FinetuneRun open(FinetuneConfig config, TrainingListener listener) throws IOException {
-        if (Parallel.threads() != config.training().threads()) {
-            throw new IllegalStateException("threads: the worker pool already runs " + Parallel.threads() + " threads; set realm.threads="
-                    + config.training().threads() + " before the first tensor op (the CLI does)");
-        }
+        org.realmjava.trainer.pretrain.RealmPretrainer.requireThreads(config.training().threads());
         Path dir = config.training().checkpointDir();
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new ConfigException("checkpoint_dir " + dir + " exists and is not a directory");
         CheckpointDirectory.removeTemporaries(dir);
@@ -141,7 +137,7 @@ public final class FinetuneRun {
         if (config.k() > blocks.size()) {
             throw new ConfigException("config " + config.file().getFileName() + ": 'k' (" + config.k() + ") exceeds the corpus's " + blocks.size() + " blocks");
         }
-        String corpusKey = corpusKey(blocks), dataKey = train.size() + " questions from " + config.train().path().getFileName();
+        String corpusKey = org.realmjava.trainer.pretrain.PretrainRun.corpusKey(blocks), dataKey = train.size() + " questions from " + config.train().path().getFileName();
         if (state != null && !corpusKey.equals(state.path("corpus_key").asText())) {
             throw new ConfigException("checkpoint_dir " + dir + " was fine-tuned on another corpus (" + state.path("corpus_key").asText() + ", now " + corpusKey
                     + "): use another checkpoint_dir");
@@ -252,11 +248,5 @@ public final class FinetuneRun {
         } catch (IOException e) {
             throw new ConfigException(f + ": cannot read: " + e.getMessage().lines().findFirst().orElse(""));
         }
-    }
-
-    static String corpusKey(List<Block> blocks) {
-        long h = 0;
-        for (Block b : blocks) h = PretrainData.mix(h, b.hash());
-        return blocks.size() + " blocks, " + Long.toHexString(h);
     }
 }

@@ -21,6 +21,7 @@ import org.realmjava.trainer.qa.QaExample;
 import org.realmjava.trainer.qa.ReaderInput;
 import org.realmjava.trainer.train.GuardedUpdate;
 import org.realmjava.trainer.train.MetricsLog;
+import org.realmjava.trainer.train.Softmax;
 
 /**
  * Open-QA fine-tuning, top to bottom. {@link #step} is one optimizer step:
@@ -70,15 +71,7 @@ public final class Finetuner {
 
     private int[] permutation(int n, long seed) {
         if (seed != cachedEpochSeed) {
-            int[] p = new int[n];
-            for (int i = 0; i < n; i++) p[i] = i;
-            SplittableRandom r = new SplittableRandom(seed);
-            for (int i = n - 1; i > 0; i--) {
-                int j = r.nextInt(i + 1), t = p[i];
-                p[i] = p[j];
-                p[j] = t;
-            }
-            cachedPerm = p;
+            cachedPerm = PretrainData.permutation(n, seed);
             cachedEpochSeed = seed;
         }
         return cachedPerm;
@@ -211,13 +204,13 @@ public final class Finetuner {
         float[] fv = f.detach().toFloatArray(), sv = r.scores().detach().toFloatArray();
         double entropy = 0, em = 0;
         for (int i = 0; i < b; i++) {
-            double[] prior = softmax(fv, i * z, z);
+            double[] prior = Softmax.of(fv, i * z, z);
             for (double p : prior) if (p > 0) entropy -= p * Math.log(p);
             double best = Double.NEGATIVE_INFINITY;
             String answer = "";
             for (int j = 0; j < z; j++) {
                 ReaderInput in = r.inputs().get(i * z + j);
-                double[] ps = softmax(sv, (i * z + j) * w, in.spans());
+                double[] ps = Softmax.of(sv, (i * z + j) * w, in.spans());
                 for (int s = 0; s < in.spans(); s++) {
                     double v = prior[j] * ps[s];
                     if (v > best) {
@@ -254,13 +247,4 @@ public final class Finetuner {
         return new Forward(loss, contributing, noMatch, em, recallHits, entropy, tokens);
     }
 
-    private static double[] softmax(float[] x, int from, int n) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, x[from + i]);
-        double[] p = new double[n];
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += p[i] = Math.exp(x[from + i] - max);
-        for (int i = 0; i < n; i++) p[i] /= sum;
-        return p;
-    }
 }

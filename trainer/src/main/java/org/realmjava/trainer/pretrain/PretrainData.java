@@ -76,7 +76,8 @@ public final class PretrainData {
         return q;
     }
 
-    static int[] permutation(int n, long seed) {
+    /** A permutation of 0..n-1 that depends only on seed (Fisher-Yates). */
+    public static int[] permutation(int n, long seed) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) p[i] = i;
         SplittableRandom r = new SplittableRandom(seed);

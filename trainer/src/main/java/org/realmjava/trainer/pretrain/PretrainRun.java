@@ -250,7 +250,7 @@ public final class PretrainRun implements AutoCloseable {
     }
 
     /** Number of blocks and a hash over their hashes. */
-    static String corpusKey(List<Block> blocks) {
+    public static String corpusKey(List<Block> blocks) {
         long h = 0;
         for (Block b : blocks) h = PretrainData.mix(h, b.hash());
         return blocks.size() + " blocks, " + Long.toHexString(h);

@@ -22,6 +22,7 @@ import org.realmjava.trainer.retrieval.Batches;
 import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.trainer.retrieval.IndexRefresher;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
+import org.realmjava.trainer.train.Softmax;
 
 /**
  * REALM pre-training, top to bottom. {@link #step} is one optimizer step:
@@ -347,7 +348,7 @@ public final class RealmPretrainer {
         double hits = 0, utility = 0, entropy = 0;
         double[] mix = new double[vocab];
         for (int i = 0; i < b; i++) {
-            double[] prior = softmax(fv, i * z, z);
+            double[] prior = Softmax.of(fv, i * z, z);
             for (double p : prior) if (p > 0) entropy -= p * Math.log(p);
             MaskedQuery mq = batch.get(i);
             if (config.retrieval() && z > 1) {
@@ -362,7 +363,7 @@ public final class RealmPretrainer {
                 for (int j = 0; j < z; j++) {
                     if (prior[j] == 0) continue;
                     int row = ((i * z + j) * maxT + k) * vocab;
-                    double[] p = softmax(lg, row, vocab);
+                    double[] p = Softmax.of(lg, row, vocab);
                     for (int v = 0; v < vocab; v++) mix[v] += prior[j] * p[v];
                 }
                 int best = 0;
@@ -371,16 +372,6 @@ public final class RealmPretrainer {
             }
         }
         return new double[] {hits, utility, entropy};
-    }
-
-    private static double[] softmax(float[] x, int from, int n) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, x[from + i]);
-        double[] p = new double[n];
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += p[i] = Math.exp(x[from + i] - max);
-        for (int i = 0; i < n; i++) p[i] /= sum;
-        return p;
     }
 
     /**
@@ -411,7 +402,7 @@ public final class RealmPretrainer {
         return new double[] {waited, made};
     }
 
-    static void requireThreads(int wanted) {
+    public static void requireThreads(int wanted) {
         if (Parallel.threads() != wanted) {
             throw new IllegalStateException("threads: the worker pool already runs " + Parallel.threads() + " threads; set realm.threads=" + wanted
                     + " before the first tensor op (the CLI does)");

@@ -17,6 +17,7 @@ import org.realmjava.trainer.model.RealmModel;
 import org.realmjava.trainer.model.SpanHead;
 import org.realmjava.trainer.retrieval.Batches;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
+import org.realmjava.trainer.train.Softmax;
 
 /**
  * Open-domain question answering with a REALM model: the question through the query tower, the top
@@ -182,7 +183,7 @@ public final class OpenQa {
         double[][] spanP = new double[z][];
         for (int j = 0; j < z; j++) {
             ReaderInput in = r.inputs().get(j);
-            spanP[j] = softmax(sc, j * w, in.spans());
+            spanP[j] = Softmax.of(sc, j * w, in.spans());
             Block b = blocks.get(cands[j]);
             for (int s = 0; s < in.spans(); s++) {
                 String text = in.spanText(b, s), key = AnswerNormalizer.normalize(text);
@@ -213,17 +214,8 @@ public final class OpenQa {
 
     static double[][] softmaxRows(float[] x, int rows, int cols) {
         double[][] out = new double[rows][];
-        for (int i = 0; i < rows; i++) out[i] = softmax(x, i * cols, cols);
+        for (int i = 0; i < rows; i++) out[i] = Softmax.of(x, i * cols, cols);
         return out;
     }
 
-    static double[] softmax(float[] x, int from, int n) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, x[from + i]);
-        double[] p = new double[n];
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += p[i] = Math.exp(x[from + i] - max);
-        for (int i = 0; i < n; i++) p[i] /= sum;
-        return p;
-    }
 }
