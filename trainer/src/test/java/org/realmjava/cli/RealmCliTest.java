@@ -29,7 +29,7 @@ class RealmCliTest {
     @Test
     void helpAndVersionWorkOnEveryCommandAndSubcommand() {
         String[][] commands = {{}, {"devices"}, {"encode"}, {"index"}, {"index", "build"}, {"index", "search"}, {"pretrain"}, {"pretrain-eval"}, {"ict"},
-            {"finetune"}, {"ask"}, {"eval"}};
+            {"finetune"}, {"ask"}, {"eval"}, {"demo"}};
         for (String[] c : commands) {
             for (String flag : new String[] {"--help", "-h"}) {
                 String[] args = java.util.Arrays.copyOf(c, c.length + 1);
