@@ -5,12 +5,12 @@
 # checkpoint of scripts/experiment-pretrain-squad.sh (run (d), the one that kept its retrieval),
 # (c) (a)'s reader on BM25's top k. Same steps, data order and seed for (a) and (b).
 # Needs ../shared/data/squad/dev-v1.1.json. Results: build/experiments/qa-*.txt (the last line: EM and recall@5).
-#   scripts/experiment-qa-squad.sh [eval questions=500]
+#   scripts/experiment-qa-squad.sh [eval questions=300]
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 squad="$here/../shared/data/squad/dev-v1.1.json"
 [ -f "$squad" ] || { echo "needs $squad (../shared/data)"; exit 2; }
-n=${1:-500}
+n=${1:-300}
 out="$here/build/experiments"
 mkdir -p "$out"
 [ -d "$out/squad-realm-salient-slow-retriever" ] || { echo "needs the pre-training checkpoint: run scripts/experiment-pretrain-squad.sh first"; exit 2; }
