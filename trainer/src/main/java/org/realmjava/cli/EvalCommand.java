@@ -95,10 +95,10 @@ final class EvalCommand implements Callable<Integer> {
     private List<QaExample> select(List<QaExample> all) {
         int from = -1, to = -1;
         if (articles != null) {
-            var m = java.util.regex.Pattern.compile("(\\d+)-(\\d+)").matcher(articles);
-            if (!m.matches()) throw new IllegalArgumentException("--articles must look like 36-47, got '" + articles + "'");
-            from = Integer.parseInt(m.group(1));
-            to = Integer.parseInt(m.group(2));
+            int[] range = QaReader.articleRange(articles);
+            if (range == null) throw new IllegalArgumentException("--articles must look like 36-47, got '" + articles + "'");
+            from = range[0];
+            to = range[1];
         }
         List<QaExample> picked = new ArrayList<>();
         for (QaExample q : all) if (from < 0 || (q.article() >= from && q.article() <= to)) picked.add(q);

@@ -30,10 +30,10 @@ public record FinetuneConfig(Path file, CorpusConfig corpus, InitConfig init, Qa
             String articles = c.string("articles", null);
             int from = -1, to = -1;
             if (articles != null) {
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)-(\\d+)").matcher(articles);
-                if (!m.matches() || Integer.parseInt(m.group(1)) > Integer.parseInt(m.group(2))) throw c.invalid("articles", "must look like \"0-35\", got '" + articles + "'");
-                from = Integer.parseInt(m.group(1));
-                to = Integer.parseInt(m.group(2));
+                int[] range = org.realmjava.trainer.qa.QaReader.articleRange(articles);
+                if (range == null) throw c.invalid("articles", "must look like \"0-35\", got '" + articles + "'");
+                from = range[0];
+                to = range[1];
             }
             return new QaDataConfig(path, format != null ? format : org.realmjava.trainer.qa.QaReader.guessFormat(path), from, to, c.integer("limit", 0, 0));
         }

@@ -37,8 +37,12 @@ public final class QaEvaluation {
         kset.add(Math.min(k, qa.blocks.size()));
         int[] ks = kset.stream().mapToInt(Integer::intValue).toArray();
         int maxK = ks[ks.length - 1];
-        List<String> normalizedBlocks = new ArrayList<>(qa.blocks.size());
-        for (Block b : qa.blocks) normalizedBlocks.add(AnswerNormalizer.normalize(b.text()));
+        // a block holds an answer in its title or its text: both, normalised once per block
+        List<String> texts = new ArrayList<>(qa.blocks.size()), normalized = new ArrayList<>(qa.blocks.size());
+        for (Block b : qa.blocks) {
+            texts.add(b.title() + "\n" + b.text());
+            normalized.add(AnswerNormalizer.normalize(b.title() + "\n" + b.text()));
+        }
         List<Outcome> out = new ArrayList<>(questions.size());
         long[] denseHits = new long[ks.length], bm25Hits = new long[ks.length];
         int exact = 0;
@@ -46,28 +50,40 @@ public final class QaEvaluation {
             int batch = 16;
             for (int start = 0; start < questions.size(); start += batch) {
                 List<QaExample> part = questions.subList(start, Math.min(questions.size(), start + batch));
-                int[][] dense;
+                int[][] dense, read = new int[part.size()][];
+                double[][] prior = null;
                 try (var g = Autograd.noGrad()) {
                     List<int[]> ids = new ArrayList<>();
                     for (QaExample q : part) ids.add(qa.encodeQuestion(q.question()));
                     Tensor qv = qa.queryVectors(ids, null);
                     dense = qa.search(qv, maxK);
+                    // the reader's blocks: the dense top k (a prefix of the exact top maxK) with their p(z|x), or BM25's with p(z|x) uniform
+                    if (retriever == Retriever.DENSE) {
+                        for (int i = 0; i < part.size(); i++) read[i] = java.util.Arrays.copyOf(dense[i], Math.min(k, dense[i].length));
+                        prior = qa.priors(qv, read);
+                    }
                 }
+                int[] denseRank = new int[part.size()], bm25Rank = new int[part.size()];
+                List<AnswerMatcher> matchers = new ArrayList<>(part.size());
                 for (int i = 0; i < part.size(); i++) {
                     QaExample q = part.get(i);
                     AnswerMatcher m = AnswerMatcher.of(q);
+                    matchers.add(m);
                     int[] lexical = bm25.search(q.question(), maxK);
-                    int dr = firstWithAnswer(dense[i], qa.blocks, normalizedBlocks, m), br = firstWithAnswer(lexical, qa.blocks, normalizedBlocks, m);
+                    denseRank[i] = firstWithAnswer(dense[i], texts, normalized, m);
+                    bm25Rank[i] = firstWithAnswer(lexical, texts, normalized, m);
                     for (int j = 0; j < ks.length; j++) {
-                        if (dr >= 0 && dr < ks[j]) denseHits[j]++;
-                        if (br >= 0 && br < ks[j]) bm25Hits[j]++;
+                        if (denseRank[i] >= 0 && denseRank[i] < ks[j]) denseHits[j]++;
+                        if (bm25Rank[i] >= 0 && bm25Rank[i] < ks[j]) bm25Hits[j]++;
                     }
-                    int[] read = java.util.Arrays.copyOf(retriever == Retriever.DENSE ? dense[i] : lexical, Math.min(k, (retriever == Retriever.DENSE ? dense[i] : lexical).length));
-                    OpenQa.Prediction p = retriever == Retriever.DENSE ? qa.predict(List.of(q.question()), k).get(0)
-                            : qa.predict(List.of(q.question()), new int[][] {read}, k).get(0);
-                    boolean em = !p.answer().isEmpty() && m.exact(p.answer());
+                    if (retriever == Retriever.BM25) read[i] = java.util.Arrays.copyOf(lexical, Math.min(k, lexical.length));
+                }
+                List<OpenQa.Prediction> predictions = qa.predict(part.stream().map(QaExample::question).toList(), read, prior);
+                for (int i = 0; i < part.size(); i++) {
+                    OpenQa.Prediction p = predictions.get(i);
+                    boolean em = !p.answer().isEmpty() && matchers.get(i).exact(p.answer());
                     if (em) exact++;
-                    out.add(new Outcome(q, p, em, dr, br, read));
+                    out.add(new Outcome(part.get(i), p, em, denseRank[i], bm25Rank[i], read[i]));
                 }
                 if (progress != null) progress.accept(out.size());
             }
@@ -80,11 +96,8 @@ public final class QaEvaluation {
         return new Result(out, ks, dRecall, bRecall, (double) exact / questions.size(), retriever, Math.min(k, qa.blocks.size()));
     }
 
-    private static int firstWithAnswer(int[] ranked, List<Block> blocks, List<String> normalized, AnswerMatcher m) {
-        for (int r = 0; r < ranked.length; r++) {
-            Block b = blocks.get(ranked[r]);
-            if (m.inBlock(b.title() + " " + b.text(), normalized.get(ranked[r])) || m.inBlock(b.title(), AnswerNormalizer.normalize(b.title()))) return r;
-        }
+    private static int firstWithAnswer(int[] ranked, List<String> texts, List<String> normalized, AnswerMatcher m) {
+        for (int r = 0; r < ranked.length; r++) if (m.inBlock(texts.get(ranked[r]), normalized.get(ranked[r]))) return r;
         return -1;
     }
 }

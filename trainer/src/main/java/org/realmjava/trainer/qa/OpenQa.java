@@ -138,41 +138,55 @@ public final class OpenQa {
 
     /** Answers questions (no graph, no dropout) from the dense retriever's top k. */
     public List<Prediction> predict(List<String> questions, int k) {
-        return predict(questions, null, k);
-    }
-
-    /**
-     * Answers questions from given candidate blocks (cands non-null, e.g. BM25's: p(z|x) uniform over
-     * them) or from the dense retriever's top k. The answer is the span text with the largest
-     * sum_z p(z|x) sum_{s: text} p(s|z,x), texts compared after answer normalisation.
-     */
-    public List<Prediction> predict(List<String> questions, int[][] cands, int k) {
         try (var g = Autograd.noGrad()) {
             List<int[]> q = new ArrayList<>(questions.size());
             for (String s : questions) q.add(encodeQuestion(s));
-            double[][] prior;
-            if (cands == null) {
-                Tensor qv = queryVectors(q, null);
-                cands = search(qv, k);
-                prior = softmaxRows(retrievalScores(qv, cands).toFloatArray(), cands.length, cands[0].length);
-            } else {
+            Tensor qv = queryVectors(q, null);
+            int[][] cands = search(qv, k);
+            return answerAll(questions, q, cands, priors(qv, cands));
+        }
+    }
+
+    /** p(z|x) [b][z] of the dense retriever over given candidates (query vectors qv [b, dim], no graph wanted). */
+    public double[][] priors(Tensor qv, int[][] cands) {
+        float[] f = retrievalScores(qv, cands).toFloatArray();
+        int z = cands[0].length;
+        double[][] out = new double[cands.length][];
+        for (int i = 0; i < cands.length; i++) out[i] = Softmax.of(f, i * z, z);
+        return out;
+    }
+
+    /**
+     * Answers questions from given candidate blocks with the given p(z|x) (null: uniform over them,
+     * e.g. for BM25's blocks). The answer is the span text with the largest
+     * sum_z p(z|x) sum_{s: text} p(s|z,x), texts compared after answer normalisation.
+     */
+    public List<Prediction> predict(List<String> questions, int[][] cands, double[][] prior) {
+        try (var g = Autograd.noGrad()) {
+            List<int[]> q = new ArrayList<>(questions.size());
+            for (String s : questions) q.add(encodeQuestion(s));
+            if (prior == null) {
                 prior = new double[cands.length][];
                 for (int i = 0; i < cands.length; i++) {
                     prior[i] = new double[cands[i].length];
                     java.util.Arrays.fill(prior[i], 1.0 / cands[i].length);
                 }
             }
-            List<Prediction> out = new ArrayList<>(questions.size());
-            for (int i = 0; i < questions.size(); i++) {
-                if (cands[i].length == 0) {
-                    out.add(new Prediction(questions.get(i), "", 0, List.of()));
-                    continue;
-                }
-                Reading r = read(List.of(q.get(i)), new int[][] {cands[i]}, null);
-                out.add(answer(questions.get(i), cands[i], prior[i], r));
-            }
-            return out;
+            return answerAll(questions, q, cands, prior);
         }
+    }
+
+    private List<Prediction> answerAll(List<String> questions, List<int[]> q, int[][] cands, double[][] prior) {
+        List<Prediction> out = new ArrayList<>(questions.size());
+        for (int i = 0; i < questions.size(); i++) {
+            if (cands[i].length == 0) {
+                out.add(new Prediction(questions.get(i), "", 0, List.of()));
+                continue;
+            }
+            Reading r = read(List.of(q.get(i)), new int[][] {cands[i]}, null);
+            out.add(answer(questions.get(i), cands[i], prior[i], r));
+        }
+        return out;
     }
 
     private Prediction answer(String question, int[] cands, double[] prior, Reading r) {
@@ -210,12 +224,6 @@ public final class OpenQa {
                             spanP[j][pick]));
         }
         return best == null ? new Prediction(question, "", 0, evidence) : new Prediction(question, surface.get(best), mass.get(best), evidence);
-    }
-
-    static double[][] softmaxRows(float[] x, int rows, int cols) {
-        double[][] out = new double[rows][];
-        for (int i = 0; i < rows; i++) out[i] = Softmax.of(x, i * cols, cols);
-        return out;
     }
 
 }

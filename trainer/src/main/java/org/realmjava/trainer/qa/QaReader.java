@@ -42,6 +42,14 @@ public final class QaReader {
         return out;
     }
 
+    /** A SQuAD article range "from-to" (e.g. "36-47") as {from, to}, or null when s is not one. */
+    public static int[] articleRange(String s) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)-(\\d+)").matcher(s);
+        if (!m.matches()) return null;
+        int from = Integer.parseInt(m.group(1)), to = Integer.parseInt(m.group(2));
+        return from <= to ? new int[] {from, to} : null;
+    }
+
     /** The format a file name suggests: .json is SQuAD, a name with "trec" CuratedTREC's regex lines, anything else JSON lines. */
     public static String guessFormat(Path file) {
         String n = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
