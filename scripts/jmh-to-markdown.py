@@ -33,7 +33,7 @@ rows = []
 for name, label in (('gemm.json', None), ('gemm-haswell.json', 'openblas (OPENBLAS_CORETYPE=Haswell)')):
     for r in load(name):
         p = r['params']
-        m, n, k = map(int, p['shape'].split(','))
+        m, n, k = map(int, p['shape'].split('x'))
         ms = r['primaryMetric']['score']
         gf = 2.0 * m * n * k / (ms / 1e3) / 1e9
         impl = label or ('Vector API (SimdGemm)' if p['impl'] == 'simd' else 'openblas (own kernel choice)')
@@ -46,7 +46,7 @@ print('| op | rows,cols | implementation | us/call | GB/s | % of read bandwidth 
 print('|---|---|---|---|---|---|')
 for r in sorted(load('rows.json'), key=lambda r: (r['benchmark'], r['params']['shape'], r['params']['impl'])):
     p = r['params']
-    rows_, cols = map(int, p['shape'].split(','))
+    rows_, cols = map(int, p['shape'].split('x'))
     us = r['primaryMetric']['score']
     gbs = 2 * 4.0 * rows_ * cols / (us / 1e6) / 1e9
     op = r['benchmark'].rsplit('.', 1)[1]

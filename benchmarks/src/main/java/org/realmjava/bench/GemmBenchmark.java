@@ -35,12 +35,16 @@ import org.realmjava.tensor.simd.SimdGemm;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class GemmBenchmark {
-    /** m,n,k: attention projections, FFN up, weight gradient, and the classic square. */
-    @Param({"4096,384,384", "4096,1536,384", "384,384,4096", "2048,2048,2048"})
+    /** m x n x k: attention projections, FFN up, weight gradient, and the classic square. */
+    @Param({"4096x384x384", "4096x1536x384", "384x384x4096", "2048x2048x2048"})
     public String shape;
 
     @Param({"simd", "openblas"})
     public String impl;
+
+    /** B stored [n, k] and read transposed, as a Linear layer's weight is (C = A W^T). */
+    @Param({"false"})
+    public boolean transB;
 
     int m, n, k;
     MemorySegment a, b, c;
@@ -48,7 +52,7 @@ public class GemmBenchmark {
 
     @Setup
     public void setup() {
-        String[] p = shape.split(",");
+        String[] p = shape.split("x");
         m = Integer.parseInt(p[0]);
         n = Integer.parseInt(p[1]);
         k = Integer.parseInt(p[2]);
@@ -69,10 +73,10 @@ public class GemmBenchmark {
 
     /** Checks 16 rows of C against the reference (a full scalar GEMM would take minutes). */
     private void verify() {
-        kernel.gemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+        kernel.gemm(false, transB, m, n, k, 1f, a, k, b, transB ? k : n, 0f, c, n);
         int rows = Math.min(16, m);
         MemorySegment ref = Arena.ofAuto().allocate((long) rows * n * 4, 64);
-        new ScalarKernels().gemm(false, false, rows, n, k, 1f, a, k, b, n, 0f, ref, n);
+        new ScalarKernels().gemm(false, transB, rows, n, k, 1f, a, k, b, transB ? k : n, 0f, ref, n);
         for (long i = 0; i < (long) rows * n; i++) {
             float e = ref.getAtIndex(ValueLayout.JAVA_FLOAT, i), v = c.getAtIndex(ValueLayout.JAVA_FLOAT, i);
             if (Math.abs(e - v) > 1e-3 + 1e-4 * Math.abs(e)) {
@@ -83,7 +87,7 @@ public class GemmBenchmark {
 
     @Benchmark
     public MemorySegment gemm() {
-        kernel.gemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+        kernel.gemm(false, transB, m, n, k, 1f, a, k, b, transB ? k : n, 0f, c, n);
         return c;
     }
 }

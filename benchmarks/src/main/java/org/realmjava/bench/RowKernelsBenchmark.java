@@ -34,7 +34,7 @@ import org.realmjava.tensor.simd.SimdKernels;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class RowKernelsBenchmark {
-    @Param({"49152,128", "4096,384", "4096,1536"})
+    @Param({"49152x128", "4096x384", "4096x1536"})
     public String shape;
 
     @Param({"simd", "scalar"})
@@ -46,7 +46,7 @@ public class RowKernelsBenchmark {
 
     @Setup
     public void setup() {
-        String[] p = shape.split(",");
+        String[] p = shape.split("x");
         rows = Long.parseLong(p[0]);
         cols = Long.parseLong(p[1]);
         Random rng = new Random(1);
@@ -80,6 +80,13 @@ public class RowKernelsBenchmark {
     @Benchmark
     public MemorySegment gelu() {
         k.unary(UnaryOp.GELU_ERF, x, y, rows * cols);
+        return y;
+    }
+
+    /** The pass after an intermediate GEMM in inference: bias added, then GELU, row by row. */
+    @Benchmark
+    public MemorySegment biasGelu() {
+        k.biasUnaryRows(UnaryOp.GELU_ERF, x, gamma, y, rows, cols);
         return y;
     }
 }

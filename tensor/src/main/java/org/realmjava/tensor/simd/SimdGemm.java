@@ -196,14 +196,17 @@ public final class SimdGemm implements GemmKernel {
      * block, so the result does not depend on who took which claim.
      */
     static final int CLAIM_PANELS = 2;
-    /** Per thread: all of A packed in 8-row panels, K block after K block (rows padded to whole panels). */
+    /** Per calling thread: all of A packed in 8-row panels, K block after K block (rows padded to whole panels). */
     private static final ThreadLocal<float[][]> PACKED_A_ALL = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
     /**
-     * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. Each thread packs all of A for
-     * itself (it is the small operand; packing it once and sharing it across cores was measured
-     * slower, as was splitting the rows between threads so that each reads all of W), then takes
-     * claims of {@link #CLAIM_PANELS} column panels and runs every K block of each.
+     * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. A is packed once, the threads
+     * splitting its row panels, into the caller's buffer; then each thread takes claims of
+     * {@link #CLAIM_PANELS} column panels and runs every K block of each (splitting the rows
+     * instead, so that each thread reads all of W, was measured slower). Packing A once: with each
+     * thread packing all of A for itself, the packing was ~10% of a K = 1536 product (the FFN
+     * output) on both threads at once; shared, those products ran 4-12% faster and the K = 384
+     * ones 0-4% (A/B alternating in one JVM, M = 96 to 1344).
      */
     static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc) {
         if (w.n() != n || w.k() != k) throw new IllegalArgumentException("packed weight is " + w.n() + " x " + w.k() + ", the product needs " + n + " x " + k);
@@ -218,16 +221,19 @@ public final class SimdGemm implements GemmKernel {
         int claims = (panels + CLAIM_PANELS - 1) / CLAIM_PANELS;
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
-        AtomicInteger next = new AtomicInteger();
-        Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
-            float[][] holder = PACKED_A_ALL.get();
-            if (holder[0].length < mPad * k) holder[0] = new float[mPad * k];
-            float[] ap = holder[0];
-            // block (pc, ic) of A starts at pc * mPad + ic * kc
+        float[][] holder = PACKED_A_ALL.get();
+        if (holder[0].length < mPad * k) holder[0] = new float[mPad * k];
+        float[] ap = holder[0];
+        // A packed once, its 8-row panels split between the threads; block (pc, ic) starts at pc * mPad + ic * kc
+        Parallel.forRange(mPad / MR8, parallel ? 8 : mPad / MR8, (s, e) -> {
+            int r0 = (int) s * MR8, r1 = (int) Math.min(m, e * MR8);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                for (int ic = 0; ic < m; ic += MC_PACKED) packRows(a, lda, ic, Math.min(MC_PACKED, m - ic), pc, kc, 1f, MR8, ap, pc * mPad + ic * kc);
+                packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
             }
+        });
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
             for (int u; (u = next.getAndIncrement()) < claims; ) {
                 int p0 = u * CLAIM_PANELS, p1 = Math.min(panels, p0 + CLAIM_PANELS);
                 for (int pc = 0; pc < k; pc += KC) {

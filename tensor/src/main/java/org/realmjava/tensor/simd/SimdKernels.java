@@ -229,12 +229,39 @@ public class SimdKernels implements Kernels {
         Parallel.forRange(rows, Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, cols)), (rs, re) -> {
             for (long r = rs; r < re; r++) {
                 long base = r * cols;
-                long j = 0;
-                long bound = S.loopBound(cols);
-                for (; j < bound; j += L) store(apply(op, load(x, base + j).add(load(bias, j))), y, base + j);
+                long j = biasUnaryRow(op, x, bias, y, base, cols);
                 if (j < cols) reference.biasUnaryRows(op, tail(x, base + j), tail(bias, j), tail(y, base + j), 1, cols - j);
             }
         });
+    }
+
+    /**
+     * y[base + j] = op(x[base + j] + bias[j]) over the whole vectors of a row; returns where the
+     * tail starts. GELU gets a loop of its own, as in unaryRange: with apply's switch inside the loop
+     * the refresh's bias + GELU pass ran at 0.75 ns per element against 0.18 ns in isolation
+     * (apply compiled on its own and not inlined: boxed vectors).
+     */
+    private static long biasUnaryRow(UnaryOp op, MemorySegment x, MemorySegment bias, MemorySegment y, long base, long cols) {
+        long j = 0;
+        long bound = S.loopBound(cols);
+        switch (op) {
+            case GELU_ERF -> {
+                for (; j < bound; j += L) {
+                    FloatVector v = load(x, base + j).add(load(bias, j));
+                    store(v.mul(0.5f).mul(erf(v.mul(INV_SQRT_2)).add(1f)), y, base + j);
+                }
+            }
+            case GELU_TANH -> {
+                for (; j < bound; j += L) {
+                    FloatVector v = load(x, base + j).add(load(bias, j));
+                    store(v.mul(0.5f).mul(SimdMath.tanh(tanhArg(v)).add(1f)), y, base + j);
+                }
+            }
+            default -> {
+                for (; j < bound; j += L) store(apply(op, load(x, base + j).add(load(bias, j))), y, base + j);
+            }
+        }
+        return j;
     }
 
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());

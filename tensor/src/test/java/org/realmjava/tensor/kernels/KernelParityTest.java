@@ -390,8 +390,9 @@ class KernelParityTest {
 
     static Stream<Arguments> packedWeightCases() {
         // k beyond one K block (3 blocks for 1100), n with edge panels, m beyond one packed A block (300 > 128)
-        // (odd k and odd K blocks: 3, 1100 = 512 + 512 + 76, 513 = 512 + 1, 1025 for the bf16 pairs)
-        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {128, 384, 384}, {131, 33, 1100}, {300, 65, 513}, {2, 1152, 40}, {9, 40, 1025}};
+        // (odd k and odd K blocks: 3, 1100 = 512 + 512 + 76, 513 = 512 + 1, 1025 for the bf16 pairs);
+        // 1001 rows: a refresh batch's size, A's row panels split unevenly between the threads
+        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {128, 384, 384}, {131, 33, 1100}, {300, 65, 513}, {2, 1152, 40}, {9, 40, 1025}, {1001, 40, 600}};
         return backends().flatMap(k -> Arrays.stream(shapes).map(s -> Arguments.of(k, s)));
     }
 
