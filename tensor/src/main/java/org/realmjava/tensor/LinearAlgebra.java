@@ -85,18 +85,9 @@ final class LinearAlgebra {
                     + ", bias " + Shapes.str(bias.shape()) + " — need [..., in], [out, in] and [out]");
         }
         Tensor x2 = x.reshape(-1, in);
-        int m = (int) x2.size(0);
-        Tensor c = product(x2, weight, w, !Autograd.needsGrad(first, weight, bias));
-        MemorySegment bs = bias.contiguous().f32("linear"), cs = c.segment();
-        if (m > 0 && out > 0) {
-            // bias added in place, one pass while C is still in cache-sized pieces (measured faster than
-            // writing the bias rows first and letting GEMM accumulate onto them with beta = 1)
-            if (act == null) {
-                Tensor.k().binaryRow(org.realmjava.tensor.kernels.BinaryOp.ADD, cs, bs, cs, m, out);
-            } else {
-                Tensor.k().biasUnaryRows(act, cs, bs, cs, m, out);
-            }
-        }
+        // bias (and act) added in place after the GEMM, fused into it on the packed-weight path
+        // (measured faster than writing the bias rows first and letting GEMM accumulate onto them with beta = 1)
+        Tensor c = product(x2, weight, w, !Autograd.needsGrad(first, weight, bias), bias.contiguous().f32("linear"), act);
         long[] outShape = x.shape();
         outShape[outShape.length - 1] = out;
         Tensor y = c.reshape(outShape);
@@ -201,6 +192,16 @@ final class LinearAlgebra {
      * caller's tensor (the packed copy is cached on it), {@code w} the one to multiply by.
      */
     private static Tensor product(Tensor x2, Tensor weight, Tensor w, boolean mayPack) {
+        return product(x2, weight, w, mayPack, null, null);
+    }
+
+    /**
+     * x2 W^T, then (bias not null) act(. + bias) row by row (act null: the bias only): one pass
+     * after the GEMM, or, with a packed weight, applied by the GEMM to each block of columns as it
+     * finishes (Kernels.gemmPackedWeightBias; the same bits).
+     */
+    private static Tensor product(Tensor x2, Tensor weight, Tensor w, boolean mayPack, MemorySegment bias,
+                                  org.realmjava.tensor.kernels.UnaryOp act) {
         boolean bf16Weight = w.dtype() == DType.BF16;
         long in = x2.size(1), out = w.size(0);
         int m = (int) x2.size(0);
@@ -213,12 +214,20 @@ final class LinearAlgebra {
         if (mayPack && m <= PACKED_MAX_M && m * in <= PACKED_MAX_ELEMENTS && !la.trans && lb.trans && w == weight) {
             packed = packedWeight(w, (int) out, (int) in, (int) lb.ld, bf16Weight);
         }
+        if (packed != null && bias != null) {
+            Tensor.k().gemmPackedWeightBias(m, (int) out, (int) in, base(la.t), (int) la.ld, packed, bias, act, cs, (int) out);
+            return c;
+        }
         if (packed != null) {
             Tensor.k().gemmPackedWeight(m, (int) out, (int) in, base(la.t), (int) la.ld, packed, cs, (int) out);
         } else if (bf16Weight) {
             Tensor.k().gemmBf16B(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, cs, (int) out);
         } else {
             Tensor.k().gemm(la.trans, lb.trans, m, (int) out, (int) in, 1f, base(la.t), (int) la.ld, base(lb.t), (int) lb.ld, 0f, cs, (int) out);
+        }
+        if (bias != null) {
+            if (act == null) Tensor.k().binaryRow(org.realmjava.tensor.kernels.BinaryOp.ADD, cs, bias, cs, m, out);
+            else Tensor.k().biasUnaryRows(act, cs, bias, cs, m, out);
         }
         return c;
     }

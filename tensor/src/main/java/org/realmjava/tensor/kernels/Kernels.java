@@ -190,6 +190,23 @@ public interface Kernels {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no packed weights");
     }
 
+    /**
+     * act(A W^T + bias) into C (act null: A W^T + bias), bias [n]: a Linear layer's product with its
+     * bias and activation. Equal, bit for bit, to {@link #gemmPackedWeight} followed by
+     * {@link #binaryRow} ADD or {@link #biasUnaryRows} over each row, which is what this default
+     * does; a backend may fuse the row pass into the product (the CPU one applies it to each block
+     * of columns as soon as the block is done, while it is still in cache).
+     */
+    default void gemmPackedWeightBias(int m, int n, int k, MemorySegment a, int lda, Object packedW, MemorySegment bias, UnaryOp act,
+                                      MemorySegment c, int ldc) {
+        gemmPackedWeight(m, n, k, a, lda, packedW, c, ldc);
+        for (int r = 0; r < m; r++) {
+            MemorySegment row = c.asSlice((long) r * ldc * Float.BYTES, (long) n * Float.BYTES);
+            if (act == null) binaryRow(BinaryOp.ADD, row, bias, row, 1, n);
+            else biasUnaryRows(act, row, bias, row, 1, n);
+        }
+    }
+
     // ---------------------------------------------------------------- REALM marginal likelihood
 
     /**

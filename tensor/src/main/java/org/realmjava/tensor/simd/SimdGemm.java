@@ -209,6 +209,21 @@ public final class SimdGemm implements GemmKernel {
      * ones 0-4% (A/B alternating in one JVM, M = 96 to 1344).
      */
     static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc) {
+        gemmPackedWeight(m, n, k, a, lda, w, c, ldc, null);
+    }
+
+    /** Called with the columns [c0, c1) of C once every row of them is final, on the thread that computed them. */
+    @FunctionalInterface
+    interface ColumnsDone {
+        void done(int c0, int c1);
+    }
+
+    /**
+     * {@link #gemmPackedWeight(int, int, int, MemorySegment, int, Packed, MemorySegment, int)} with a
+     * hook (may be null) run on each claim's columns as soon as they are done, while they are still
+     * in this core's cache: a Linear layer's bias and activation (SimdKernels.gemmPackedWeightBias).
+     */
+    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc, ColumnsDone done) {
         if (w.n() != n || w.k() != k) throw new IllegalArgumentException("packed weight is " + w.n() + " x " + w.k() + ", the product needs " + n + " x " + k);
         if (m == 0 || n == 0) return;
         if (k == 0) {
@@ -243,6 +258,7 @@ public final class SimdGemm implements GemmKernel {
                         macroKernel8(ap, pc * mPad + ic * kc, bp, bq, bBase, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, c, ldc, pc == 0);
                     }
                 }
+                if (done != null) done.done(p0 * NR, Math.min(n, p1 * NR));
             }
         });
     }

@@ -415,6 +415,45 @@ class KernelParityTest {
     }
 
     /**
+     * The product with its bias and activation (gemmPackedWeightBias) equals, bit for bit, the same
+     * backend's gemmPackedWeight followed by its row pass over each row, and is close to the
+     * reference's GEMM and row pass.
+     */
+    @ParameterizedTest
+    @MethodSource("packedWeightCases")
+    void packedWeightGemmBias(Kernels k, int[] mnk) {
+        int m = mnk[0], n = mnk[1], kk = mnk[2];
+        long seed = m * 139L + n * 13L + kk;
+        Random rng = new Random(seed);
+        int lda = kk + 3, ldw = kk + 1, ldc = n + 2;
+        MemorySegment a = Check.randomSegment(rng, (long) m * lda, -1, 1);
+        MemorySegment w = Check.randomSegment(rng, (long) n * ldw, -1, 1);
+        MemorySegment bias = Check.randomSegment(rng, n, -1, 1);
+        Object packed = k.packWeight(w, ldw, n, kk);
+        COVERED.add("gemmPackedWeightBias");
+        if (packed == null) return;
+        for (UnaryOp act : new UnaryOp[] {null, UnaryOp.GELU_ERF, UnaryOp.GELU_TANH, UnaryOp.RELU}) {
+            MemorySegment fused = Check.randomSegment(rng, (long) m * ldc, -1, 1), twoPass = Check.copyOf(fused), ref = Check.copyOf(fused);
+            k.gemmPackedWeightBias(m, n, kk, a, lda, packed, bias, act, fused, ldc);
+            k.gemmPackedWeight(m, n, kk, a, lda, packed, twoPass, ldc);
+            REF.gemm(false, true, m, n, kk, 1f, a, lda, w, ldw, 0f, ref, ldc);
+            for (int r = 0; r < m; r++) {
+                MemorySegment row = twoPass.asSlice((long) r * ldc * 4, (long) n * 4), refRow = ref.asSlice((long) r * ldc * 4, (long) n * 4);
+                if (act == null) {
+                    k.binaryRow(BinaryOp.ADD, row, bias, row, 1, n);
+                    REF.binaryRow(BinaryOp.ADD, refRow, bias, refRow, 1, n);
+                } else {
+                    k.biasUnaryRows(act, row, bias, row, 1, n);
+                    REF.biasUnaryRows(act, refRow, bias, refRow, 1, n);
+                }
+            }
+            String what = ctx(k, "gemmPackedWeightBias " + act, Arrays.toString(mnk), seed);
+            assertArrayEquals(Check.floats(twoPass, (long) m * ldc), Check.floats(fused, (long) m * ldc), 0f, what + " vs product + row pass");
+            Check.close(what, Check.floats(ref, (long) m * ldc), Check.floats(fused, (long) m * ldc), 2e-7 * kk + 1e-5, 1e-5);
+        }
+    }
+
+    /**
      * gemmPackedWeight with packed (made from w) against the reference product c0; then w is
      * zeroed and the product repeated: the packed copy is a snapshot, later writes to W do not
      * change products with it.
