@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Index refresh throughput: every block of a corpus embedded the way a REALM refresh does it
 # (all-MiniLM-L6-v2 document tower, batches of 32 sorted by length) against ONNX Runtime on the
-# same padded batches, alternating whole passes (RefreshThroughput). Corpora: the built-in WordNet
+# same padded batches, the two taking turns every 8 batches (RefreshThroughput). Corpora: the built-in WordNet
 # glosses (2,000: short blocks) and, when ../shared/data is there, the SQuAD dev paragraphs (long
 # blocks). Updates the 'refresh' section of docs/benchmarks.md.   scripts/bench-refresh.sh [passes=3]
 source "$(dirname "$0")/lib-jmh.sh"
@@ -22,7 +22,8 @@ print('## Index refresh throughput against ONNX Runtime (scripts/bench-refresh.s
 print(f'Command: `scripts/bench-refresh.sh {sys.argv[1]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
       'Every block embedded as a refresh does it ([CLS] title [SEP] body [SEP] of at most 288 wordpieces, batches of 32 sorted by length, '
       'all-MiniLM-L6-v2, mean pooling + L2, identity projection) and by ONNX Runtime 1.23.2 on the same padded batches (pooling in Java), '
-      'alternating whole passes, median of the timed passes; 2 threads each.\n')
+      'the two taking turns every 8 batches (the machine\'s speed drifts over seconds; ORT\'s pool threads spin on after a run, so not every batch), '
+      f'mean over {sys.argv[1]} timed passes after a whole warm-up pass of each; 2 threads each.\n')
 print('| corpus | blocks | tokens | realm blocks/s | ORT blocks/s | realm / ORT | max abs diff |')
 print('|---|---|---|---|---|---|---|')
 for arg in sys.argv[2:]:

@@ -1,5 +1,10 @@
 package org.realmjava.bench;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,6 +21,7 @@ import org.realmjava.trainer.corpus.Block;
 import org.realmjava.trainer.corpus.BlockSplitter;
 import org.realmjava.trainer.corpus.CorpusFormat;
 import org.realmjava.trainer.corpus.CorpusReader;
+import org.realmjava.trainer.model.DefaultModel;
 import org.realmjava.trainer.model.ModelInit;
 import org.realmjava.trainer.retrieval.Batches;
 import org.realmjava.trainer.retrieval.BlockInputs;
@@ -28,15 +34,18 @@ import org.realmjava.transformer.bert.BertEncoder;
  * timer around each op, on the batches a refresh makes (32 blocks sorted by length). The
  * intermediate GEMM is also run once more without its activation, so that the bias + GELU pass
  * can be told apart from the GEMM. Milliseconds per pass (median over the passes) and the
- * GFLOP/s of each GEMM. Not a replacement for RefreshThroughput: the extra timers and the extra
- * GEMM make the total a little larger than a refresh.
+ * GFLOP/s of each GEMM. Then ONNX Runtime runs the same batches with its profiler on, and its
+ * node times are summed into the same groups (by node name: query/key/value MatMul + Add; the
+ * attention's transposes, products and softmax; output dense + Add + LayerNorm; intermediate
+ * MatMul + BiasGelu; ...), so each op can be set beside the peer's. Not a replacement for
+ * RefreshThroughput: the timers, the extra GEMM and ORT's profiler add to the totals.
  *
  * <p>Usage: {@code RefreshProfile [corpus=wordnet|squad.json] [limit=2000] [blockLen=288] [passes=3]}
  */
 public final class RefreshProfile {
     private RefreshProfile() {}
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         String corpus = args.length > 0 ? args[0] : "wordnet";
         int limit = args.length > 1 ? Integer.parseInt(args[1]) : 2000, blockLen = args.length > 2 ? Integer.parseInt(args[2]) : 288;
         int passes = args.length > 3 ? Integer.parseInt(args[3]) : 3;
@@ -92,6 +101,60 @@ public final class RefreshProfile {
             System.out.printf("  %-16s %8.1f ms%s%n", e.getKey(), ms, f == null ? "" : String.format("  (%.0f GFLOP/s)", f / ms / 1e6));
         }
         System.out.printf("  %-16s %8.1f ms (without 'inter gemm only')%n", "total", total);
+        Map<String, Double> ort = ortProfile(inputs, tok.sepId(), tok.padId());
+        System.out.println("ONNX Runtime, the same batches (node times of one profiled pass after a warm-up pass):");
+        double ortTotal = 0;
+        for (var e : ort.entrySet()) {
+            Double f = flops.get(e.getKey());
+            ortTotal += e.getValue();
+            System.out.printf("  %-16s %8.1f ms%s%n", e.getKey(), e.getValue(), f == null ? "" : String.format("  (%.0f GFLOP/s)", f / e.getValue() / 1e6));
+        }
+        System.out.printf("  %-16s %8.1f ms%n", "total", ortTotal);
+    }
+
+    /** ORT's node times (ms) for one pass over the refresh's batches, summed into this profile's groups. */
+    private static Map<String, Double> ortProfile(BlockInputs inputs, int sep, int pad) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+        opts.setIntraOpNumThreads(2);
+        opts.setInterOpNumThreads(1);
+        Path dir = Files.createTempDirectory("ort-profile");
+        opts.enableProfiling(dir.resolve("refresh").toString());
+        String file;
+        try (OrtSession session = env.createSession(DefaultModel.file(DefaultModel.ONNX).toString(), opts)) {
+            RefreshThroughput.ort(env, session, inputs, sep, pad, 32); // warm-up, profiled too: skipped below
+            int warmRuns = (inputs.size() + 31) / 32;
+            RefreshThroughput.ort(env, session, inputs, sep, pad, 32);
+            file = session.endProfiling();
+            JsonNode events = new ObjectMapper().readTree(Path.of(file).toFile());
+            List<Long> runStarts = new ArrayList<>();
+            for (JsonNode e : events) if ("Session".equals(e.path("cat").asText()) && "model_run".equals(e.path("name").asText())) runStarts.add(e.path("ts").asLong());
+            runStarts.sort(null);
+            long firstTimedUs = runStarts.get(warmRuns);
+            Map<String, Double> out = new LinkedHashMap<>();
+            for (String g : List.of("embeddings", "qkv", "attention", "attn_out+ln", "inter+gelu", "out+ln", "other")) out.put(g, 0.0);
+            for (JsonNode e : events) {
+                String name = e.path("name").asText();
+                if (!"Node".equals(e.path("cat").asText()) || !name.endsWith("_kernel_time") || e.path("ts").asLong() < firstTimedUs) continue;
+                out.merge(ortGroup(name), e.path("dur").asLong() / 1e3, Double::sum);
+            }
+            return out;
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static String ortGroup(String node) {
+        if (node.contains("/attention/self/query/") || node.contains("/attention/self/key/") || node.contains("/attention/self/value/")) return "qkv";
+        if (node.contains("/attention/self/")) return "attention";
+        if (node.contains("/attention/output/")) return "attn_out+ln";
+        if (node.contains("/intermediate/") || node.startsWith("BiasGelu")) return "inter+gelu";
+        if (node.contains("/output/")) return "out+ln";
+        if (node.startsWith("/embeddings/")) return "embeddings";
+        return "other";
     }
 
     private static void pass(BertEncoder e, Tensor[][] qkvParams, Batches batch, Map<String, Long> t) {

@@ -49,6 +49,8 @@ final class SimdAttention {
         float[] kt = new float[0], vp = new float[0], qb = new float[0], s = new float[0], maskRow = new float[0], row = new float[0];
         final float[] tile = new float[R * W];
         final float[] inv = new float[R], max = new float[R];
+        /** The sequence whose mask row maskRow holds in the forward (-1: none yet in this chunk). */
+        int maskOf = -1;
 
         // backward only: V^T panels, K panels, the dO block (transposed and as rows), the Q block as
         // rows, the dropped-out probabilities and dP/dS of the block, dK and dV accumulators
@@ -98,6 +100,7 @@ final class SimdAttention {
         Parallel.forRange((long) batch * heads, 1, (s, e) -> {
             Scratch sc = SCRATCH.get();
             sc.ensure(hd, lenPad, hdPad, len);
+            sc.maskOf = -1; // the mask row is packed once per sequence, for its heads of this chunk
             for (long t = s; t < e; t++) {
                 int b = (int) (t / heads), h = (int) (t % heads);
                 head(q, ldq, k, ldk, v, ldv, mask, out, ldo, b, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
@@ -111,14 +114,24 @@ final class SimdAttention {
         long tok0 = (long) b * len;
         int col = h * hd;
         float[] kt = sc.kt, vp = sc.vp, qb = sc.qb, sm = sc.s, maskRow = sc.maskRow, tile = sc.tile, inv = sc.inv, row = sc.row;
-        packKv(k, ldk, v, ldv, mask, tok0, col, len, lenPad, hd, hdPad, sc);
+        packTransposed(k, ldk, tok0, col, len, lenPad, hd, kt, row);
+        packPanels(v, ldv, tok0, col, len, hd, hdPad, vp);
+        if (sc.maskOf != b) {
+            packMask(mask, tok0, len, lenPad, maskRow);
+            sc.maskOf = b;
+        }
+        // the softmax runs over whole vectors up to len only: past them every key is padding (-inf,
+        // exp 0), and S V reads keys below len; short rows (WordNet glosses: ~21 wordpieces, lenPad
+        // 32) spent a quarter of the attention's time in exp
+        int live = roundUp(len, L);
         for (int i0 = 0; i0 < len; i0 += R) {
             int rows = Math.min(R, len - i0);
             packQ(q, ldq, tok0 + i0, col, rows, hd, sc);
             // S = Qblock K^T, one panel of W keys at a time, straight into the score rows
             for (int c = 0; c < lenPad; c += W) microQk(qb, kt, c * hd, hd, sm, c, lenPad);
-            // softmax numerators in place; the 1/sum is applied to the output
-            for (int r = 0; r < R; r++) inv[r] = 1f / expRow(sm, r * lenPad, lenPad, scale, maskRow, sc.max, r);
+            // softmax numerators in place for the block's real rows (the tile's other rows are
+            // computed from stale scores and never stored); the 1/sum is applied to the output
+            for (int r = 0; r < rows; r++) inv[r] = 1f / expRow(sm, r * lenPad, live, scale, maskRow, sc.max, r);
             if (train != null) {
                 // keep the row's stats for the backward, normalise as the backward will, then drop out
                 for (int r = 0; r < rows; r++) {
@@ -148,17 +161,6 @@ final class SimdAttention {
                 }
             }
         }
-    }
-
-    /**
-     * K^T panels kt[(j / W) * hd * W + d * W + j % W] and V panels vp[(c / W) * len * W + j * W + (d - c)],
-     * zero padded, and the mask row (-inf past len).
-     */
-    private static void packKv(MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask, long tok0, int col,
-                               int len, int lenPad, int hd, int hdPad, Scratch sc) {
-        packTransposed(k, ldk, tok0, col, len, lenPad, hd, sc.kt, sc.row);
-        packPanels(v, ldv, tok0, col, len, hd, hdPad, sc.vp);
-        packMask(mask, tok0, len, lenPad, sc.maskRow);
     }
 
     /** The sequence's mask row, -inf past len (padded keys get probability 0). */
