@@ -15,7 +15,13 @@ for corpus in wordnet $( [ -f "$squad" ] && echo "$squad"); do
   echo "$corpus: $line"
   lines+=("$(basename "$corpus") $line")
 done
-python3 - "$passes" "${lines[@]}" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md refresh
+# where a short-block refresh's time goes, op group by op group, beside ORT's profiled node times
+profile=$(mktemp)
+trap 'rm -f "$profile"' EXIT
+"$REALM_JDK/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate \
+  -cp benchmarks/target/benchmarks.jar org.realmjava.bench.RefreshProfile wordnet 2000 288 3 2>/dev/null > "$profile"
+cat "$profile"
+python3 - "$passes" "$profile" "${lines[@]}" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md refresh
 import sys, os, datetime
 cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
 print('## Index refresh throughput against ONNX Runtime (scripts/bench-refresh.sh)\n')
@@ -26,10 +32,27 @@ print(f'Command: `scripts/bench-refresh.sh {sys.argv[1]}` on {cpu}, {os.cpu_coun
       f'mean over {sys.argv[1]} timed passes after a whole warm-up pass of each; 2 threads each.\n')
 print('| corpus | blocks | tokens | realm blocks/s | ORT blocks/s | realm / ORT | max abs diff |')
 print('|---|---|---|---|---|---|---|')
-for arg in sys.argv[2:]:
+for arg in sys.argv[3:]:
     name, rest = arg.split(' ', 1)
     kv = dict(x.split('=') for x in rest.split())
     print(f"| {name} | {kv['blocks']} | {kv['tokens']} | {float(kv['realm_blocks_per_s']):.1f} | {float(kv['ort_blocks_per_s']):.1f} | "
           f"{float(kv['ratio']):.2f}x | {kv['max_abs_diff']} |")
+import re
+ours, ort, side = {}, {}, None
+for l in open(sys.argv[2]):
+    if l.startswith('ONNX Runtime'): side = ort
+    elif re.match(r'\d+ blocks', l): side = ours
+    m = re.match(r'\s+(\S+(?: \S+)*?)\s+([\d.]+) ms', l)
+    if m and side is not None and m.group(1) != 'inter gemm only': side[m.group(1)] = float(m.group(2))
+print('\nWhere a refresh of the 2,000 WordNet glosses goes, per pass (RefreshProfile: the document tower\'s inference ops with a timer each, '
+      'median of 3 passes; ONNX Runtime\'s profiler node times on the same batches, summed by node name into the same groups; '
+      'the GEMM groups include their bias, GELU or residual + LayerNorm). The two sides run one after the other here, not in turns, '
+      'so outside load can fall on one of them, and ORT\'s profiler adds a cost per node (most where nodes are many and small, as in attention); '
+      'the throughput table above is the comparison, this one says where the time goes:\n')
+print('| op group | realm ms | ORT ms | realm / ORT time |')
+print('|---|---|---|---|')
+for g in ['embeddings', 'qkv', 'attention', 'attn_out+ln', 'inter+gelu', 'out+ln', 'pool+norm', 'total']:
+    a, b = ours.get(g), ort.get(g)
+    print(f"| {g} | {a if a is not None else '-'} | {b if b is not None else '-'} | {f'{a / b:.2f}' if a and b else '-'} |")
 PY
 echo "updated the 'refresh' section of docs/benchmarks.md"

@@ -196,17 +196,32 @@ public final class SimdGemm implements GemmKernel {
      * block, so the result does not depend on who took which claim.
      */
     static final int CLAIM_PANELS = 2;
-    /** Per calling thread: all of A packed in 8-row panels, K block after K block (rows padded to whole panels). */
+    /** Per thread: all of A packed in 8-row panels, K block after K block (rows padded to whole panels). */
     private static final ThreadLocal<float[][]> PACKED_A_ALL = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
     /**
-     * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. A is packed once, the threads
-     * splitting its row panels, into the caller's buffer; then each thread takes claims of
-     * {@link #CLAIM_PANELS} column panels and runs every K block of each (splitting the rows
-     * instead, so that each thread reads all of W, was measured slower). Packing A once: with each
-     * thread packing all of A for itself, the packing was ~10% of a K = 1536 product (the FFN
-     * output) on both threads at once; shared, those products ran 4-12% faster and the K = 384
-     * ones 0-4% (A/B alternating in one JVM, M = 96 to 1344).
+     * Above this many rows the threads pack A once between them (see gemmPackedWeight); at or
+     * below it each packs all of A for itself, as at BERT batch 1 (128 rows), where an A/B of a
+     * shared packing had measured the MiniLM forward slower (18.2 vs 16.9 ms median). At 128 rows
+     * A is ~2% of the product's time, so there is little to share.
+     */
+    static final int SHARED_A_MIN_ROWS = 256;
+
+    private static float[] packedABuffer(int floats) {
+        float[][] holder = PACKED_A_ALL.get();
+        if (holder[0].length < floats) holder[0] = new float[floats];
+        return holder[0];
+    }
+
+    /**
+     * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. Above {@link #SHARED_A_MIN_ROWS}
+     * rows A is packed once, the threads splitting its row panels, into the caller's buffer; below,
+     * each thread packs all of A for itself. Then each thread takes claims of {@link #CLAIM_PANELS}
+     * column panels and runs every K block of each (splitting the rows instead, so that each
+     * thread reads all of W, was measured slower). Packing A once: with each thread packing all of
+     * A, the packing was ~10% of a K = 1536 product (the FFN output) on both threads at once;
+     * shared, those products ran 4-12% faster and the K = 384 ones 0-4% (A/B alternating in one
+     * JVM, M = 384 to 1344).
      */
     static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc) {
         gemmPackedWeight(m, n, k, a, lda, w, c, ldc, null);
@@ -236,19 +251,33 @@ public final class SimdGemm implements GemmKernel {
         int claims = (panels + CLAIM_PANELS - 1) / CLAIM_PANELS;
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
-        float[][] holder = PACKED_A_ALL.get();
-        if (holder[0].length < mPad * k) holder[0] = new float[mPad * k];
-        float[] ap = holder[0];
-        // A packed once, its 8-row panels split between the threads; block (pc, ic) starts at pc * mPad + ic * kc
-        Parallel.forRange(mPad / MR8, parallel ? 8 : mPad / MR8, (s, e) -> {
-            int r0 = (int) s * MR8, r1 = (int) Math.min(m, e * MR8);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
-            }
-        });
+        // block (pc, ic) of packed A starts at pc * mPad + ic * kc
+        boolean shareA = m > SHARED_A_MIN_ROWS;
+        float[] shared = null;
+        if (shareA) {
+            float[] ap = packedABuffer(mPad * k);
+            shared = ap;
+            // A packed once, its 8-row panels split between the threads
+            Parallel.forRange(mPad / MR8, parallel ? 8 : mPad / MR8, (s, e) -> {
+                int r0 = (int) s * MR8, r1 = (int) Math.min(m, e * MR8);
+                for (int pc = 0; pc < k; pc += KC) {
+                    int kc = Math.min(KC, k - pc);
+                    packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
+                }
+            });
+        }
+        float[] sharedA = shared;
         AtomicInteger next = new AtomicInteger();
         Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
+            float[] ap = sharedA;
+            if (ap == null) {
+                // small A: each thread packs all of it for itself (no second hand-off, no lines moving between cores)
+                ap = packedABuffer(mPad * k);
+                for (int pc = 0; pc < k; pc += KC) {
+                    int kc = Math.min(KC, k - pc);
+                    for (int ic = 0; ic < m; ic += MC_PACKED) packRows(a, lda, ic, Math.min(MC_PACKED, m - ic), pc, kc, 1f, MR8, ap, pc * mPad + ic * kc);
+                }
+            }
             for (int u; (u = next.getAndIncrement()) < claims; ) {
                 int p0 = u * CLAIM_PANELS, p1 = Math.min(panels, p0 + CLAIM_PANELS);
                 for (int pc = 0; pc < k; pc += KC) {
