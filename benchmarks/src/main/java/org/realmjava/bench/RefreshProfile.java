@@ -7,8 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,10 +15,6 @@ import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 import org.realmjava.tensor.kernels.UnaryOp;
 import org.realmjava.trainer.config.InitConfig;
-import org.realmjava.trainer.corpus.Block;
-import org.realmjava.trainer.corpus.BlockSplitter;
-import org.realmjava.trainer.corpus.CorpusFormat;
-import org.realmjava.trainer.corpus.CorpusReader;
 import org.realmjava.trainer.model.DefaultModel;
 import org.realmjava.trainer.model.ModelInit;
 import org.realmjava.trainer.retrieval.Batches;
@@ -52,26 +46,14 @@ public final class RefreshProfile {
         ModelInit.Result init = ModelInit.create(new InitConfig(null, null, null, null, null, null), 384, false, 0);
         BertEncoder enc = init.model().documentTower().tower();
         var tok = init.tokenizer();
-        List<Block> blocks = new BlockSplitter(tok, blockLen).split(corpus.equals("wordnet") ? CorpusReader.read(null, CorpusFormat.WORDNET, limit)
-                : CorpusReader.read(Path.of(corpus), CorpusFormat.guess(Path.of(corpus)), limit));
-        BlockInputs inputs = new BlockInputs(blocks, tok, blockLen);
+        BlockInputs inputs = new BlockInputs(RefreshThroughput.blocks(tok, corpus, limit, blockLen), tok, blockLen);
         int n = inputs.size();
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        Arrays.sort(order, Comparator.comparingInt(i -> inputs.ids(i).length));
         List<Batches> batches = new ArrayList<>();
         long rows = 0;
-        for (int start = 0; start < n; start += 32) {
-            int m = Math.min(32, n - start);
-            List<int[]> ids = new ArrayList<>(), types = new ArrayList<>();
-            for (int i = 0; i < m; i++) {
-                int[] s = inputs.ids(order[start + i]);
-                ids.add(s);
-                types.add(BlockInputs.typeIds(s, tok.sepId()));
-            }
-            Batches b = Batches.pad(ids, types, tok.padId());
+        for (int[] idx : RefreshThroughput.batches(inputs, 32)) {
+            Batches b = RefreshThroughput.padded(inputs, idx, tok.padId(), tok.sepId());
             batches.add(b);
-            rows += (long) m * b.length();
+            rows += (long) idx.length * b.length();
         }
         int h = enc.config.hiddenSize(), inter = enc.config.intermediateSize(), layers = enc.layers.length;
         Map<String, List<Double>> perPass = new LinkedHashMap<>();

@@ -21,6 +21,7 @@ import org.realmjava.trainer.model.RealmModel;
 import org.realmjava.trainer.retrieval.Batches;
 import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.trainer.retrieval.DocumentEmbedder;
+import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 
 /**
  * Index refresh throughput: every block of a corpus embedded by the document tower the way a
@@ -50,8 +51,7 @@ public final class RefreshThroughput {
         ModelInit.Result init = ModelInit.create(new InitConfig(null, null, null, null, null, null), 384, false, 0);
         RealmModel model = init.model();
         var tok = init.tokenizer();
-        List<Block> blocks = new BlockSplitter(tok, blockLen).split(corpus.equals("wordnet") ? CorpusReader.read(null, CorpusFormat.WORDNET, limit)
-                : CorpusReader.read(Path.of(corpus), CorpusFormat.guess(Path.of(corpus)), limit));
+        List<Block> blocks = blocks(tok, corpus, limit, blockLen);
         BlockInputs inputs = new BlockInputs(blocks, tok, blockLen);
         long tokens = 0;
         for (int i = 0; i < inputs.size(); i++) tokens += inputs.ids(i).length;
@@ -108,15 +108,26 @@ public final class RefreshThroughput {
         return out;
     }
 
-    /** One batch through the document tower as DocumentEmbedder runs it; rows into out at their block's place. */
-    private static void realmBatch(RealmModel model, BlockInputs inputs, int[] idx, int pad, int sep, float[] out, int dim) {
+    /** The blocks of a corpus ("wordnet": the built-in glosses; otherwise a file of a format CorpusFormat guesses). */
+    static List<Block> blocks(WordPieceTokenizer tok, String corpus, int limit, int blockLen) {
+        return new BlockSplitter(tok, blockLen).split(corpus.equals("wordnet") ? CorpusReader.read(null, CorpusFormat.WORDNET, limit)
+                : CorpusReader.read(Path.of(corpus), CorpusFormat.guess(Path.of(corpus)), limit));
+    }
+
+    /** The padded id / type / mask tensors of the blocks idx, as DocumentEmbedder makes them. */
+    static Batches padded(BlockInputs inputs, int[] idx, int pad, int sep) {
         List<int[]> ids = new ArrayList<>(idx.length), types = new ArrayList<>(idx.length);
         for (int i : idx) {
             ids.add(inputs.ids(i));
             types.add(BlockInputs.typeIds(inputs.ids(i), sep));
         }
+        return Batches.pad(ids, types, pad);
+    }
+
+    /** One batch through the document tower as DocumentEmbedder runs it; rows into out at their block's place. */
+    private static void realmBatch(RealmModel model, BlockInputs inputs, int[] idx, int pad, int sep, float[] out, int dim) {
         try (var g = Autograd.noGrad()) {
-            Batches bt = Batches.pad(ids, types, pad);
+            Batches bt = padded(inputs, idx, pad, sep);
             float[] rows = model.documentTower().embed(bt.ids(), bt.types(), bt.mask()).toFloatArray();
             for (int i = 0; i < idx.length; i++) System.arraycopy(rows, i * dim, out, idx[i] * dim, dim);
         }

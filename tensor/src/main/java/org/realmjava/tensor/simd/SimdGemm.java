@@ -207,6 +207,22 @@ public final class SimdGemm implements GemmKernel {
      */
     static final int SHARED_A_MIN_ROWS = 256;
 
+    /** Rows [r0, r1) of A (r0 a multiple of 8) into all-of-A packing: K block pc at pc * mPad, its row panel at r * kc within. */
+    private static void packA(MemorySegment a, int lda, int r0, int r1, int k, int mPad, float[] ap) {
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
+        }
+    }
+
+    /** All of A packed once into the caller's buffer, its 8-row panels split between the threads. */
+    private static float[] packAShared(MemorySegment a, int lda, int m, int k, int mPad, boolean parallel) {
+        float[] ap = packedABuffer(mPad * k);
+        int panels = mPad / MR8;
+        Parallel.forRange(panels, parallel ? 8 : panels, (s, e) -> packA(a, lda, (int) s * MR8, (int) Math.min(m, e * MR8), k, mPad, ap));
+        return ap;
+    }
+
     private static float[] packedABuffer(int floats) {
         float[][] holder = PACKED_A_ALL.get();
         if (holder[0].length < floats) holder[0] = new float[floats];
@@ -251,32 +267,14 @@ public final class SimdGemm implements GemmKernel {
         int claims = (panels + CLAIM_PANELS - 1) / CLAIM_PANELS;
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
-        // block (pc, ic) of packed A starts at pc * mPad + ic * kc
-        boolean shareA = m > SHARED_A_MIN_ROWS;
-        float[] shared = null;
-        if (shareA) {
-            float[] ap = packedABuffer(mPad * k);
-            shared = ap;
-            // A packed once, its 8-row panels split between the threads
-            Parallel.forRange(mPad / MR8, parallel ? 8 : mPad / MR8, (s, e) -> {
-                int r0 = (int) s * MR8, r1 = (int) Math.min(m, e * MR8);
-                for (int pc = 0; pc < k; pc += KC) {
-                    int kc = Math.min(KC, k - pc);
-                    packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
-                }
-            });
-        }
-        float[] sharedA = shared;
+        float[] shared = m > SHARED_A_MIN_ROWS ? packAShared(a, lda, m, k, mPad, parallel) : null;
         AtomicInteger next = new AtomicInteger();
         Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
-            float[] ap = sharedA;
+            float[] ap = shared;
             if (ap == null) {
                 // small A: each thread packs all of it for itself (no second hand-off, no lines moving between cores)
                 ap = packedABuffer(mPad * k);
-                for (int pc = 0; pc < k; pc += KC) {
-                    int kc = Math.min(KC, k - pc);
-                    for (int ic = 0; ic < m; ic += MC_PACKED) packRows(a, lda, ic, Math.min(MC_PACKED, m - ic), pc, kc, 1f, MR8, ap, pc * mPad + ic * kc);
-                }
+                packA(a, lda, 0, m, k, mPad, ap);
             }
             for (int u; (u = next.getAndIncrement()) < claims; ) {
                 int p0 = u * CLAIM_PANELS, p1 = Math.min(panels, p0 + CLAIM_PANELS);
