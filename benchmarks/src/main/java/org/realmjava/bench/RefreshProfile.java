@@ -17,7 +17,6 @@ import org.realmjava.tensor.kernels.UnaryOp;
 import org.realmjava.trainer.config.InitConfig;
 import org.realmjava.trainer.model.DefaultModel;
 import org.realmjava.trainer.model.ModelInit;
-import org.realmjava.trainer.retrieval.Batches;
 import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.transformer.bert.BertEncoder;
 
@@ -25,10 +24,11 @@ import org.realmjava.transformer.bert.BertEncoder;
  * Where an index refresh's time goes, op by op: the document tower's inference forward
  * (BertEncoder's no-grad path: QKV GEMM, fused attention, output GEMM + residual + LayerNorm,
  * intermediate GEMM + bias + GELU, output GEMM + residual + LayerNorm) written out here with a
- * timer around each op, on the batches a refresh makes (32 blocks sorted by length). The
+ * timer around each op, on the unpadded passes a refresh makes (blocks sorted by length, at most
+ * 256 blocks and 4,096 wordpieces a pass). The
  * intermediate GEMM is also run once more without its activation, so that the bias + GELU pass
  * can be told apart from the GEMM. Milliseconds per pass (median over the passes) and the
- * GFLOP/s of each GEMM. Then ONNX Runtime runs the same batches with its profiler on, and its
+ * GFLOP/s of each GEMM. Then ONNX Runtime runs the same blocks with its profiler on, padded per pass, and its
  * node times are summed into the same groups (by node name: query/key/value MatMul + Add; the
  * attention's transposes, products and softmax; output dense + Add + LayerNorm; intermediate
  * MatMul + BiasGelu; ...), so each op can be set beside the peer's. Not a replacement for
@@ -39,6 +39,9 @@ import org.realmjava.transformer.bert.BertEncoder;
 public final class RefreshProfile {
     private RefreshProfile() {}
 
+    /** Blocks per pass at most, as a refresh runs them (refresh_batch's default). */
+    static final int BATCH = 256;
+
     public static void main(String[] args) throws Exception {
         String corpus = args.length > 0 ? args[0] : "wordnet";
         int limit = args.length > 1 ? Integer.parseInt(args[1]) : 2000, blockLen = args.length > 2 ? Integer.parseInt(args[2]) : 288;
@@ -48,12 +51,19 @@ public final class RefreshProfile {
         var tok = init.tokenizer();
         BlockInputs inputs = new BlockInputs(RefreshThroughput.blocks(tok, corpus, limit, blockLen), tok, blockLen);
         int n = inputs.size();
-        List<Batches> batches = new ArrayList<>();
+        List<List<int[]>> batches = new ArrayList<>();
         long rows = 0;
-        for (int[] idx : RefreshThroughput.batches(inputs, 32)) {
-            Batches b = RefreshThroughput.padded(inputs, idx, tok.padId(), tok.sepId());
-            batches.add(b);
-            rows += (long) idx.length * b.length();
+        long paddedRows = 0; // what ORT computes: each pass padded to its longest block
+        for (int[] idx : RefreshThroughput.batches(inputs, BATCH)) {
+            List<int[]> ids = new ArrayList<>();
+            int longest = 0;
+            for (int i : idx) {
+                ids.add(inputs.ids(i));
+                rows += inputs.ids(i).length;
+                longest = Math.max(longest, inputs.ids(i).length);
+            }
+            paddedRows += (long) longest * idx.length;
+            batches.add(ids);
         }
         int h = enc.config.hiddenSize(), inter = enc.config.intermediateSize(), layers = enc.layers.length;
         Map<String, List<Double>> perPass = new LinkedHashMap<>();
@@ -67,15 +77,14 @@ public final class RefreshProfile {
             }
             for (int p = 0; p <= passes; p++) {
                 Map<String, Long> t = new LinkedHashMap<>();
-                for (Batches b : batches) pass(enc, qkv, b, t);
+                for (List<int[]> b : batches) pass(enc, qkv, b, tok.sepId(), t);
                 if (p == 0) continue; // warm-up
                 t.forEach((k, v) -> perPass.computeIfAbsent(k, x -> new ArrayList<>()).add(v / 1e6));
             }
         }
-        System.out.printf("%d blocks, %d batches, %d padded rows (%.1f per block)%n", n, batches.size(), rows, rows / (double) n);
+        System.out.printf("%d blocks, %d passes, %d rows (%.1f per block, unpadded)%n", n, batches.size(), rows, rows / (double) n);
         double total = 0;
-        Map<String, Double> flops = Map.of("qkv", 2.0 * rows * h * 3 * h * layers, "attn_out+ln", 2.0 * rows * h * h * layers,
-                "inter+gelu", 2.0 * rows * h * inter * layers, "inter gemm only", 2.0 * rows * h * inter * layers, "out+ln", 2.0 * rows * inter * h * layers);
+        Map<String, Double> flops = gemmFlops(rows, h, inter, layers), ortFlops = gemmFlops(paddedRows, h, inter, layers);
         for (var e : perPass.entrySet()) {
             double ms = median(e.getValue());
             if (!e.getKey().equals("inter gemm only")) total += ms;
@@ -84,14 +93,20 @@ public final class RefreshProfile {
         }
         System.out.printf("  %-16s %8.1f ms (without 'inter gemm only')%n", "total", total);
         Map<String, Double> ort = ortProfile(inputs, tok.sepId(), tok.padId());
-        System.out.println("ONNX Runtime, the same batches (node times of one profiled pass after a warm-up pass):");
+        System.out.printf("ONNX Runtime, the same blocks in the same passes, padded (%d rows; node times of one profiled pass after a warm-up pass):%n", paddedRows);
         double ortTotal = 0;
         for (var e : ort.entrySet()) {
-            Double f = flops.get(e.getKey());
+            Double f = ortFlops.get(e.getKey());
             ortTotal += e.getValue();
             System.out.printf("  %-16s %8.1f ms%s%n", e.getKey(), e.getValue(), f == null ? "" : String.format("  (%.0f GFLOP/s)", f / e.getValue() / 1e6));
         }
         System.out.printf("  %-16s %8.1f ms%n", "total", ortTotal);
+    }
+
+    /** Floating-point operations of each GEMM group over a pass of this many token rows. */
+    private static Map<String, Double> gemmFlops(long rows, int h, int inter, int layers) {
+        return Map.of("qkv", 2.0 * rows * h * 3 * h * layers, "attn_out+ln", 2.0 * rows * h * h * layers,
+                "inter+gelu", 2.0 * rows * h * inter * layers, "inter gemm only", 2.0 * rows * h * inter * layers, "out+ln", 2.0 * rows * inter * h * layers);
     }
 
     /** ORT's node times (ms) for one pass over the refresh's batches, summed into this profile's groups. */
@@ -104,9 +119,9 @@ public final class RefreshProfile {
         opts.enableProfiling(dir.resolve("refresh").toString());
         String file;
         try (OrtSession session = env.createSession(DefaultModel.file(DefaultModel.ONNX).toString(), opts)) {
-            RefreshThroughput.ort(env, session, inputs, sep, pad, 32); // warm-up, profiled too: skipped below
-            int warmRuns = (inputs.size() + 31) / 32;
-            RefreshThroughput.ort(env, session, inputs, sep, pad, 32);
+            RefreshThroughput.ort(env, session, inputs, sep, pad, BATCH); // warm-up, profiled too: skipped below
+            int warmRuns = RefreshThroughput.batches(inputs, BATCH).length;
+            RefreshThroughput.ort(env, session, inputs, sep, pad, BATCH);
             file = session.endProfiling();
             JsonNode events = new ObjectMapper().readTree(Path.of(file).toFile());
             List<Long> runStarts = new ArrayList<>();
@@ -139,16 +154,25 @@ public final class RefreshProfile {
         return "other";
     }
 
-    private static void pass(BertEncoder e, Tensor[][] qkvParams, Batches batch, Map<String, Long> t) {
+    private static void pass(BertEncoder e, Tensor[][] qkvParams, List<int[]> ids, int sep, Map<String, Long> t) {
         var c = e.config;
         long t0 = System.nanoTime();
-        long len = batch.ids().size(1), b = batch.ids().size(0);
-        int[] positions = new int[(int) len];
-        for (int i = 0; i < len; i++) positions[i] = i;
-        Tensor x = Ops.embedding(e.wordEmbeddings, batch.ids()).add(Ops.embedding(e.positionEmbeddings, Tensor.ofInts(positions, len)))
-                .add(Ops.embedding(e.tokenTypeEmbeddings, batch.types()));
+        int n = ids.size(), total = 0;
+        int[] starts = new int[n], lens = new int[n];
+        for (int s = 0; s < n; s++) {
+            starts[s] = total;
+            lens[s] = ids.get(s).length;
+            total += lens[s];
+        }
+        int[] flat = new int[total], types = new int[total], positions = new int[total];
+        for (int s = 0; s < n; s++) {
+            System.arraycopy(ids.get(s), 0, flat, starts[s], lens[s]);
+            System.arraycopy(BlockInputs.typeIds(ids.get(s), sep), 0, types, starts[s], lens[s]);
+            for (int i = 0; i < lens[s]; i++) positions[starts[s] + i] = i;
+        }
+        Tensor x = Ops.embedding(e.wordEmbeddings, Tensor.ofInts(flat, 1, total)).add(Ops.embedding(e.positionEmbeddings, Tensor.ofInts(positions, 1, total)))
+                .add(Ops.embedding(e.tokenTypeEmbeddings, Tensor.ofInts(types, 1, total)));
         x = Ops.layerNorm(x, e.embLnWeight, e.embLnBias, c.layerNormEps());
-        Tensor maskBias = Tensor.ones(b, len).sub(batch.mask()).scale(-1e9f);
         t0 = lap(t, "embeddings", t0);
         int nh = c.heads(), hd = c.headDim();
         long hh = (long) nh * hd;
@@ -158,7 +182,7 @@ public final class RefreshProfile {
             t0 = System.nanoTime();
             Tensor qkv = Ops.linear(x, qkvParams[i][0], qkvParams[i][1]);
             t0 = lap(t, "qkv", t0);
-            Tensor ctx = Ops.attention(qkv.narrow(2, 0, hh), qkv.narrow(2, hh, hh), qkv.narrow(2, 2 * hh, hh), maskBias, nh, scale);
+            Tensor ctx = Ops.attentionVarlen(qkv.narrow(2, 0, hh), qkv.narrow(2, hh, hh), qkv.narrow(2, 2 * hh, hh), starts, lens, nh, scale);
             t0 = lap(t, "attention", t0);
             Tensor attn = Ops.linearResidualLayerNorm(ctx, l.attentionOut.weight, l.attentionOut.bias, x, l.attentionLnWeight, l.attentionLnBias, eps);
             t0 = lap(t, "attn_out+ln", t0);
@@ -171,11 +195,14 @@ public final class RefreshProfile {
             qkv.release();
             ctx.release();
             mid.release();
+            attn.release();
+            x.release();
             x = out;
         }
         t0 = System.nanoTime();
-        Tensor pooled = BertEncoder.poolMean(x, batch.mask());
+        Tensor pooled = Ops.segmentMean(x, starts, lens);
         pooled.div(pooled.mul(pooled).sum(1, true).add(1e-12f).sqrt()).toFloatArray();
+        x.release();
         lap(t, "pool+norm", t0);
     }
 

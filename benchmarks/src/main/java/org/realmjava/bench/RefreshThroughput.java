@@ -18,36 +18,39 @@ import org.realmjava.trainer.corpus.CorpusReader;
 import org.realmjava.trainer.model.DefaultModel;
 import org.realmjava.trainer.model.ModelInit;
 import org.realmjava.trainer.model.RealmModel;
-import org.realmjava.trainer.retrieval.Batches;
 import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.trainer.retrieval.DocumentEmbedder;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 
 /**
  * Index refresh throughput: every block of a corpus embedded by the document tower the way a
- * refresh does it (DocumentEmbedder: batches of 32 sorted by length, [CLS] title [SEP] body [SEP],
- * mean pooling + L2 of all-MiniLM-L6-v2, identity projection) against ONNX Runtime running the
- * same model on the same padded batches of the same token ids (the pooling done in Java for it);
- * blocks/s of each and the ratio. The engines take turns batch by batch, not pass by pass: this
+ * refresh does it (DocumentEmbedder: blocks sorted by length in passes of at most 256 blocks and
+ * 4,096 wordpieces, run unpadded; [CLS] title [SEP] body [SEP], mean pooling + L2 of
+ * all-MiniLM-L6-v2, identity projection) against ONNX Runtime running the same model on the same
+ * passes, each padded to its longest block (the pooling done in Java for it); blocks/s of each and
+ * the ratio. The engines take turns every few passes, not pass by pass: this
  * shared machine's speed drifts by 10-20% over seconds, which whole-pass alternation put into the
  * ratio (0.80-0.95 across runs of one build). A first whole pass of each warms up and checks that
- * the per-batch calls give DocumentEmbedder's vectors bit for bit; ours and ORT's are compared.
+ * the per-pass calls give DocumentEmbedder's vectors bit for bit; ours and ORT's are compared.
+ * ORT on other batchings than ours: RefreshBatchings.
  *
- * <p>Usage: {@code RefreshThroughput [corpus=wordnet|squad.json] [limit=2000] [blockLen=288] [passes=3] [batch=32]}
+ * <p>Usage: {@code RefreshThroughput [corpus=wordnet|squad.json] [limit=2000] [blockLen=288] [passes=3] [batch=256]}
  */
 public final class RefreshThroughput {
     private RefreshThroughput() {}
 
     /**
-     * Batches per turn. Not 1: ONNX Runtime's pool threads spin on after a run, and batch-by-batch
-     * turns gave our next batch their spinning (ratio 0.82-0.88 against 0.91-1.01 by whole passes).
+     * Passes per turn. Not 1: ONNX Runtime's pool threads spin on after a run, and with batches of
+     * 32 short blocks batch-by-batch turns gave our next batch their spinning (ratio 0.82-0.88
+     * against 0.91-1.01 by whole passes); 8 such batches were a turn of ~0.7 s, as are 2 passes of
+     * up to 4,096 wordpieces.
      */
-    static final int TURN_BATCHES = Integer.getInteger("turnBatches", 8);
+    static final int TURN_BATCHES = Integer.getInteger("turnBatches", 2);
 
     public static void main(String[] args) throws Exception {
         String corpus = args.length > 0 ? args[0] : "wordnet";
         int limit = args.length > 1 ? Integer.parseInt(args[1]) : 2000, blockLen = args.length > 2 ? Integer.parseInt(args[2]) : 288;
-        int passes = args.length > 3 ? Integer.parseInt(args[3]) : 3, batch = args.length > 4 ? Integer.parseInt(args[4]) : 32;
+        int passes = args.length > 3 ? Integer.parseInt(args[3]) : 3, batch = args.length > 4 ? Integer.parseInt(args[4]) : 256;
         ModelInit.Result init = ModelInit.create(new InitConfig(null, null, null, null, null, null), 384, false, 0);
         RealmModel model = init.model();
         var tok = init.tokenizer();
@@ -61,7 +64,7 @@ public final class RefreshThroughput {
         opts.setInterOpNumThreads(1);
         try (OrtSession session = env.createSession(DefaultModel.file(DefaultModel.ONNX).toString(), opts)) {
             // warm-up, and the check that the per-batch calls timed below are what a refresh computes
-            float[] refresh = DocumentEmbedder.embed(model.documentTower(), inputs, tok.padId(), tok.sepId(), batch, null);
+            float[] refresh = DocumentEmbedder.embed(model.documentTower(), inputs, tok.sepId(), batch, null);
             float[] peer = ort(env, session, inputs, tok.sepId(), tok.padId(), batch);
             int n = inputs.size(), dim = model.documentTower().spec().projectionDim();
             int[][] batches = batches(inputs, batch);
@@ -74,7 +77,7 @@ public final class RefreshThroughput {
                         boolean realm = (turn + g0 / TURN_BATCHES + p) % 2 == 0;
                         long t0 = System.nanoTime();
                         for (int i = g0; i < g1; i++) {
-                            if (realm) realmBatch(model, inputs, batches[i], tok.padId(), tok.sepId(), a, dim);
+                            if (realm) realmBatch(model, inputs, batches[i], tok.sepId(), a, dim);
                             else ortBatch(env, session, inputs, batches[i], tok.sepId(), tok.padId(), b);
                         }
                         double sec = (System.nanoTime() - t0) / 1e9;
@@ -93,19 +96,9 @@ public final class RefreshThroughput {
         }
     }
 
-    /** Block indices per batch: sorted by length, batch per batch (DocumentEmbedder's order). */
+    /** Block indices per forward pass, as DocumentEmbedder cuts them (sorted by length; at most batch blocks and its token budget). */
     static int[][] batches(BlockInputs inputs, int batch) {
-        int n = inputs.size();
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        Arrays.sort(order, Comparator.comparingInt(i -> inputs.ids(i).length));
-        int[][] out = new int[(n + batch - 1) / batch][];
-        for (int k = 0; k < out.length; k++) {
-            int start = k * batch, m = Math.min(batch, n - start);
-            out[k] = new int[m];
-            for (int i = 0; i < m; i++) out[k][i] = order[start + i];
-        }
-        return out;
+        return DocumentEmbedder.batches(inputs, batch, DocumentEmbedder.MAX_BATCH_TOKENS);
     }
 
     /** The blocks of a corpus ("wordnet": the built-in glosses; otherwise a file of a format CorpusFormat guesses). */
@@ -114,21 +107,15 @@ public final class RefreshThroughput {
                 : CorpusReader.read(Path.of(corpus), CorpusFormat.guess(Path.of(corpus)), limit));
     }
 
-    /** The padded id / type / mask tensors of the blocks idx, as DocumentEmbedder makes them. */
-    static Batches padded(BlockInputs inputs, int[] idx, int pad, int sep) {
-        List<int[]> ids = new ArrayList<>(idx.length), types = new ArrayList<>(idx.length);
-        for (int i : idx) {
-            ids.add(inputs.ids(i));
-            types.add(BlockInputs.typeIds(inputs.ids(i), sep));
-        }
-        return Batches.pad(ids, types, pad);
-    }
-
-    /** One batch through the document tower as DocumentEmbedder runs it; rows into out at their block's place. */
-    private static void realmBatch(RealmModel model, BlockInputs inputs, int[] idx, int pad, int sep, float[] out, int dim) {
+    /** One batch through the document tower as DocumentEmbedder runs it (unpadded); rows into out at their block's place. */
+    static void realmBatch(RealmModel model, BlockInputs inputs, int[] idx, int sep, float[] out, int dim) {
         try (var g = Autograd.noGrad()) {
-            Batches bt = padded(inputs, idx, pad, sep);
-            float[] rows = model.documentTower().embed(bt.ids(), bt.types(), bt.mask()).toFloatArray();
+            List<int[]> ids = new ArrayList<>(idx.length), types = new ArrayList<>(idx.length);
+            for (int i : idx) {
+                ids.add(inputs.ids(i));
+                types.add(BlockInputs.typeIds(inputs.ids(i), sep));
+            }
+            float[] rows = model.documentTower().embedUnpadded(ids, types).toFloatArray();
             for (int i = 0; i < idx.length; i++) System.arraycopy(rows, i * dim, out, idx[i] * dim, dim);
         }
     }
@@ -146,7 +133,7 @@ public final class RefreshThroughput {
     }
 
     /** One batch (block indices idx) through ONNX Runtime, mean-pooled and normalised, rows into out at their block's place. */
-    private static void ortBatch(OrtEnvironment env, OrtSession session, BlockInputs inputs, int[] idx, int sep, int pad, float[] out) throws Exception {
+    static void ortBatch(OrtEnvironment env, OrtSession session, BlockInputs inputs, int[] idx, int sep, int pad, float[] out) throws Exception {
         int h = 384, m = idx.length, len = 0;
         for (int i : idx) len = Math.max(len, inputs.ids(i).length);
         long[][] ids = new long[m][len], mask = new long[m][len], types = new long[m][len];

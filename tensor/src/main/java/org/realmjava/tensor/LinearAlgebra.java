@@ -266,13 +266,17 @@ final class LinearAlgebra {
 
     /**
      * Products with at most this many rows use the weight packed once (inference: at batch 1
-     * re-packing the weight in every product was a fifth of its time; an index refresh's batches of
-     * 32 short blocks are 400-1,400 rows, where the packed path ran MiniLM's four products 3-19%
-     * faster than the generic GEMM, and 2,048 rows still ~3%). Larger ones amortise the packing
-     * inside the GEMM and keep the shape-chosen kernel (equal at 4,096 rows; the packed path holds
-     * all of A packed). -Drealm.gemm.packedMaxM=0 turns packed weights off.
+     * re-packing the weight in every product was a fifth of its time; an index refresh's passes of
+     * short blocks are 400-1,400 rows, where the packed path ran MiniLM's four products 3-19%
+     * faster than the generic GEMM). Up to 4,096 rows: alone, the packed path took 0.96x the
+     * shape-chosen kernel's (OpenBLAS) time over MiniLM's four products at 4,096 rows, 1.00x at 6,144
+     * and 1.03x at 8,192 (alternating in one JVM); in place, where OpenBLAS's own threads meet our
+     * pool's, a refresh of SQuAD paragraphs in passes of at most 4,096 wordpieces ran 45.6 blocks/s
+     * against 40.1 in padded batches of 32 (5,000+ rows, OpenBLAS). Larger products amortise the
+     * packing inside the GEMM and keep the shape-chosen kernel (the packed path holds all of A
+     * packed). -Drealm.gemm.packedMaxM=0 turns packed weights off.
      */
-    static final int PACKED_MAX_M = Integer.getInteger("realm.gemm.packedMaxM", 2048);
+    static final int PACKED_MAX_M = Integer.getInteger("realm.gemm.packedMaxM", 4096);
     /** Weights above this many elements are not given a packed copy (an output layer over a vocabulary). */
     static final long PACKED_MAX_ELEMENTS = 1L << 23;
 
@@ -321,6 +325,34 @@ final class LinearAlgebra {
             if (k.requiresGrad()) Autograd.accumulate(k, dk);
             if (v.requiresGrad()) Autograd.accumulate(v, dv);
         }, q, k, v);
+    }
+
+    /**
+     * Inference attention over unpadded sequences (Kernels.attentionVarlen): q, k, v are [T, width]
+     * or [1, T, width] token rows (column slices of one QKV buffer are read in place), sequence s
+     * the rows starts[s] .. starts[s] + lens[s] - 1; out has q's shape.
+     */
+    static Tensor attentionVarlen(Tensor q, Tensor k, Tensor v, int[] starts, int[] lens, int heads, float scale) {
+        if (Autograd.needsGrad(q, k, v)) throw new IllegalArgumentException("attentionVarlen: inference only (no gradient), but an input records one");
+        boolean flat = q.rank() == 2;
+        Tensor q3 = flat ? q.unsqueeze(0) : q, k3 = k.rank() == 2 ? k.unsqueeze(0) : k, v3 = v.rank() == 2 ? v.unsqueeze(0) : v;
+        if (q3.rank() != 3 || q3.size(0) != 1 || !Arrays.equals(q3.shape(), k3.shape()) || !Arrays.equals(q3.shape(), v3.shape())
+                || heads <= 0 || q3.size(2) % heads != 0) {
+            throw new IllegalArgumentException("attentionVarlen: q " + Shapes.str(q.shape()) + ", k " + Shapes.str(k.shape()) + ", v "
+                    + Shapes.str(v.shape()) + ", " + heads + " heads — need equal [T, heads * headDim] (or [1, T, ...]) token rows");
+        }
+        long tokens = q3.size(1), width = q3.size(2);
+        if (starts.length != lens.length) throw new IllegalArgumentException("attentionVarlen: " + starts.length + " starts but " + lens.length + " lengths");
+        for (int s = 0; s < starts.length; s++) {
+            if (starts[s] < 0 || lens[s] < 0 || (long) starts[s] + lens[s] > tokens) {
+                throw new IllegalArgumentException("attentionVarlen: sequence " + s + " (start " + starts[s] + ", length " + lens[s] + ") is outside the " + tokens + " token rows");
+            }
+        }
+        Tensor qt = tokenRows(q3, "attentionVarlen"), kt = tokenRows(k3, "attentionVarlen"), vt = tokenRows(v3, "attentionVarlen");
+        Tensor out = Tensor.uninitialized(1, tokens, width);
+        Tensor.k().attentionVarlen(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), out.segment(), (int) width, starts, lens, heads,
+                (int) (width / heads), scale);
+        return flat ? out.reshape(tokens, width) : out;
     }
 
     private static void checkAttention(Tensor q, Tensor k, Tensor v, Tensor mask, int heads, float dropout, java.util.SplittableRandom rng) {

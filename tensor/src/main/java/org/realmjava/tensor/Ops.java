@@ -81,6 +81,21 @@ public final class Ops {
         return LinearAlgebra.attentionPacked(qkv, mask, heads, scale, dropout, rng);
     }
 
+    /**
+     * Inference attention over sequences packed without padding: q, k, v are [T, heads * headDim]
+     * (or [1, T, ...]) token rows, sequence s the rows starts[s] .. starts[s] + lens[s] - 1, each
+     * attending to its own keys only. A real row gets the bits {@link #attention} gives it in a
+     * padded batch; the padding rows are simply not there to compute.
+     */
+    public static Tensor attentionVarlen(Tensor q, Tensor k, Tensor v, int[] starts, int[] lens, int heads, float scale) {
+        return LinearAlgebra.attentionVarlen(q, k, v, starts, lens, heads, scale);
+    }
+
+    /** Mean of each segment of rows of x ([T, d] or [1, T, d]): [segments, d]; inference only. */
+    public static Tensor segmentMean(Tensor x, int[] starts, int[] lens) {
+        return Reductions.segmentMean(x, starts, lens);
+    }
+
     /** Rows of table ([rows, d]) picked by ids (i32, any shape): out is [ids.shape..., d]. Gradient: scatter-add. */
     public static Tensor embedding(Tensor table, Tensor ids) {
         return indexSelect(table, 0, ids);

@@ -33,6 +33,32 @@ final class Reductions {
         }, x);
     }
 
+    /**
+     * Mean of each segment of rows: x is [T, d] (or [1, T, d]), segment s the rows starts[s] ..
+     * starts[s] + lens[s] - 1; out [segments, d]. Summed by the sum kernel and divided by the
+     * count, as a masked mean of a padded batch is (BertEncoder.poolMean). Inference only.
+     */
+    static Tensor segmentMean(Tensor x, int[] starts, int[] lens) {
+        if (Autograd.needsGrad(x)) throw new IllegalArgumentException("segmentMean: inference only (no gradient), but the input records one");
+        Tensor rows = x.rank() == 3 && x.size(0) == 1 ? x.reshape(x.size(1), x.size(2)) : x;
+        if (rows.rank() != 2 || starts.length != lens.length) {
+            throw new IllegalArgumentException("segmentMean: need [T, d] rows and as many starts as lengths, got " + Shapes.str(x.shape())
+                    + ", " + starts.length + " starts, " + lens.length + " lengths");
+        }
+        long t = rows.size(0), d = rows.size(1);
+        Tensor xc = rows.contiguous();
+        Tensor sums = Tensor.uninitialized(starts.length, d);
+        float[] counts = new float[starts.length];
+        for (int s = 0; s < starts.length; s++) {
+            if (starts[s] < 0 || lens[s] <= 0 || (long) starts[s] + lens[s] > t) {
+                throw new IllegalArgumentException("segmentMean: segment " + s + " (start " + starts[s] + ", length " + lens[s] + ") is empty or outside the " + t + " rows");
+            }
+            Tensor.k().sumAxis(xc.f32("segmentMean").asSlice(4L * starts[s] * d, 4L * lens[s] * d), sums.segment().asSlice(4L * s * d, 4L * d), 1, lens[s], d);
+            counts[s] = lens[s];
+        }
+        return sums.div(Tensor.of(counts, starts.length, 1));
+    }
+
     static Tensor max(Tensor x, int axis, boolean keepDim) {
         int d = Shapes.axis("max", axis, x.rank());
         long[] shape = x.shape();

@@ -291,6 +291,12 @@ public final class CudaKernels implements Kernels {
     }
 
     @Override
+    public void attentionVarlen(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment out, int ldo,
+                                int[] starts, int[] lens, int heads, int headDim, float scale) {
+        cpu.attentionVarlen(q, ldq, k, ldk, v, ldv, out, ldo, starts, lens, heads, headDim, scale);
+    }
+
+    @Override
     public void biasResidualLayerNormRows(MemorySegment x, MemorySegment bias, MemorySegment residual, MemorySegment gamma, MemorySegment beta,
                                           MemorySegment y, long rows, long cols, float eps) {
         cpu.biasResidualLayerNormRows(x, bias, residual, gamma, beta, y, rows, cols, eps);

@@ -121,6 +121,26 @@ public interface Kernels {
                    MemorySegment out, int ldo, int batch, int len, int heads, int headDim, float scale);
 
     /**
+     * {@link #attention} over sequences packed one after another without padding: sequence s is the
+     * token rows starts[s] .. starts[s] + lens[s] - 1 of q, k, v and out (token-major, head columns
+     * as in attention), and its queries attend to its own keys only (no mask). Every row of out
+     * that belongs to a sequence is overwritten. For inference: a batch of texts of different
+     * lengths costs its real tokens only, in the attention and in every row-wise GEMM around it.
+     * This default runs {@link #attention} per sequence (batch 1, a zero mask) on slices.
+     */
+    default void attentionVarlen(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment out, int ldo,
+                                 int[] starts, int[] lens, int heads, int headDim, float scale) {
+        for (int s = 0; s < starts.length; s++) {
+            int len = lens[s];
+            if (len == 0) continue;
+            MemorySegment zeros = java.lang.foreign.Arena.ofAuto().allocate(4L * len, 64);
+            // each buffer from the sequence's first token on (the kernel reads rows 0 .. len - 1 of the slice)
+            attention(q.asSlice(4L * starts[s] * ldq), ldq, k.asSlice(4L * starts[s] * ldk), ldk, v.asSlice(4L * starts[s] * ldv), ldv, zeros,
+                    out.asSlice(4L * starts[s] * ldo), ldo, 1, len, heads, headDim, scale);
+        }
+    }
+
+    /**
      * {@link #attention} for training: multiplies each probability p_ij by its dropout mask,
      * {@link ScalarKernels#dropoutBits}(seed, ((b * heads + h) * len + i) * len + j) >= threshold
      * (unsigned) ? keepScale : 0, before the product with v, and writes per query row r =

@@ -103,15 +103,59 @@ final class SimdAttention {
             sc.maskOf = -1; // the mask row is packed once per sequence, for its heads of this chunk
             for (long t = s; t < e; t++) {
                 int b = (int) (t / heads), h = (int) (t % heads);
-                head(q, ldq, k, ldk, v, ldv, mask, out, ldo, b, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
+                head(q, ldq, k, ldk, v, ldv, mask, out, ldo, b, (long) b * len, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
+            }
+        });
+    }
+
+    /**
+     * Inference over unpadded sequences (Kernels.attentionVarlen): sequence s is the token rows
+     * starts[s] .. starts[s] + lens[s] - 1 and attends to its own keys only. Its (sequence, head)
+     * pairs run the same per-head code as {@link #forward} with len = lens[s], so a real row's
+     * output has the bits it would have in a padded batch (padding keys only ever add exact zeros
+     * there). The pairs are split between the threads by their cost (~len^2), not their count: a
+     * batch of texts of very different lengths would otherwise leave one thread with most of the work.
+     */
+    static void forwardVarlen(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment out, int ldo,
+                              int[] starts, int[] lens, int heads, int hd, float scale) {
+        int n = starts.length;
+        if (lens.length != n) throw new IllegalArgumentException("attentionVarlen: " + n + " starts but " + lens.length + " lengths");
+        if (n == 0 || heads == 0 || hd == 0) return;
+        int maxLen = 0;
+        long total = 0;
+        long[] cost = new long[n * heads + 1]; // cumulative cost of the pairs before pair t
+        for (int s = 0; s < n; s++) {
+            if (lens[s] < 0 || starts[s] < 0) throw new IllegalArgumentException("attentionVarlen: sequence " + s + " starts at " + starts[s] + " with length " + lens[s]);
+            maxLen = Math.max(maxLen, lens[s]);
+            long c = (long) roundUp(lens[s], W) * Math.max(1, lens[s]) + 64; // scores + softmax + S V per head, plus a fixed part
+            for (int h = 0; h < heads; h++) cost[s * heads + h + 1] = total += c;
+        }
+        if (maxLen == 0) return;
+        int hdPad = roundUp(hd, W), maxPad = roundUp(maxLen, W), mLen = maxLen, pairs = n * heads;
+        int chunks = (int) Math.min(Parallel.threads(), pairs);
+        int[] split = new int[chunks + 1];
+        for (int c = 1, t = 0; c <= chunks; c++) {
+            long until = total * c / chunks;
+            while (t < pairs && cost[t + 1] <= until) t++;
+            split[c] = c == chunks ? pairs : t;
+        }
+        Parallel.forRange(chunks, 1, (c0, c1) -> {
+            Scratch sc = SCRATCH.get();
+            sc.ensure(hd, maxPad, hdPad, mLen);
+            sc.maskOf = -1;
+            for (long c = c0; c < c1; c++) {
+                for (int t = split[(int) c]; t < split[(int) c + 1]; t++) {
+                    int s = t / heads, h = t % heads, len = lens[s];
+                    if (len == 0) continue;
+                    head(q, ldq, k, ldk, v, ldv, null, out, ldo, s, starts[s], h, heads, len, roundUp(len, W), hd, hdPad, scale, null, sc);
+                }
             }
         });
     }
 
     private static void head(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                             MemorySegment out, int ldo, int b, int h, int heads, int len, int lenPad, int hd, int hdPad, float scale,
+                             MemorySegment out, int ldo, int b, long tok0, int h, int heads, int len, int lenPad, int hd, int hdPad, float scale,
                              Train train, Scratch sc) {
-        long tok0 = (long) b * len;
         int col = h * hd;
         float[] kt = sc.kt, vp = sc.vp, qb = sc.qb, sm = sc.s, maskRow = sc.maskRow, tile = sc.tile, inv = sc.inv, row = sc.row;
         packTransposed(k, ldk, tok0, col, len, lenPad, hd, kt, row);
@@ -163,9 +207,10 @@ final class SimdAttention {
         }
     }
 
-    /** The sequence's mask row, -inf past len (padded keys get probability 0). */
+    /** The sequence's mask row, -inf past len (padded keys get probability 0); mask null: every key up to len is visible. */
     private static void packMask(MemorySegment mask, long tok0, int len, int lenPad, float[] maskRow) {
-        SimdKernels.copyToArray(mask, tok0, maskRow, 0, len);
+        if (mask == null) java.util.Arrays.fill(maskRow, 0, len, 0f);
+        else SimdKernels.copyToArray(mask, tok0, maskRow, 0, len);
         for (int j = len; j < lenPad; j++) maskRow[j] = Float.NEGATIVE_INFINITY;
     }
 

@@ -530,6 +530,12 @@ public class SimdKernels implements Kernels {
     }
 
     @Override
+    public void attentionVarlen(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment out, int ldo,
+                                int[] starts, int[] lens, int heads, int headDim, float scale) {
+        SimdAttention.forwardVarlen(q, ldq, k, ldk, v, ldv, out, ldo, starts, lens, heads, headDim, scale);
+    }
+
+    @Override
     public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
                                       MemorySegment out, int ldo, MemorySegment stats, MemorySegment probs, int batch, int len, int heads,
                                       int headDim, float scale, long seed, int threshold, float keepScale) {

@@ -257,6 +257,57 @@ class KernelParityTest {
         COVERED.add("dropout");
     }
 
+    static Stream<Arguments> attentionVarlenCases() {
+        // {heads, headDim, sequence lengths...}: one token, an empty sequence, tails of the 8-row block
+        // and of the 2-vector tile, a long one beside short ones (the cost split), BERT-base heads
+        int[][] cases = {{1, 1, 1}, {3, 5, 7, 0, 2, 33}, {2, 32, 19, 1, 128, 5, 64}, {12, 32, 21, 23, 24, 24, 30}, {4, 64, 50, 3}, {1, 17, 9}};
+        return backends().flatMap(k -> Arrays.stream(cases).map(c -> Arguments.of(k, c)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("attentionVarlenCases")
+    void attentionVarlen(Kernels k, int[] c) {
+        int heads = c[0], hd = c[1], n = c.length - 2, width = heads * hd, maxLen = 0, tokens = 0;
+        int[] starts = new int[n], lens = Arrays.copyOfRange(c, 2, c.length);
+        for (int s = 0; s < n; s++) {
+            starts[s] = tokens;
+            tokens += lens[s];
+            maxLen = Math.max(maxLen, lens[s]);
+        }
+        long seed = Arrays.hashCode(c);
+        Random rng = new Random(seed);
+        // q, k and v as column slices of one fused [tokens, 3 * width + 1] buffer, out with a spare column
+        int ld = 3 * width + 1, ldo = width + 2;
+        MemorySegment qkv = Check.randomSegment(rng, (long) tokens * ld, -2, 2);
+        MemorySegment q = qkv, kk = qkv.asSlice((long) width * 4), v = qkv.asSlice(2L * width * 4);
+        MemorySegment o0 = Check.randomSegment(rng, (long) tokens * ldo, -1, 1), o1 = Check.copyOf(o0);
+        float scale = (float) (1 / Math.sqrt(hd));
+        REF.attentionVarlen(q, ld, kk, ld, v, ld, o0, ldo, starts, lens, heads, hd, scale);
+        k.attentionVarlen(q, ld, kk, ld, v, ld, o1, ldo, starts, lens, heads, hd, scale);
+        Check.close(ctx(k, "attentionVarlen", Arrays.toString(c), seed), Check.floats(o0, (long) tokens * ldo), Check.floats(o1, (long) tokens * ldo),
+                2e-6 * (1 + hd / 32.0), 1e-5);
+        COVERED.add("attentionVarlen");
+
+        // the same sequences padded into one batch with BERT's mask: every real row has the bits the
+        // unpadded kernel gave it (padding keys add exact zeros), which is what lets a refresh drop padding
+        int pld = 3 * width, pldo = width;
+        long padded = (long) n * maxLen;
+        MemorySegment pqkv = Check.randomSegment(rng, Math.max(1, padded * pld), -2, 2), mask = Check.randomSegment(rng, Math.max(1, padded), 0, 0);
+        for (int s = 0; s < n; s++) {
+            for (int i = 0; i < lens[s]; i++) MemorySegment.copy(qkv, 4L * (starts[s] + i) * ld, pqkv, 4L * (s * maxLen + i) * pld, 4L * pld);
+            for (int i = lens[s]; i < maxLen; i++) mask.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) s * maxLen + i, -1e9f);
+        }
+        MemorySegment po = Check.randomSegment(rng, Math.max(1, padded * pldo), -1, 1);
+        k.attention(pqkv, pld, pqkv.asSlice((long) width * 4), pld, pqkv.asSlice(2L * width * 4), pld, mask, po, pldo, n, maxLen, heads, hd, scale);
+        for (int s = 0; s < n; s++) {
+            if (lens[s] == 0) continue; // a fully masked padded row has no meaning
+            for (int i = 0; i < lens[s]; i++) {
+                float[] un = Check.floats(o1.asSlice(4L * (starts[s] + i) * ldo), width), pd = Check.floats(po.asSlice(4L * (s * maxLen + i) * pldo), width);
+                assertArrayEquals(pd, un, ctx(k, "attentionVarlen vs padded attention, sequence " + s + " row " + i, Arrays.toString(c), seed));
+            }
+        }
+    }
+
     static Stream<Arguments> attentionCases() {
         // {batch, len, heads, headDim}: one token, tails of the 8-row block and of the 2-vector tile,
         // head dims below one vector, BERT-base and large heads

@@ -47,7 +47,7 @@ public record FinetuneConfig(Path file, CorpusConfig corpus, InitConfig init, Qa
         TrainingKeys t = TrainingKeys.read(c, 4, 1, 1e-5);
         FinetuneConfig f = new FinetuneConfig(c.file(), corpus, init, train, c.integer("projection_dim", 0, 0), c.integer("k", 5, 1),
                 c.integer("query_len", 64, 8), c.integer("block_len", 288, 19), c.integer("max_span", 10, 1), c.bool("reader_titles", true),
-                c.integer("index_batch", 32, 1), c.number("span_head_lr_scale", 1.0, 0, 1000), t);
+                c.integer("index_batch", 256, 1), c.number("span_head_lr_scale", 1.0, 0, 1000), t);
         c.finish();
         return f;
     }

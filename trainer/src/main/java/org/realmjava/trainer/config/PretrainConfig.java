@@ -35,7 +35,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                 c.integer("query_len", 96, 8), c.integer("block_len", 288, 19), t.batch(), t.accumulate(), t.steps(), t.lr(), t.warmup(),
                 c.integer("refresh_every", 100, 0), masking, marginal.equals("per-token"), c.bool("retrieval", true), c.bool("shared_towers", false),
                 t.checkpointDir(), t.checkpointEvery(), t.keepCheckpoints(), t.seed(), t.threads(), c.number("heldout", 0.0, 0, 0.5),
-                c.integer("refresh_batch", 32, 1), c.number("retriever_lr_scale", 1.0, 0, 100));
+                c.integer("refresh_batch", 256, 1), c.number("retriever_lr_scale", 1.0, 0, 100));
         c.finish();
         return p;
     }

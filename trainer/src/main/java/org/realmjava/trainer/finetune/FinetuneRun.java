@@ -157,13 +157,13 @@ public final class FinetuneRun {
             BlockInputs inputs = new BlockInputs(blocks, tok, config.blockLen());
             if (needsPca) {
                 listener.stageStart("corpus PCA", blocks.size(), "blocks");
-                float[] pooled = DocumentEmbedder.pooled(model.spec, model.docTower, inputs, tok.padId(), tok.sepId(), config.indexBatch(), listener::stageProgress);
+                float[] pooled = DocumentEmbedder.pooled(model.spec, model.docTower, inputs, tok.sepId(), config.indexBatch(), listener::stageProgress);
                 listener.stageEnd();
                 ModelInit.setProjectionToPca(model, pooled, blocks.size());
             }
             listener.stageStart("index (frozen document tower)", blocks.size(), "blocks");
             long t0 = System.nanoTime();
-            vectors = DocumentEmbedder.embed(model.documentTower(), inputs, tok.padId(), tok.sepId(), config.indexBatch(), listener::stageProgress);
+            vectors = DocumentEmbedder.embed(model.documentTower(), inputs, tok.sepId(), config.indexBatch(), listener::stageProgress);
             listener.stageEnd();
             double sec = (System.nanoTime() - t0) / 1e9;
             listener.info(String.format("index: %d blocks embedded in %.1f s (%.0f blocks/s)", blocks.size(), sec, blocks.size() / sec));

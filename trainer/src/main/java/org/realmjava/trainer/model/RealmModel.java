@@ -1,9 +1,11 @@
 package org.realmjava.trainer.model;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.realmjava.tensor.Autograd;
+import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 import org.realmjava.tensor.nn.Linear;
 import org.realmjava.tensor.nn.Module;
@@ -55,7 +57,24 @@ public final class RealmModel implements Module {
     /** Pooled (and normalised, when the spec says so) hidden states [batch, hidden], before the projection. */
     public static Tensor pool(RetrieverSpec spec, BertEncoder tower, Tensor ids, Tensor types, Tensor mask, SplittableRandom rng) {
         Tensor hidden = tower.forward(ids, types, mask, rng);
-        Tensor pooled = spec.pooling().equals("cls") ? BertEncoder.poolCls(hidden) : BertEncoder.poolMean(hidden, mask);
+        return normalized(spec, spec.pooling().equals("cls") ? BertEncoder.poolCls(hidden) : BertEncoder.poolMean(hidden, mask));
+    }
+
+    /**
+     * {@link #pool} for inference over unpadded sequences (BertEncoder.forwardUnpadded): the same
+     * vectors, the padding rows of a batch never computed. [sequences, hidden].
+     */
+    public static Tensor poolUnpadded(RetrieverSpec spec, BertEncoder tower, List<int[]> ids, List<int[]> types) {
+        BertEncoder.Unpadded u = tower.forwardUnpadded(ids, types);
+        Tensor hidden = u.hidden();
+        Tensor pooled = spec.pooling().equals("cls")
+                ? Ops.embedding(hidden.reshape(hidden.size(1), hidden.size(2)), Tensor.ofInts(u.starts(), u.starts().length))
+                : Ops.segmentMean(hidden, u.starts(), u.lens());
+        hidden.release();
+        return normalized(spec, pooled);
+    }
+
+    private static Tensor normalized(RetrieverSpec spec, Tensor pooled) {
         if (!spec.normalize()) return pooled;
         Tensor norm = pooled.mul(pooled).sum(1, true).add(1e-12f).sqrt();
         return pooled.div(norm);
@@ -104,6 +123,11 @@ public final class RealmModel implements Module {
     public record DocumentTower(RetrieverSpec spec, BertEncoder tower, Linear projection) {
         public Tensor embed(Tensor ids, Tensor types, Tensor mask) {
             return RealmModel.embed(spec, tower, projection, ids, types, mask, null);
+        }
+
+        /** Vectors [blocks, projectionDim] of unpadded blocks (inference, under Autograd.noGrad()): what {@link #embed} gives their padded batch. */
+        public Tensor embedUnpadded(List<int[]> ids, List<int[]> types) {
+            return projection.forward(poolUnpadded(spec, tower, ids, types));
         }
     }
 }

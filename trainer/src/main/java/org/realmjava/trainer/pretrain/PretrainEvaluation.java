@@ -57,11 +57,11 @@ public final class PretrainEvaluation implements AutoCloseable {
         }
         PretrainRun.Corpus corpus = PretrainRun.Corpus.load(config, tokenizer, listener);
         Path indexDir = Files.createTempDirectory("realm-eval-index");
-        IndexRefresher refresher = new IndexRefresher(indexDir, corpus.inputs(), tokenizer.padId(), tokenizer.sepId(), config.refreshBatch(),
+        IndexRefresher refresher = new IndexRefresher(indexDir, corpus.inputs(), tokenizer.sepId(), config.refreshBatch(),
                 model.spec.projectionDim());
         RealmPretrainer t = new RealmPretrainer(config, model, tokenizer, corpus.blocks(), corpus.inputs(), corpus.data(), refresher);
         if (needsPca) {
-            float[] pooled = org.realmjava.trainer.retrieval.DocumentEmbedder.pooled(model.spec, model.docTower, corpus.inputs(), tokenizer.padId(),
+            float[] pooled = org.realmjava.trainer.retrieval.DocumentEmbedder.pooled(model.spec, model.docTower, corpus.inputs(),
                     tokenizer.sepId(), config.refreshBatch(), null);
             ModelInit.setProjectionToPca(model, pooled, corpus.blocks().size());
         }

@@ -125,7 +125,7 @@ public final class PretrainRun implements AutoCloseable {
         BlockInputs inputs = corpus.inputs();
         // created only now: a config, model or corpus that fails above leaves nothing behind
         Files.createDirectories(dir);
-        IndexRefresher refresher = new IndexRefresher(dir.resolve("index"), inputs, tokenizer.padId(), tokenizer.sepId(), config.refreshBatch(),
+        IndexRefresher refresher = new IndexRefresher(dir.resolve("index"), inputs, tokenizer.sepId(), config.refreshBatch(),
                 model.spec.projectionDim());
         RealmPretrainer trainer = new RealmPretrainer(config, model, tokenizer, blocks, inputs, data, refresher);
 
@@ -137,7 +137,7 @@ public final class PretrainRun implements AutoCloseable {
         } else {
             if (needsPca) {
                 listener.stageStart("corpus PCA", blocks.size(), "blocks");
-                float[] pooled = DocumentEmbedder.pooled(model.spec, model.docTower, inputs, tokenizer.padId(), tokenizer.sepId(), config.refreshBatch(),
+                float[] pooled = DocumentEmbedder.pooled(model.spec, model.docTower, inputs, tokenizer.sepId(), config.refreshBatch(),
                         listener::stageProgress);
                 listener.stageEnd();
                 ModelInit.setProjectionToPca(model, pooled, blocks.size());

@@ -12,48 +12,80 @@ import org.realmjava.transformer.bert.BertEncoder;
 
 /**
  * Embeds every block with a document tower, without a graph, in batches of similar length (sorted
- * by length: less padding); rows come back in block order. The result for a block does not depend
- * on the thread that runs it (the pool's split depends only on sizes) and, within one batch size,
- * not on the batches beside it (padding keys get exactly zero attention).
+ * by length, so that a batch's products have rows of similar work); rows come back in block order.
+ * A batch runs unpadded (BertEncoder.forwardUnpadded: the blocks' token rows one after another,
+ * each block attending to itself), so no work goes into padding. The result for a block does not
+ * depend on the thread that runs it (the pool's split depends only on sizes) and, within one batch
+ * size, not on the batches beside it except through which GEMM path the batch's row count picks.
  */
 public final class DocumentEmbedder {
     private DocumentEmbedder() {}
 
     /** [blocks, projectionDim] row-major. progress gets the number of blocks done. */
-    public static float[] embed(RealmModel.DocumentTower tower, BlockInputs blocks, int padId, int sepId, int batchSize, LongConsumer progress) {
-        return run(blocks, padId, sepId, batchSize, progress, tower.spec().projectionDim(), b -> tower.embed(b.ids(), b.types(), b.mask()).toFloatArray());
+    public static float[] embed(RealmModel.DocumentTower tower, BlockInputs blocks, int sepId, int batchSize, LongConsumer progress) {
+        return run(blocks, sepId, batchSize, progress, tower.spec().projectionDim(), (ids, types) -> tower.embedUnpadded(ids, types).toFloatArray());
     }
 
     /** Pooled (pre-projection) vectors [blocks, hidden]: the input of the corpus PCA. */
-    public static float[] pooled(RetrieverSpec spec, BertEncoder tower, BlockInputs blocks, int padId, int sepId, int batchSize, LongConsumer progress) {
-        return run(blocks, padId, sepId, batchSize, progress, tower.config.hiddenSize(),
-                b -> RealmModel.pool(spec, tower, b.ids(), b.types(), b.mask(), null).toFloatArray());
+    public static float[] pooled(RetrieverSpec spec, BertEncoder tower, BlockInputs blocks, int sepId, int batchSize, LongConsumer progress) {
+        return run(blocks, sepId, batchSize, progress, tower.config.hiddenSize(),
+                (ids, types) -> RealmModel.poolUnpadded(spec, tower, ids, types).toFloatArray());
     }
 
     private interface BatchFn {
-        float[] apply(Batches b);
+        float[] apply(List<int[]> ids, List<int[]> types);
     }
 
-    private static float[] run(BlockInputs blocks, int padId, int sepId, int batchSize, LongConsumer progress, int dim, BatchFn fn) {
+    private static float[] run(BlockInputs blocks, int sepId, int batchSize, LongConsumer progress, int dim, BatchFn fn) {
+        float[] out = new float[blocks.size() * dim];
+        long done = 0;
+        try (var g = Autograd.noGrad()) {
+            for (int[] batch : batches(blocks, batchSize, MAX_BATCH_TOKENS)) {
+                List<int[]> ids = new ArrayList<>(batch.length), types = new ArrayList<>(batch.length);
+                for (int b : batch) {
+                    ids.add(blocks.ids(b));
+                    types.add(BlockInputs.typeIds(blocks.ids(b), sepId));
+                }
+                float[] rows = fn.apply(ids, types);
+                for (int i = 0; i < batch.length; i++) System.arraycopy(rows, i * dim, out, batch[i] * dim, dim);
+                done += batch.length;
+                if (progress != null) progress.accept(done);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Wordpieces per forward pass at most (a single longer block still gets a pass of its own): the
+     * rows of every product of the pass, kept within the packed-weight GEMM's row limit (4,096), where
+     * the products ran fastest in place (see docs/architecture.md, "GEMM choice").
+     */
+    public static final int MAX_BATCH_TOKENS = Integer.getInteger("realm.refresh.maxTokens", 4096);
+
+    /**
+     * The forward passes of an embedding run: block indices sorted by length (ties in block order),
+     * cut into runs of at most maxBlocks blocks and maxTokens wordpieces. Short blocks share a pass
+     * by the hundred and long ones by the dozen, so each pass's products have rows enough to keep
+     * both cores busy and few enough to stay on the fastest GEMM path.
+     */
+    public static int[][] batches(BlockInputs blocks, int maxBlocks, int maxTokens) {
+        if (maxBlocks < 1 || maxTokens < 1) throw new IllegalArgumentException("batches: maxBlocks and maxTokens must be at least 1, got " + maxBlocks + ", " + maxTokens);
         int n = blocks.size();
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparingInt(i -> blocks.ids(i).length));
-        float[] out = new float[n * dim];
-        try (var g = Autograd.noGrad()) {
-            for (int start = 0; start < n; start += batchSize) {
-                int m = Math.min(batchSize, n - start);
-                List<int[]> ids = new ArrayList<>(m), types = new ArrayList<>(m);
-                for (int i = 0; i < m; i++) {
-                    int[] s = blocks.ids(order[start + i]);
-                    ids.add(s);
-                    types.add(BlockInputs.typeIds(s, sepId));
-                }
-                float[] rows = fn.apply(Batches.pad(ids, types, padId));
-                for (int i = 0; i < m; i++) System.arraycopy(rows, i * dim, out, order[start + i] * dim, dim);
-                if (progress != null) progress.accept(start + m);
+        List<int[]> out = new ArrayList<>();
+        for (int start = 0; start < n; ) {
+            int end = start, tokens = 0;
+            while (end < n && end - start < maxBlocks && (end == start || tokens + blocks.ids(order[end]).length <= maxTokens)) {
+                tokens += blocks.ids(order[end]).length;
+                end++;
             }
+            int[] batch = new int[end - start];
+            for (int i = 0; i < batch.length; i++) batch[i] = order[start + i];
+            out.add(batch);
+            start = end;
         }
-        return out;
+        return out.toArray(new int[0][]);
     }
 }

@@ -29,7 +29,7 @@ public final class IndexRefresher implements AutoCloseable {
 
     private final Path indexDir;
     private final BlockInputs blocks;
-    private final int padId, sepId, batch, dim;
+    private final int sepId, batch, dim;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "realm-index-refresh");
         t.setDaemon(true);
@@ -41,10 +41,9 @@ public final class IndexRefresher implements AutoCloseable {
     private long pendingStep = -1;
     private long published = -1;
 
-    public IndexRefresher(Path indexDir, BlockInputs blocks, int padId, int sepId, int batch, int dim) {
+    public IndexRefresher(Path indexDir, BlockInputs blocks, int sepId, int batch, int dim) {
         this.indexDir = indexDir;
         this.blocks = blocks;
-        this.padId = padId;
         this.sepId = sepId;
         this.batch = batch;
         this.dim = dim;
@@ -53,7 +52,7 @@ public final class IndexRefresher implements AutoCloseable {
     /** Embeds every block now, on the calling thread (the index before step 0). */
     public Generation embed(RealmModel.DocumentTower tower, long snapshotStep, java.util.function.LongConsumer progress) {
         long t0 = System.nanoTime();
-        float[] v = DocumentEmbedder.embed(tower, blocks, padId, sepId, batch, progress);
+        float[] v = DocumentEmbedder.embed(tower, blocks, sepId, batch, progress);
         return new Generation(v, snapshotStep, (System.nanoTime() - t0) / 1e9);
     }
 

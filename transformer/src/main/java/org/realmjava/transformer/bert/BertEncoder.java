@@ -241,7 +241,61 @@ public final class BertEncoder implements Module {
         return x;
     }
 
+    /** Hidden states of sequences packed one after another without padding: rows starts[s] .. starts[s] + lens[s] - 1 of hidden [1, T, hidden] are sequence s. */
+    public record Unpadded(Tensor hidden, int[] starts, int[] lens) {}
+
+    /**
+     * Inference over texts of different lengths without padding them to a batch: the token rows of
+     * all sequences go through every row-wise op (embeddings, GEMMs, layer norms) as one [1, T, hidden]
+     * activation, and the attention keeps each sequence to its own keys (Ops.attentionVarlen). Each
+     * real row gets the bits {@link #forward} gives it in a padded batch when the products take the
+     * same GEMM path (within the packed-weight path's row limit; a larger product may take another
+     * kernel with another summation order). Run it under Autograd.noGrad() when the weights are trainable.
+     */
+    public Unpadded forwardUnpadded(java.util.List<int[]> ids, java.util.List<int[]> typeIds) {
+        int n = ids.size();
+        if (typeIds.size() != n) throw new IllegalArgumentException("BERT: " + n + " id sequences but " + typeIds.size() + " type sequences");
+        if (Autograd.enabled() && namedParameters().values().stream().anyMatch(Tensor::requiresGrad)) {
+            throw new IllegalArgumentException("BERT: forwardUnpadded is for inference; run it under Autograd.noGrad()");
+        }
+        int[] starts = new int[n], lens = new int[n];
+        int total = 0;
+        for (int s = 0; s < n; s++) {
+            int len = ids.get(s).length;
+            if (len == 0) throw new IllegalArgumentException("BERT: sequence " + s + " is empty");
+            if (len > config.maxPositions()) {
+                throw new IllegalArgumentException("BERT: sequence length " + len + " exceeds max_position_embeddings " + config.maxPositions());
+            }
+            if (typeIds.get(s).length != len) throw new IllegalArgumentException("BERT: sequence " + s + " has " + len + " ids but " + typeIds.get(s).length + " type ids");
+            starts[s] = total;
+            lens[s] = len;
+            total += len;
+        }
+        int[] flatIds = new int[total], flatTypes = new int[total], positions = new int[total];
+        for (int s = 0; s < n; s++) {
+            System.arraycopy(ids.get(s), 0, flatIds, starts[s], lens[s]);
+            System.arraycopy(typeIds.get(s), 0, flatTypes, starts[s], lens[s]);
+            for (int i = 0; i < lens[s]; i++) positions[starts[s] + i] = i;
+        }
+        // the same adds in the same order as forward's, row by row
+        Tensor x = Ops.embedding(wordEmbeddings, Tensor.ofInts(flatIds, 1, total))
+                .add(Ops.embedding(positionEmbeddings, Tensor.ofInts(positions, 1, total)))
+                .add(Ops.embedding(tokenTypeEmbeddings, Tensor.ofInts(flatTypes, 1, total)));
+        x = Ops.layerNorm(x, embLnWeight, embLnBias, config.layerNormEps());
+        for (Layer layer : layers) {
+            Tensor next = layer(layer, x, null, null, starts, lens);
+            x.release();
+            x = next;
+        }
+        return new Unpadded(x, starts, lens);
+    }
+
     private Tensor layer(Layer l, Tensor x, Tensor maskBias, SplittableRandom rng) {
+        return layer(l, x, maskBias, rng, null, null);
+    }
+
+    /** One encoder layer; starts/lens not null: x holds unpadded sequences (inference only) and maskBias is unused. */
+    private Tensor layer(Layer l, Tensor x, Tensor maskBias, SplittableRandom rng, int[] starts, int[] lens) {
         long b = x.size(0), len = x.size(1);
         int nh = config.heads(), hd = config.headDim();
         boolean training = rng != null;
@@ -260,7 +314,9 @@ public final class BertEncoder implements Module {
             // inference: one QKV GEMM, then the fused attention kernel reads its column slices in place
             long h = (long) nh * hd;
             Tensor qkv = Ops.linear(x, l.qkvWeight, l.qkvBias);
-            ctx = Ops.attention(qkv.narrow(2, 0, h), qkv.narrow(2, h, h), qkv.narrow(2, 2 * h, h), maskBias, nh, scale);
+            ctx = starts != null
+                    ? Ops.attentionVarlen(qkv.narrow(2, 0, h), qkv.narrow(2, h, h), qkv.narrow(2, 2 * h, h), starts, lens, nh, scale)
+                    : Ops.attention(qkv.narrow(2, 0, h), qkv.narrow(2, h, h), qkv.narrow(2, 2 * h, h), maskBias, nh, scale);
             if (graphFree) qkv.release();
         }
         float eps = config.layerNormEps();
