@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Index refresh throughput: every block of a corpus embedded the way a REALM refresh does it
 # (all-MiniLM-L6-v2 document tower, blocks sorted by length, unpadded passes of at most 256 blocks
-# and 4,096 wordpieces) against ONNX Runtime on the same passes padded, the two taking turns every
-# 2 passes (RefreshThroughput); then ORT also on other batchings, whole passes in rotation
+# and 2,048 wordpieces) against ONNX Runtime on the same passes padded, the two taking turns every
+# 4 passes (RefreshThroughput); then ORT also on other batchings, whole passes in rotation
 # (RefreshBatchings). Corpora: the built-in WordNet glosses (2,000: short blocks) and, when
 # ../shared/data is there, the SQuAD dev paragraphs (long blocks). Updates the 'refresh' section of
 # docs/benchmarks.md.   scripts/bench-refresh.sh [passes=3]
@@ -35,8 +35,8 @@ cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.start
 print('## Index refresh throughput against ONNX Runtime (scripts/bench-refresh.sh)\n')
 print(f'Command: `scripts/bench-refresh.sh {sys.argv[1]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
       'Every block embedded as a refresh does it ([CLS] title [SEP] body [SEP] of at most 288 wordpieces, sorted by length, in unpadded passes of '
-      'at most 256 blocks and 4,096 wordpieces; all-MiniLM-L6-v2, mean pooling + L2, identity projection) and by ONNX Runtime 1.23.2 on the same '
-      'passes, each padded to its longest block (pooling in Java), the two taking turns every 2 passes (the machine\'s speed drifts over seconds; '
+      'at most 256 blocks and 2,048 wordpieces; all-MiniLM-L6-v2, mean pooling + L2, identity projection) and by ONNX Runtime 1.23.2 on the same '
+      'passes, each padded to its longest block (pooling in Java), the two taking turns every 4 passes (the machine\'s speed drifts over seconds; '
       'ORT\'s pool threads spin on after a run, so not every pass), '
       f'mean over {sys.argv[1]} timed passes after a whole warm-up pass of each; 2 threads each.\n')
 print('| corpus | blocks | tokens | realm blocks/s | ORT blocks/s | realm / ORT | max abs diff |')

@@ -14,15 +14,15 @@ import org.realmjava.trainer.retrieval.DocumentEmbedder;
 
 /**
  * The refresh against ONNX Runtime given other batchings than ours: RefreshThroughput times both
- * engines on the refresh's own passes (at most 256 blocks and 4,096 wordpieces), which is not
+ * engines on the refresh's own passes (at most 256 blocks and 2,048 wordpieces), which is not
  * necessarily where ORT runs best, so here ORT also runs passes of a fixed number of blocks and
  * of a smaller token budget. Sides "engine:maxBlocks:maxTokens" (engine realm or ort); each runs
  * whole passes over the corpus in rotation (a different side first each round, 50 ms apart so
  * that pool threads have stopped spinning), after one untimed pass each. Prints blocks/s per side
  * and ours against ORT's fastest side.
  *
- * <p>Usage: {@code RefreshBatchings corpus limit rounds [side...]}; default sides: realm:256:4096
- * ort:256:4096 ort:32:100000 ort:16:100000 ort:256:2048.
+ * <p>Usage: {@code RefreshBatchings corpus limit rounds [side...]}; default sides: realm:256:2048
+ * ort:256:2048 ort:32:100000 ort:16:100000 ort:256:4096.
  */
 public final class RefreshBatchings {
     private RefreshBatchings() {}
@@ -31,7 +31,7 @@ public final class RefreshBatchings {
         String corpus = args.length > 0 ? args[0] : "wordnet";
         int limit = args.length > 1 ? Integer.parseInt(args[1]) : 2000, rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         String[] sides = args.length > 3 ? Arrays.copyOfRange(args, 3, args.length)
-                : new String[] {"realm:256:" + DocumentEmbedder.MAX_BATCH_TOKENS, "ort:256:" + DocumentEmbedder.MAX_BATCH_TOKENS, "ort:32:100000", "ort:16:100000", "ort:256:2048"};
+                : new String[] {"realm:256:" + DocumentEmbedder.MAX_BATCH_TOKENS, "ort:256:" + DocumentEmbedder.MAX_BATCH_TOKENS, "ort:32:100000", "ort:16:100000", "ort:256:4096"};
         ModelInit.Result init = ModelInit.create(new InitConfig(null, null, null, null, null, null), 384, false, 0);
         RealmModel model = init.model();
         var tok = init.tokenizer();

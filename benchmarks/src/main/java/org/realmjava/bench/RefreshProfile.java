@@ -25,7 +25,7 @@ import org.realmjava.transformer.bert.BertEncoder;
  * (BertEncoder's no-grad path: QKV GEMM, fused attention, output GEMM + residual + LayerNorm,
  * intermediate GEMM + bias + GELU, output GEMM + residual + LayerNorm) written out here with a
  * timer around each op, on the unpadded passes a refresh makes (blocks sorted by length, at most
- * 256 blocks and 4,096 wordpieces a pass). The
+ * 256 blocks and 2,048 wordpieces a pass). The
  * intermediate GEMM is also run once more without its activation, so that the bias + GELU pass
  * can be told apart from the GEMM. Milliseconds per pass (median over the passes) and the
  * GFLOP/s of each GEMM. Then ONNX Runtime runs the same blocks with its profiler on, padded per pass, and its

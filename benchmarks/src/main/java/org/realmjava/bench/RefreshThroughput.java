@@ -25,10 +25,10 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 /**
  * Index refresh throughput: every block of a corpus embedded by the document tower the way a
  * refresh does it (DocumentEmbedder: blocks sorted by length in passes of at most 256 blocks and
- * 4,096 wordpieces, run unpadded; [CLS] title [SEP] body [SEP], mean pooling + L2 of
+ * 2,048 wordpieces, run unpadded; [CLS] title [SEP] body [SEP], mean pooling + L2 of
  * all-MiniLM-L6-v2, identity projection) against ONNX Runtime running the same model on the same
  * passes, each padded to its longest block (the pooling done in Java for it); blocks/s of each and
- * the ratio. The engines take turns every few passes, not pass by pass: this
+ * the ratio. The engines take turns every 4 passes, not pass by pass: this
  * shared machine's speed drifts by 10-20% over seconds, which whole-pass alternation put into the
  * ratio (0.80-0.95 across runs of one build). A first whole pass of each warms up and checks that
  * the per-pass calls give DocumentEmbedder's vectors bit for bit; ours and ORT's are compared.
@@ -42,10 +42,10 @@ public final class RefreshThroughput {
     /**
      * Passes per turn. Not 1: ONNX Runtime's pool threads spin on after a run, and with batches of
      * 32 short blocks batch-by-batch turns gave our next batch their spinning (ratio 0.82-0.88
-     * against 0.91-1.01 by whole passes); 8 such batches were a turn of ~0.7 s, as are 2 passes of
-     * up to 4,096 wordpieces.
+     * against 0.91-1.01 by whole passes); 8 such batches were a turn of ~0.7 s, as are 4 passes of
+     * up to 2,048 wordpieces.
      */
-    static final int TURN_BATCHES = Integer.getInteger("turnBatches", 2);
+    static final int TURN_BATCHES = Integer.getInteger("turnBatches", 4);
 
     public static void main(String[] args) throws Exception {
         String corpus = args.length > 0 ? args[0] : "wordnet";

@@ -267,16 +267,14 @@ final class LinearAlgebra {
     /**
      * Products with at most this many rows use the weight packed once (inference: at batch 1
      * re-packing the weight in every product was a fifth of its time; an index refresh's passes of
-     * short blocks are 400-1,400 rows, where the packed path ran MiniLM's four products 3-19%
-     * faster than the generic GEMM). Up to 4,096 rows: alone, the packed path took 0.96x the
-     * shape-chosen kernel's (OpenBLAS) time over MiniLM's four products at 4,096 rows, 1.00x at 6,144
-     * and 1.03x at 8,192 (alternating in one JVM); in place, where OpenBLAS's own threads meet our
-     * pool's, a refresh of SQuAD paragraphs in passes of at most 4,096 wordpieces ran 45.6 blocks/s
-     * against 40.1 in padded batches of 32 (5,000+ rows, OpenBLAS). Larger products amortise the
-     * packing inside the GEMM and keep the shape-chosen kernel (the packed path holds all of A
-     * packed). -Drealm.gemm.packedMaxM=0 turns packed weights off.
+     * short blocks are 400-2,048 rows, where the packed path ran MiniLM's four products 3-19%
+     * faster than the generic GEMM, and 2,048 rows still ~3%). Larger ones amortise the packing
+     * inside the GEMM and keep the shape-chosen kernel: at 4,096 rows (MiniLM B=32 L=128) the
+     * packed path measured 0.95-0.97x ORT's forward time ratio against 1.10-1.13x for the generic
+     * one (EncoderSideBySide, runs alternating -Drealm.gemm.packedMaxM=2048 / 4096), though alone
+     * the two kernels are level there. -Drealm.gemm.packedMaxM=0 turns packed weights off.
      */
-    static final int PACKED_MAX_M = Integer.getInteger("realm.gemm.packedMaxM", 4096);
+    static final int PACKED_MAX_M = Integer.getInteger("realm.gemm.packedMaxM", 2048);
     /** Weights above this many elements are not given a packed copy (an output layer over a vocabulary). */
     static final long PACKED_MAX_ELEMENTS = 1L << 23;
 

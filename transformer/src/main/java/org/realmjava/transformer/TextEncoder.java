@@ -6,14 +6,16 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.function.LongConsumer;
 import org.realmjava.tensor.Autograd;
+import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 import org.realmjava.transformer.bert.BertEncoder;
 import org.realmjava.transformer.tokenizer.Encoding;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 
 /**
- * Texts in, one pooled vector per text out: tokenize, sort by length (less padding), run the
- * encoder in batches without a graph, pool ([CLS] or masked mean), and return rows in input order.
+ * Texts in, one pooled vector per text out: tokenize, sort by length, run the encoder in batches
+ * without a graph and without padding (BertEncoder.forwardUnpadded), pool ([CLS] or mean), and
+ * return rows in input order.
  */
 public final class TextEncoder {
     public enum Pooling { CLS, MEAN }
@@ -58,24 +60,23 @@ public final class TextEncoder {
         int h = dimension();
         for (int start = 0; start < order.length; start += batchSize) {
             int n = Math.min(batchSize, order.length - start);
-            List<Encoding> batch = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) batch.add(enc.get(order[start + i]));
-            batch = tokenizer.pad(batch, 0);
-            int len = batch.get(0).length();
-            int[] ids = new int[n * len], types = new int[n * len];
-            float[] mask = new float[n * len];
+            List<int[]> ids = new ArrayList<>(n), types = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                Encoding e = batch.get(i);
-                System.arraycopy(e.ids(), 0, ids, i * len, len);
-                System.arraycopy(e.typeIds(), 0, types, i * len, len);
-                for (int j = 0; j < len; j++) mask[i * len + j] = e.attentionMask()[j];
-                tokens += e.realTokens();
+                Encoding e = enc.get(order[start + i]);
+                int real = e.realTokens(); // (encode does not pad; a padded encoding keeps only its real tokens here)
+                ids.add(real == e.length() ? e.ids() : Arrays.copyOf(e.ids(), real));
+                types.add(real == e.length() ? e.typeIds() : Arrays.copyOf(e.typeIds(), real));
+                tokens += real;
             }
             float[] pooled;
             try (var g = Autograd.noGrad()) {
-                Tensor m = Tensor.of(mask, n, len);
-                Tensor hidden = encoder.forward(Tensor.ofInts(ids, n, len), Tensor.ofInts(types, n, len), m, null);
-                pooled = (pooling == Pooling.CLS ? BertEncoder.poolCls(hidden) : BertEncoder.poolMean(hidden, m)).toFloatArray();
+                // unpadded: the batch's texts one after another, each attending to itself (the padded forward's bits per real row)
+                BertEncoder.Unpadded u = encoder.forwardUnpadded(ids, types);
+                Tensor hidden = u.hidden();
+                pooled = (pooling == Pooling.CLS
+                        ? Ops.embedding(hidden.reshape(hidden.size(1), hidden.size(2)), Tensor.ofInts(u.starts(), n))
+                        : Ops.segmentMean(hidden, u.starts(), u.lens())).toFloatArray();
+                hidden.release();
             }
             for (int i = 0; i < n; i++) out[order[start + i]] = Arrays.copyOfRange(pooled, i * h, (i + 1) * h);
             if (progress != null) progress.accept(start + n);
