@@ -59,10 +59,11 @@ public final class DocumentEmbedder {
      * Wordpieces per forward pass at most (a single longer block still gets a pass of its own;
      * -Drealm.refresh.maxTokens sets it):
      * every product of the pass then has at most 2,048 rows and stays on the packed-weight GEMM
-     * path, and a pass's activations (~15 KB per wordpiece in MiniLM) stay near the L3 cache.
-     * Measured (RefreshBatchings, passes in rotation in one JVM): WordNet glosses ran 349-363
-     * blocks/s at 640 to 4,096 wordpieces a pass (flat), SQuAD paragraphs 50.2 at 2,048 against
-     * 48.1 at 4,096 and 40.1 in passes of 32 blocks (5,000+ rows: the generic GEMM).
+     * path (whose limit stays at 2,048 rows: docs/architecture.md, "GEMM choice"). Measured
+     * (RefreshBatchings, passes in rotation in one JVM): WordNet glosses ran 349-363 blocks/s at
+     * 640 to 4,096 wordpieces a pass (flat); 412 SQuAD blocks 43.7 at 2,048 and 45.6 at 4,096
+     * (packed GEMM for both, the limit raised for that run) against 40.1 in passes of 32 blocks
+     * (5,000+ rows: the generic GEMM).
      */
     public static final int MAX_BATCH_TOKENS = Integer.getInteger("realm.refresh.maxTokens", 2048);
 
