@@ -259,6 +259,7 @@ public final class BertEncoder implements Module {
             throw new IllegalArgumentException("BERT: forwardUnpadded is for inference; run it under Autograd.noGrad()");
         }
         int[] starts = new int[n], lens = new int[n];
+        if (n == 0) return new Unpadded(Tensor.zeros(1, 0, config.hiddenSize()), starts, lens);
         int total = 0;
         for (int s = 0; s < n; s++) {
             int len = ids.get(s).length;

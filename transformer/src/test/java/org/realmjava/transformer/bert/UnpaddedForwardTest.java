@@ -92,6 +92,8 @@ class UnpaddedForwardTest {
                     .getMessage().contains("empty"));
             assertTrue(assertThrows(IllegalArgumentException.class, () -> e.forwardUnpadded(ids, List.of(new int[2])))
                     .getMessage().contains("type ids"));
+            BertEncoder.Unpadded none = e.forwardUnpadded(List.of(), List.of());
+            assertTrue(none.hidden().size(1) == 0 && none.starts().length == 0, "no sequences: no rows");
         }
     }
 }
