@@ -6,8 +6,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.function.LongConsumer;
 import org.realmjava.tensor.Autograd;
-import org.realmjava.tensor.Ops;
-import org.realmjava.tensor.Tensor;
 import org.realmjava.transformer.bert.BertEncoder;
 import org.realmjava.transformer.tokenizer.Encoding;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
@@ -72,11 +70,8 @@ public final class TextEncoder {
             try (var g = Autograd.noGrad()) {
                 // unpadded: the batch's texts one after another, each attending to itself (the padded forward's bits per real row)
                 BertEncoder.Unpadded u = encoder.forwardUnpadded(ids, types);
-                Tensor hidden = u.hidden();
-                pooled = (pooling == Pooling.CLS
-                        ? Ops.embedding(hidden.reshape(hidden.size(1), hidden.size(2)), Tensor.ofInts(u.starts(), n))
-                        : Ops.segmentMean(hidden, u.starts(), u.lens())).toFloatArray();
-                hidden.release();
+                pooled = (pooling == Pooling.CLS ? u.poolCls() : u.poolMean()).toFloatArray();
+                u.hidden().release();
             }
             for (int i = 0; i < n; i++) out[order[start + i]] = Arrays.copyOfRange(pooled, i * h, (i + 1) * h);
             if (progress != null) progress.accept(start + n);

@@ -130,10 +130,12 @@ public interface Kernels {
      */
     default void attentionVarlen(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment out, int ldo,
                                  int[] starts, int[] lens, int heads, int headDim, float scale) {
+        int maxLen = 0;
+        for (int len : lens) maxLen = Math.max(maxLen, len);
+        MemorySegment zeros = java.lang.foreign.Arena.ofAuto().allocate(4L * Math.max(1, maxLen), 64); // the mask: every key visible
         for (int s = 0; s < starts.length; s++) {
             int len = lens[s];
             if (len == 0) continue;
-            MemorySegment zeros = java.lang.foreign.Arena.ofAuto().allocate(4L * len, 64);
             // each buffer from the sequence's first token on (the kernel reads rows 0 .. len - 1 of the slice)
             attention(q.asSlice(4L * starts[s] * ldq), ldq, k.asSlice(4L * starts[s] * ldk), ldk, v.asSlice(4L * starts[s] * ldv), ldv, zeros,
                     out.asSlice(4L * starts[s] * ldo), ldo, 1, len, heads, headDim, scale);

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.realmjava.tensor.Autograd;
-import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 import org.realmjava.tensor.nn.Linear;
 import org.realmjava.tensor.nn.Module;
@@ -66,11 +65,8 @@ public final class RealmModel implements Module {
      */
     public static Tensor poolUnpadded(RetrieverSpec spec, BertEncoder tower, List<int[]> ids, List<int[]> types) {
         BertEncoder.Unpadded u = tower.forwardUnpadded(ids, types);
-        Tensor hidden = u.hidden();
-        Tensor pooled = spec.pooling().equals("cls")
-                ? Ops.embedding(hidden.reshape(hidden.size(1), hidden.size(2)), Tensor.ofInts(u.starts(), u.starts().length))
-                : Ops.segmentMean(hidden, u.starts(), u.lens());
-        hidden.release();
+        Tensor pooled = spec.pooling().equals("cls") ? u.poolCls() : u.poolMean();
+        u.hidden().release();
         return normalized(spec, pooled);
     }
 

@@ -224,10 +224,7 @@ public final class BertEncoder implements Module {
         float p = config.dropout();
         int[] positions = new int[(int) len];
         for (int i = 0; i < len; i++) positions[i] = i;
-        Tensor x = Ops.embedding(wordEmbeddings, ids)
-                .add(Ops.embedding(positionEmbeddings, Tensor.ofInts(positions, len)))
-                .add(Ops.embedding(tokenTypeEmbeddings, typeIds));
-        x = Ops.dropout(Ops.layerNorm(x, embLnWeight, embLnBias, config.layerNormEps()), p, dropoutRng, training);
+        Tensor x = Ops.dropout(embeddings(ids, Tensor.ofInts(positions, len), typeIds), p, dropoutRng, training);
         // [b, len]: 0 for real keys, MASKED for padding keys
         Tensor maskBias = Tensor.ones(b, len).sub(mask).scale(MASKED);
         for (Layer layer : layers) {
@@ -241,8 +238,24 @@ public final class BertEncoder implements Module {
         return x;
     }
 
+    /** Word + position + token-type embeddings, then the embedding LayerNorm (forward and forwardUnpadded: the same adds in the same order). */
+    private Tensor embeddings(Tensor ids, Tensor positions, Tensor typeIds) {
+        Tensor x = Ops.embedding(wordEmbeddings, ids).add(Ops.embedding(positionEmbeddings, positions)).add(Ops.embedding(tokenTypeEmbeddings, typeIds));
+        return Ops.layerNorm(x, embLnWeight, embLnBias, config.layerNormEps());
+    }
+
     /** Hidden states of sequences packed one after another without padding: rows starts[s] .. starts[s] + lens[s] - 1 of hidden [1, T, hidden] are sequence s. */
-    public record Unpadded(Tensor hidden, int[] starts, int[] lens) {}
+    public record Unpadded(Tensor hidden, int[] starts, int[] lens) {
+        /** Each sequence's first ([CLS]) row: [sequences, hidden], as {@link #poolCls} of the padded batch. */
+        public Tensor poolCls() {
+            return Ops.embedding(hidden.reshape(hidden.size(1), hidden.size(2)), Tensor.ofInts(starts, starts.length));
+        }
+
+        /** Each sequence's mean row: [sequences, hidden], as {@link #poolMean} of the padded batch. */
+        public Tensor poolMean() {
+            return Ops.segmentMean(hidden, starts, lens);
+        }
+    }
 
     /**
      * Inference over texts of different lengths without padding them to a batch: the token rows of
@@ -278,11 +291,7 @@ public final class BertEncoder implements Module {
             System.arraycopy(typeIds.get(s), 0, flatTypes, starts[s], lens[s]);
             for (int i = 0; i < lens[s]; i++) positions[starts[s] + i] = i;
         }
-        // the same adds in the same order as forward's, row by row
-        Tensor x = Ops.embedding(wordEmbeddings, Tensor.ofInts(flatIds, 1, total))
-                .add(Ops.embedding(positionEmbeddings, Tensor.ofInts(positions, 1, total)))
-                .add(Ops.embedding(tokenTypeEmbeddings, Tensor.ofInts(flatTypes, 1, total)));
-        x = Ops.layerNorm(x, embLnWeight, embLnBias, config.layerNormEps());
+        Tensor x = embeddings(Tensor.ofInts(flatIds, 1, total), Tensor.ofInts(positions, 1, total), Tensor.ofInts(flatTypes, 1, total));
         for (Layer layer : layers) {
             Tensor next = layer(layer, x, null, null, starts, lens);
             x.release();
