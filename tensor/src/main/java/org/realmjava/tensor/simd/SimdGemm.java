@@ -207,19 +207,23 @@ public final class SimdGemm implements GemmKernel {
      */
     static final int SHARED_A_MIN_ROWS = 256;
 
-    /** Rows [r0, r1) of A (r0 a multiple of 8) into all-of-A packing: K block pc at pc * mPad, its row panel at r * kc within. */
-    private static void packA(MemorySegment a, int lda, int r0, int r1, int k, int mPad, float[] ap) {
+    /**
+     * Rows [r0, r1) of A (r0 a multiple of 8) into all-of-A packing: K block pc at pc * mPad, its
+     * row panel at r * kc within. aPanels: A is an [m, k] ColumnPanels matrix (lda unused).
+     */
+    private static void packA(MemorySegment a, int lda, boolean aPanels, int m, int r0, int r1, int k, int mPad, float[] ap) {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
+            if (aPanels) packRowsFromPanels(a, m, r0, r1 - r0, pc, kc, ap, pc * mPad + r0 * kc);
+            else packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
         }
     }
 
     /** All of A packed once into the caller's buffer, its 8-row panels split between the threads. */
-    private static float[] packAShared(MemorySegment a, int lda, int m, int k, int mPad, boolean parallel) {
+    private static float[] packAShared(MemorySegment a, int lda, boolean aPanels, int m, int k, int mPad, boolean parallel) {
         float[] ap = packedABuffer(mPad * k);
         int panels = mPad / MR8;
-        Parallel.forRange(panels, parallel ? 8 : panels, (s, e) -> packA(a, lda, (int) s * MR8, (int) Math.min(m, e * MR8), k, mPad, ap));
+        Parallel.forRange(panels, parallel ? 8 : panels, (s, e) -> packA(a, lda, aPanels, m, (int) s * MR8, (int) Math.min(m, e * MR8), k, mPad, ap));
         return ap;
     }
 
@@ -255,6 +259,17 @@ public final class SimdGemm implements GemmKernel {
      * in this core's cache: a Linear layer's bias and activation (SimdKernels.gemmPackedWeightBias).
      */
     static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc, ColumnsDone done) {
+        gemmPackedWeight(m, n, k, a, lda, false, w, c, ldc, false, done);
+    }
+
+    /**
+     * The packed-weight product with A (aPanels) and/or C (cPanels) in ColumnPanels (lda / ldc
+     * unused for them). Into panels each 8 x NR tile is one contiguous run of C instead of 8 rows
+     * ldc apart: 1.05-1.07x the throughput at M = 2,048 on MiniLM's shapes (ColumnPanels). The
+     * tiles, their sums and their order are those of the row-major product: the same bits.
+     */
+    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, boolean aPanels, Packed w, MemorySegment c, int ldc,
+                                 boolean cPanels, ColumnsDone done) {
         if (w.n() != n || w.k() != k) throw new IllegalArgumentException("packed weight is " + w.n() + " x " + w.k() + ", the product needs " + n + " x " + k);
         if (m == 0 || n == 0) return;
         if (k == 0) {
@@ -267,14 +282,14 @@ public final class SimdGemm implements GemmKernel {
         int claims = (panels + CLAIM_PANELS - 1) / CLAIM_PANELS;
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
-        float[] shared = m > SHARED_A_MIN_ROWS ? packAShared(a, lda, m, k, mPad, parallel) : null;
+        float[] shared = m > SHARED_A_MIN_ROWS ? packAShared(a, lda, aPanels, m, k, mPad, parallel) : null;
         AtomicInteger next = new AtomicInteger();
         Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
             float[] ap = shared;
             if (ap == null) {
                 // small A: each thread packs all of it for itself (no second hand-off, no lines moving between cores)
                 ap = packedABuffer(mPad * k);
-                packA(a, lda, 0, m, k, mPad, ap);
+                packA(a, lda, aPanels, m, 0, m, k, mPad, ap);
             }
             for (int u; (u = next.getAndIncrement()) < claims; ) {
                 int p0 = u * CLAIM_PANELS, p1 = Math.min(panels, p0 + CLAIM_PANELS);
@@ -282,7 +297,7 @@ public final class SimdGemm implements GemmKernel {
                     int kc = Math.min(KC, k - pc);
                     for (int ic = 0; ic < m; ic += MC_PACKED) {
                         int bBase = bq == null ? pc * panels * NR : (pc / 2) * panels * NR;
-                        macroKernel8(ap, pc * mPad + ic * kc, bp, bq, bBase, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, c, ldc, pc == 0);
+                        macroKernel8(ap, pc * mPad + ic * kc, bp, bq, bBase, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, c, ldc, cPanels ? m : 0, pc == 0);
                     }
                 }
                 if (done != null) done.done(p0 * NR, Math.min(n, p1 * NR));
@@ -290,23 +305,60 @@ public final class SimdGemm implements GemmKernel {
         });
     }
 
-    /** macroKernel with 8-row tiles (A packed by packRows with 8-row panels), beta 0: C = tile on the first K block, += after. */
+    /**
+     * macroKernel with 8-row tiles (A packed by packRows with 8-row panels), beta 0: C = tile on the
+     * first K block, += after. panelRows > 0: C is a ColumnPanels matrix of that many rows.
+     */
     private static void macroKernel8(float[] ap, int aBase, float[] bp, int[] bq, int bBase, int mc, int kc, int p0, int p1, int nc,
-                                     int ic, MemorySegment c, int ldc, boolean first) {
+                                     int ic, MemorySegment c, int ldc, int panelRows, boolean first) {
         float[] tile = new float[MR8 * NR];
+        int ldt = panelRows == 0 ? ldc : PANEL;
         for (int jp = p0; jp < p1; jp++) {
             int nr = Math.min(NR, nc - jp * NR);
             int bOff = bBase + jp * NR * (bq == null ? kc : (kc + 1) / 2);
+            int col = jp * NR;
             for (int ir = 0; ir < mc; ir += MR8) {
                 int mr = Math.min(MR8, mc - ir);
-                long cOff = (long) (ic + ir) * ldc + jp * NR;
+                long cOff = panelRows == 0 ? (long) (ic + ir) * ldc + col : ((long) (col / PANEL) * panelRows + ic + ir) * PANEL + col % PANEL;
                 if (bq == null) micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
                 else micro8x2Bf16(ap, aBase + ir * kc, bq, bOff, kc, tile);
                 if (nr == NR) {
-                    mergeFullTile(tile, mr, c, cOff, ldc, first, 0f);
+                    mergeFullTile(tile, mr, c, cOff, ldt, first, 0f);
                 } else {
-                    mergeEdgeTile(tile, mr, nr, c, cOff, ldc, first, 0f);
+                    mergeEdgeTile(tile, mr, nr, c, cOff, ldt, first, 0f);
                 }
+            }
+        }
+    }
+
+    /** ColumnPanels' width; a tile's NR columns always lie in one panel. */
+    private static final int PANEL = org.realmjava.tensor.kernels.ColumnPanels.WIDTH;
+
+    static {
+        if (PANEL % NR != 0) throw new IllegalStateException("column panels of " + PANEL + " do not hold whole " + NR + "-wide tiles");
+    }
+
+    /**
+     * packRows (h = 8, alpha 1) from an [m, k] ColumnPanels matrix: A[i, p] at
+     * ((p / PANEL) * m + i) * PANEL + p % PANEL. Full 8-row panels go through the same 8 x 16
+     * transpose as packPanel8, on 16 columns that lie in one panel (K blocks start at multiples of KC).
+     */
+    private static void packRowsFromPanels(MemorySegment a, int m, int ic, int mc, int pc, int kc, float[] dst, int dstOff) {
+        for (int ir = 0; ir < mc; ir += MR8) {
+            int mr = Math.min(MR8, mc - ir), row0 = ic + ir;
+            int base = dstOff + ir * kc;
+            int p = 0;
+            if (mr == MR8 && L == 16 && pc % 16 == 0) {
+                for (; p <= kc - 16; p += 16) {
+                    int col = pc + p;
+                    long first = ((long) (col / PANEL) * m + row0) * PANEL + col % PANEL;
+                    transpose8x16(a, first, PANEL, 1f, dst, base + p * 8);
+                }
+            }
+            for (; p < kc; p++) {
+                int col = pc + p;
+                long first = ((long) (col / PANEL) * m + row0) * PANEL + col % PANEL;
+                for (int r = 0; r < MR8; r++) dst[base + p * 8 + r] = r < mr ? a.getAtIndex(F, first + (long) r * PANEL) : 0f;
             }
         }
     }
@@ -647,27 +699,29 @@ public final class SimdGemm implements GemmKernel {
      */
     private static void packPanel8(MemorySegment a, long first, int lda, int kc, float alpha, float[] dst, int base) {
         int p = 0;
-        for (; p <= kc - 16; p += 16) {
-            FloatVector r0 = row(a, first, p, alpha), r1 = row(a, first + lda, p, alpha), r2 = row(a, first + 2L * lda, p, alpha),
-                    r3 = row(a, first + 3L * lda, p, alpha), r4 = row(a, first + 4L * lda, p, alpha), r5 = row(a, first + 5L * lda, p, alpha),
-                    r6 = row(a, first + 6L * lda, p, alpha), r7 = row(a, first + 7L * lda, p, alpha);
-            FloatVector p01l = PAIR_LO.selectFrom(r0, r1), p01h = PAIR_HI.selectFrom(r0, r1);
-            FloatVector p23l = PAIR_LO.selectFrom(r2, r3), p23h = PAIR_HI.selectFrom(r2, r3);
-            FloatVector p45l = PAIR_LO.selectFrom(r4, r5), p45h = PAIR_HI.selectFrom(r4, r5);
-            FloatVector p67l = PAIR_LO.selectFrom(r6, r7), p67h = PAIR_HI.selectFrom(r6, r7);
-            int o = base + p * 8;
-            octets(QUAD_LO.selectFrom(p01l, p23l), QUAD_LO.selectFrom(p45l, p67l), dst, o);      // columns p .. p+3
-            octets(QUAD_HI.selectFrom(p01l, p23l), QUAD_HI.selectFrom(p45l, p67l), dst, o + 32); // p+4 .. p+7
-            octets(QUAD_LO.selectFrom(p01h, p23h), QUAD_LO.selectFrom(p45h, p67h), dst, o + 64); // p+8 .. p+11
-            octets(QUAD_HI.selectFrom(p01h, p23h), QUAD_HI.selectFrom(p45h, p67h), dst, o + 96); // p+12 .. p+15
-        }
+        for (; p <= kc - 16; p += 16) transpose8x16(a, first + p, lda, alpha, dst, base + p * 8);
         for (; p < kc; p++) {
             for (int r = 0; r < 8; r++) dst[base + p * 8 + r] = alpha * a.getAtIndex(F, first + (long) r * lda + p);
         }
     }
 
-    private static FloatVector row(MemorySegment a, long start, int p, float alpha) {
-        FloatVector v = FloatVector.fromMemorySegment(S, a, (start + p) << 2, SimdKernels.NATIVE);
+    /** The 8 rows x 16 columns from float index first (rows ld apart) as 16 columns of 8 at dst[o ..+128]. */
+    private static void transpose8x16(MemorySegment a, long first, long ld, float alpha, float[] dst, int o) {
+        FloatVector r0 = row(a, first, alpha), r1 = row(a, first + ld, alpha), r2 = row(a, first + 2 * ld, alpha),
+                r3 = row(a, first + 3 * ld, alpha), r4 = row(a, first + 4 * ld, alpha), r5 = row(a, first + 5 * ld, alpha),
+                r6 = row(a, first + 6 * ld, alpha), r7 = row(a, first + 7 * ld, alpha);
+        FloatVector p01l = PAIR_LO.selectFrom(r0, r1), p01h = PAIR_HI.selectFrom(r0, r1);
+        FloatVector p23l = PAIR_LO.selectFrom(r2, r3), p23h = PAIR_HI.selectFrom(r2, r3);
+        FloatVector p45l = PAIR_LO.selectFrom(r4, r5), p45h = PAIR_HI.selectFrom(r4, r5);
+        FloatVector p67l = PAIR_LO.selectFrom(r6, r7), p67h = PAIR_HI.selectFrom(r6, r7);
+        octets(QUAD_LO.selectFrom(p01l, p23l), QUAD_LO.selectFrom(p45l, p67l), dst, o);      // columns 0 .. 3
+        octets(QUAD_HI.selectFrom(p01l, p23l), QUAD_HI.selectFrom(p45l, p67l), dst, o + 32); // 4 .. 7
+        octets(QUAD_LO.selectFrom(p01h, p23h), QUAD_LO.selectFrom(p45h, p67h), dst, o + 64); // 8 .. 11
+        octets(QUAD_HI.selectFrom(p01h, p23h), QUAD_HI.selectFrom(p45h, p67h), dst, o + 96); // 12 .. 15
+    }
+
+    private static FloatVector row(MemorySegment a, long start, float alpha) {
+        FloatVector v = FloatVector.fromMemorySegment(S, a, start << 2, SimdKernels.NATIVE);
         return alpha == 1f ? v : v.mul(alpha);
     }
 

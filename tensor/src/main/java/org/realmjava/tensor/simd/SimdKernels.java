@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.realmjava.tensor.kernels.BinaryOp;
+import org.realmjava.tensor.kernels.ColumnPanels;
 import org.realmjava.tensor.kernels.Kernels;
 import org.realmjava.tensor.kernels.ScalarKernels;
 import org.realmjava.tensor.kernels.UnaryOp;
@@ -535,6 +536,17 @@ public class SimdKernels implements Kernels {
         SimdAttention.forwardVarlen(q, ldq, k, ldk, v, ldv, out, ldo, starts, lens, heads, headDim, scale);
     }
 
+    /** forwardVarlen on the panels in place: Q, K and V are the panel matrix from its first, (width / 32)-th and (2 width / 32)-th panel on. */
+    @Override
+    public void attentionVarlenPanels(MemorySegment qkv, int tokens, MemorySegment out, int ldo, int[] starts, int[] lens, int heads,
+                                      int headDim, float scale) {
+        int width = heads * headDim;
+        if (width % ColumnPanels.WIDTH != 0) throw new IllegalArgumentException("attentionVarlenPanels: width " + width + " is not a multiple of " + ColumnPanels.WIDTH);
+        if (tokens == 0) return;
+        long section = 4L * ColumnPanels.floats(tokens, width); // bytes of Q's panels (and of K's)
+        SimdAttention.forwardVarlen(qkv, 0, qkv.asSlice(section), 0, qkv.asSlice(2 * section), 0, tokens, out, ldo, starts, lens, heads, headDim, scale);
+    }
+
     @Override
     public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
                                       MemorySegment out, int ldo, MemorySegment stats, MemorySegment probs, int batch, int len, int heads,
@@ -788,6 +800,26 @@ public class SimdKernels implements Kernels {
         long bound = S.loopBound(n);
         SimdGemm.gemmPackedWeight(m, n, k, a, lda, (SimdGemm.Packed) packedW, c, ldc, (c0, c1) -> {
             for (int r = 0; r < m; r++) biasUnaryColumns(act, c, bias, c, (long) r * ldc, c0, c1, bound);
+        });
+    }
+
+    /** The panel-aware product; the bias and activation go to each claim's columns as they finish, panel by panel when C is in panels. */
+    @Override
+    public void gemmPackedWeightPanels(int m, int n, int k, MemorySegment a, int lda, boolean aPanels, Object packedW, MemorySegment bias,
+                                       UnaryOp act, MemorySegment c, int ldc, boolean cPanels) {
+        long bound = S.loopBound(n);
+        int panel = ColumnPanels.WIDTH;
+        SimdGemm.gemmPackedWeight(m, n, k, a, lda, aPanels, (SimdGemm.Packed) packedW, c, ldc, cPanels, bias == null ? null : (c0, c1) -> {
+            if (!cPanels) {
+                for (int r = 0; r < m; r++) biasUnaryColumns(act, c, bias, c, (long) r * ldc, c0, c1, bound);
+                return;
+            }
+            for (int j = c0; j < c1; ) {
+                int p = j / panel, end = Math.min(c1, (p + 1) * panel);
+                // row r of panel p starts at (p * m + r) * panel and holds columns p * panel ..: base shifted so that column j lands there
+                for (int r = 0; r < m; r++) biasUnaryColumns(act, c, bias, c, ((long) p * m + r) * panel - (long) p * panel, j, end, bound);
+                j = end;
+            }
         });
     }
 
