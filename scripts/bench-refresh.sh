@@ -69,15 +69,15 @@ for l in open(sys.argv[2]):
     if l.startswith('ONNX Runtime'): side = ort
     elif re.match(r'\d+ blocks', l): side = ours
     m = re.match(r'\s+(\S+(?: \S+)*?)\s+([\d.]+) ms', l)
-    if m and side is not None and m.group(1) != 'inter gemm only': side[m.group(1)] = float(m.group(2))
+    if m and side is not None and not m.group(1).endswith(' only'): side[m.group(1)] = float(m.group(2))
 print('\nWhere a refresh of the 2,000 WordNet glosses goes, per pass (RefreshProfile: the document tower\'s inference ops with a timer each, '
       'median of 3 passes; ONNX Runtime\'s profiler node times on the same passes, padded, summed by node name into the same groups; '
-      'the GEMM groups include their bias, GELU or residual + LayerNorm). The two sides run one after the other here, not in turns, '
+      'the GEMM groups include their bias, GELU or residual + LayerNorm; ffn is both FFN products, run by us as one kernel). The two sides run one after the other here, not in turns, '
       'so outside load can fall on one of them, and ORT\'s profiler adds a cost per node (most where nodes are many and small, as in attention); '
       'the throughput table above is the comparison, this one says where the time goes:\n')
 print('| op group | realm ms | ORT ms | realm / ORT time |')
 print('|---|---|---|---|')
-for g in ['embeddings', 'qkv', 'attention', 'attn_out+ln', 'inter+gelu', 'out+ln', 'pool+norm', 'total']:
+for g in ['embeddings', 'qkv', 'attention', 'attn_out+ln', 'ffn', 'pool+norm', 'total']:
     a, b = ours.get(g), ort.get(g)
     print(f"| {g} | {a if a is not None else '-'} | {b if b is not None else '-'} | {f'{a / b:.2f}' if a and b else '-'} |")
 PY

@@ -268,10 +268,10 @@ final class LinearAlgebra {
      * LayerNorm(act(x Wi^T + bi) Wo^T + bo + x) with gamma, beta, eps: a post-LN transformer's
      * feed-forward sublayer. Equal, bit for bit, to {@link #linear}(x, wi, bi, act) followed by
      * {@link #linearResidualLayerNorm}(that, wo, bo, x, gamma, beta, eps), which is what it runs
-     * where a gradient is recorded or the weights take no packed form. Otherwise (inference) the
-     * intermediate activation is written and read in {@link org.realmjava.tensor.kernels.ColumnPanels}
-     * (Kernels.gemmPackedWeightPanels), never row-major: both products store and load it as
-     * contiguous runs.
+     * where a gradient is recorded or the weights take no packed form. Otherwise (inference) the two
+     * products run as one kernel (Kernels.feedForward), which keeps the intermediate activation in
+     * a layout of its own (on the CPU, the second product's packed A: no row-major round trip, no
+     * packing).
      */
     static Tensor feedForwardResidualLayerNorm(Tensor first, Tensor wi, Tensor bi, org.realmjava.tensor.kernels.UnaryOp act, Tensor wo, Tensor bo,
                                                Tensor gamma, Tensor beta, float eps) {
@@ -283,16 +283,12 @@ final class LinearAlgebra {
             Tensor x2 = first.reshape(-1, h);
             long m = x2.size(0);
             Layout la = Layout.of(x2);
-            Object pi = shapes && m > 0 && inter % org.realmjava.tensor.kernels.ColumnPanels.WIDTH == 0 && !la.trans ? packedFor(m, h, wi) : null;
+            Object pi = shapes && m > 0 && !la.trans ? packedFor(m, h, wi) : null;
             Object po = pi == null ? null : packedFor(m, inter, wo);
             if (po != null) {
                 var k = Tensor.k();
-                Tensor mid = Tensor.uninitialized(org.realmjava.tensor.kernels.ColumnPanels.floats(m, inter));
-                k.gemmPackedWeightPanels((int) m, (int) inter, (int) h, base(la.t), (int) la.ld, false, pi, bi.contiguous().f32("feedForward"), act,
-                        mid.segment(), 0, true);
                 Tensor c = Tensor.uninitialized(m, h);
-                k.gemmPackedWeightPanels((int) m, (int) h, (int) inter, mid.segment(), 0, true, po, null, null, c.segment(), (int) h, false);
-                mid.release();
+                k.feedForward((int) m, (int) h, (int) inter, base(la.t), (int) la.ld, pi, bi.contiguous().f32("feedForward"), act, po, c.segment(), (int) h);
                 k.biasResidualLayerNormRows(c.segment(), bo.contiguous().f32("feedForward"), x2.contiguous().segment(), gamma.contiguous().f32("feedForward"),
                         beta.contiguous().f32("feedForward"), c.segment(), m, h, eps);
                 return c.reshape(first.shape());
@@ -301,46 +297,6 @@ final class LinearAlgebra {
         Tensor mid = linear(first, wi, bi, act);
         Tensor out = linearResidualLayerNorm(mid, wo, bo, first, gamma, beta, eps);
         if (!grad) mid.release();
-        return out;
-    }
-
-    /**
-     * Inference self-attention of unpadded sequences from their hidden rows x ([T, hidden] or [1, T,
-     * hidden]): Q, K, V = the column thirds of {@link #linear}(x, qkvWeight, qkvBias), then
-     * {@link #attentionVarlen}. Equal, bit for bit, to that composition, which is what it runs where the
-     * weight takes no packed form or the width is not whole column panels; otherwise the QKV
-     * projection is written in ColumnPanels and the attention reads each head there as contiguous
-     * [tokens, 32] blocks (Kernels.gemmPackedWeightPanels, Kernels.attentionVarlenPanels).
-     */
-    static Tensor selfAttentionVarlen(Tensor x, Tensor qkvWeight, Tensor qkvBias, int[] starts, int[] lens, int heads, float scale) {
-        if (Autograd.needsGrad(x, qkvWeight, qkvBias)) throw new IllegalArgumentException("selfAttentionVarlen: inference only (no gradient), but an input records one");
-        long hidden = x.size(-1), width = qkvWeight.size(0) / 3;
-        if (qkvWeight.rank() != 2 || qkvWeight.size(0) != 3 * width || qkvWeight.size(1) != hidden || qkvBias.rank() != 1 || qkvBias.size(0) != 3 * width
-                || heads <= 0 || width % heads != 0 || x.rank() < 2 || x.rank() > 3 || (x.rank() == 3 && x.size(0) != 1)) {
-            throw new IllegalArgumentException("selfAttentionVarlen: x " + Shapes.str(x.shape()) + ", weight " + Shapes.str(qkvWeight.shape()) + ", bias "
-                    + Shapes.str(qkvBias.shape()) + ", " + heads + " heads — need [T, hidden] (or [1, T, hidden]), [3 * width, hidden], [3 * width]");
-        }
-        Tensor xf = Tensor.computeF32("selfAttentionVarlen", x), x2 = xf.reshape(-1, hidden);
-        long tokens = x2.size(0);
-        checkVarlen("selfAttentionVarlen", tokens, starts, lens);
-        Layout la = Layout.of(x2);
-        Object packed = tokens > 0 && width % org.realmjava.tensor.kernels.ColumnPanels.WIDTH == 0 && !la.trans ? packedFor(tokens, hidden, qkvWeight) : null;
-        long[] outShape = x.shape();
-        outShape[outShape.length - 1] = width;
-        if (packed == null) {
-            Tensor qkv = linear(x, qkvWeight, qkvBias);
-            int last = qkv.rank() - 1;
-            Tensor ctx = attentionVarlen(qkv.narrow(last, 0, width), qkv.narrow(last, width, width), qkv.narrow(last, 2 * width, width), starts, lens, heads, scale);
-            qkv.release();
-            return ctx;
-        }
-        var k = Tensor.k();
-        Tensor qkv = Tensor.uninitialized(org.realmjava.tensor.kernels.ColumnPanels.floats(tokens, 3 * width));
-        k.gemmPackedWeightPanels((int) tokens, (int) (3 * width), (int) hidden, base(la.t), (int) la.ld, false, packed,
-                qkvBias.contiguous().f32("selfAttentionVarlen"), null, qkv.segment(), 0, true);
-        Tensor out = Tensor.uninitialized(outShape);
-        k.attentionVarlenPanels(qkv.segment(), (int) tokens, out.segment(), (int) width, starts, lens, heads, (int) (width / heads), scale);
-        qkv.release();
         return out;
     }
 

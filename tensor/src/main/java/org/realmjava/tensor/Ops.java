@@ -46,8 +46,8 @@ public final class Ops {
 
     /**
      * layerNorm(act(x Wi^T + bi) Wo^T + bo + x): a post-LN transformer's feed-forward sublayer. The
-     * bits of {@link #linear} then {@link #linearResidualLayerNorm}; in inference the intermediate
-     * activation stays in the kernels' column-panel layout between the two products.
+     * bits of {@link #linear} then {@link #linearResidualLayerNorm}; in inference the two products
+     * run as one kernel, the intermediate activation kept in the second one's packed layout.
      */
     public static Tensor feedForwardResidualLayerNorm(Tensor x, Tensor wi, Tensor bi, org.realmjava.tensor.kernels.UnaryOp act, Tensor wo, Tensor bo, Tensor gamma, Tensor beta, float eps) {
         return LinearAlgebra.feedForwardResidualLayerNorm(x, wi, bi, act, wo, bo, gamma, beta, eps);
@@ -98,16 +98,6 @@ public final class Ops {
      */
     public static Tensor attentionVarlen(Tensor q, Tensor k, Tensor v, int[] starts, int[] lens, int heads, float scale) {
         return LinearAlgebra.attentionVarlen(q, k, v, starts, lens, heads, scale);
-    }
-
-    /**
-     * Self-attention context of unpadded sequences from their hidden rows x ([T, hidden] or [1, T,
-     * hidden]), inference only: {@link #attentionVarlen} over the column thirds (Q, K, V) of
-     * linear(x, qkvWeight, qkvBias), with its bits; the fused QKV projection is kept in the
-     * kernels' column-panel layout, where each head's rows are contiguous.
-     */
-    public static Tensor selfAttentionVarlen(Tensor x, Tensor qkvWeight, Tensor qkvBias, int[] starts, int[] lens, int heads, float scale) {
-        return LinearAlgebra.selfAttentionVarlen(x, qkvWeight, qkvBias, starts, lens, heads, scale);
     }
 
     /** Mean of each segment of rows of x ([T, d] or [1, T, d]): [segments, d]; inference only. */

@@ -230,44 +230,19 @@ public interface Kernels {
     }
 
     /**
-     * {@link #gemmPackedWeightBias} (bias null: {@link #gemmPackedWeight}) with A and/or C in
-     * {@link ColumnPanels} instead of row-major: aPanels means A is an [m, k] panel matrix (lda
-     * unused), cPanels that C is written as an [m, n] one (ldc unused). The same bits as the
-     * row-major product on the same values. For the fused inference ops, whose QKV and FFN
-     * activations are only ever read by the next kernel. This default converts through row-major
-     * temporaries (the reference); a backend may read and write the panels directly.
+     * act(x Wi^T + bi) Wo^T into out [m, h] (ldo): a feed-forward sublayer's two products with the
+     * first one's bias and activation between them (the second bias, the residual and the LayerNorm
+     * follow, by {@link #biasResidualLayerNormRows}); Wi [inter, h] and Wo [h, inter] packed by
+     * {@link #packWeight} or {@link #packWeightBf16}. The bits of {@link #gemmPackedWeightBias} into
+     * an [m, inter] temporary then {@link #gemmPackedWeight}, which is this default; a backend may
+     * keep the intermediate in a layout of its own (the CPU one writes it as the second product's
+     * packed A, which that product then reads without packing).
      */
-    default void gemmPackedWeightPanels(int m, int n, int k, MemorySegment a, int lda, boolean aPanels, Object packedW, MemorySegment bias,
-                                        UnaryOp act, MemorySegment c, int ldc, boolean cPanels) {
-        var arena = java.lang.foreign.Arena.ofAuto();
-        MemorySegment ar = a;
-        if (aPanels) {
-            ar = arena.allocate(4L * Math.max(1, (long) m * k), 64);
-            ColumnPanels.toRows(a, m, k, ar, k);
-            lda = k;
-        }
-        MemorySegment cr = cPanels ? arena.allocate(4L * Math.max(1, (long) m * n), 64) : c;
-        int ldr = cPanels ? n : ldc;
-        if (bias == null) gemmPackedWeight(m, n, k, ar, lda, packedW, cr, ldr);
-        else gemmPackedWeightBias(m, n, k, ar, lda, packedW, bias, act, cr, ldr);
-        if (cPanels) ColumnPanels.fromRows(cr, n, m, n, c);
-    }
-
-    /**
-     * {@link #attentionVarlen} with Q, K and V read from one [tokens, 3 * heads * headDim]
-     * {@link ColumnPanels} matrix (Q in its first heads * headDim columns, then K, then V; heads *
-     * headDim a multiple of ColumnPanels.WIDTH), as {@link #gemmPackedWeightPanels} writes a fused
-     * QKV projection. out is token-major (ldo). This default converts through a row-major temporary.
-     */
-    default void attentionVarlenPanels(MemorySegment qkv, int tokens, MemorySegment out, int ldo, int[] starts, int[] lens, int heads,
-                                       int headDim, float scale) {
-        int width = heads * headDim;
-        if (width % ColumnPanels.WIDTH != 0) throw new IllegalArgumentException("attentionVarlenPanels: width " + width + " is not a multiple of " + ColumnPanels.WIDTH);
-        if (tokens == 0) return;
-        MemorySegment rows = java.lang.foreign.Arena.ofAuto().allocate(4L * Math.max(1, (long) tokens * 3 * width), 64);
-        ColumnPanels.toRows(qkv, tokens, 3 * width, rows, 3 * width);
-        attentionVarlen(rows, 3 * width, rows.asSlice(4L * width), 3 * width, rows.asSlice(8L * width), 3 * width, out, ldo, starts, lens,
-                heads, headDim, scale);
+    default void feedForward(int m, int h, int inter, MemorySegment x, int ldx, Object packedWi, MemorySegment bi, UnaryOp act, Object packedWo,
+                             MemorySegment out, int ldo) {
+        MemorySegment mid = java.lang.foreign.Arena.ofAuto().allocate(4L * Math.max(1, (long) m * inter), 64);
+        gemmPackedWeightBias(m, inter, h, x, ldx, packedWi, bi, act, mid, inter);
+        gemmPackedWeight(m, h, inter, mid, inter, packedWo, out, ldo);
     }
 
     // ---------------------------------------------------------------- REALM marginal likelihood

@@ -103,7 +103,7 @@ final class SimdAttention {
             sc.maskOf = -1; // the mask row is packed once per sequence, for its heads of this chunk
             for (long t = s; t < e; t++) {
                 int b = (int) (t / heads), h = (int) (t % heads);
-                head(q, ldq, k, ldk, v, ldv, 0, mask, out, ldo, b, (long) b * len, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
+                head(q, ldq, k, ldk, v, ldv, mask, out, ldo, b, (long) b * len, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
             }
         });
     }
@@ -117,17 +117,6 @@ final class SimdAttention {
      * batch of texts of very different lengths would otherwise leave one thread with most of the work.
      */
     static void forwardVarlen(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment out, int ldo,
-                              int[] starts, int[] lens, int heads, int hd, float scale) {
-        forwardVarlen(q, ldq, k, ldk, v, ldv, 0, out, ldo, starts, lens, heads, hd, scale);
-    }
-
-    /**
-     * forwardVarlen with q, k and v as [panelRows, heads * hd] ColumnPanels matrices (panelRows >
-     * 0; ldq, ldk, ldv unused), as the fused QKV projection writes them: a head's rows are then one
-     * or two contiguous [tokens, 32] blocks rather than a strip of a row-major buffer 4.6 KB per
-     * token apart. The same values packed, the same bits.
-     */
-    static void forwardVarlen(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, int panelRows, MemorySegment out, int ldo,
                               int[] starts, int[] lens, int heads, int hd, float scale) {
         int n = starts.length;
         if (lens.length != n) throw new IllegalArgumentException("attentionVarlen: " + n + " starts but " + lens.length + " lengths");
@@ -158,20 +147,19 @@ final class SimdAttention {
                 for (int t = split[(int) c]; t < split[(int) c + 1]; t++) {
                     int s = t / heads, h = t % heads, len = lens[s];
                     if (len == 0) continue;
-                    head(q, ldq, k, ldk, v, ldv, panelRows, null, out, ldo, s, starts[s], h, heads, len, roundUp(len, W), hd, hdPad, scale, null, sc);
+                    head(q, ldq, k, ldk, v, ldv, null, out, ldo, s, starts[s], h, heads, len, roundUp(len, W), hd, hdPad, scale, null, sc);
                 }
             }
         });
     }
 
-    /** One (sequence, head): q, k, v token-major (ld*) or, panelRows > 0, ColumnPanels matrices of that many rows. */
-    private static void head(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, int panelRows, MemorySegment mask,
+    private static void head(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
                              MemorySegment out, int ldo, int b, long tok0, int h, int heads, int len, int lenPad, int hd, int hdPad, float scale,
                              Train train, Scratch sc) {
         int col = h * hd;
         float[] kt = sc.kt, vp = sc.vp, qb = sc.qb, sm = sc.s, maskRow = sc.maskRow, tile = sc.tile, inv = sc.inv, row = sc.row;
-        packTransposed(k, ldk, panelRows, tok0, col, len, lenPad, hd, kt, row);
-        packPanels(v, ldv, panelRows, tok0, col, len, hd, hdPad, vp);
+        packTransposed(k, ldk, tok0, col, len, lenPad, hd, kt, row);
+        packPanels(v, ldv, tok0, col, len, hd, hdPad, vp);
         if (sc.maskOf != b) {
             packMask(mask, tok0, len, lenPad, maskRow);
             sc.maskOf = b;
@@ -182,7 +170,7 @@ final class SimdAttention {
         int live = roundUp(len, L);
         for (int i0 = 0; i0 < len; i0 += R) {
             int rows = Math.min(R, len - i0);
-            packBlockTransposed(q, ldq, panelRows, tok0 + i0, col, rows, hd, sc.qb, sc.row);
+            packQ(q, ldq, tok0 + i0, col, rows, hd, sc);
             // S = Qblock K^T, one panel of W keys at a time, straight into the score rows
             for (int c = 0; c < lenPad; c += W) microQk(qb, kt, c * hd, hd, sm, c, lenPad);
             // softmax numerators in place for the block's real rows (the tile's other rows are
@@ -226,39 +214,22 @@ final class SimdAttention {
         for (int j = len; j < lenPad; j++) maskRow[j] = Float.NEGATIVE_INFINITY;
     }
 
-    private static final int PANEL = org.realmjava.tensor.kernels.ColumnPanels.WIDTH;
-
-    /**
-     * dst[off ..+n] = columns col .. col + n - 1 of token tok: x token-major with ld floats per token
-     * (panelRows 0) or a ColumnPanels matrix of panelRows rows (the run split where a panel ends).
-     */
-    private static void copyRow(MemorySegment x, int ld, int panelRows, long tok, int col, float[] dst, int off, int n) {
-        if (panelRows == 0) {
-            SimdKernels.copyToArray(x, tok * ld + col, dst, off, n);
-            return;
-        }
-        for (int c = col, end = col + n; c < end; ) {
-            int run = Math.min(end - c, PANEL - c % PANEL);
-            SimdKernels.copyToArray(x, ((long) (c / PANEL) * panelRows + tok) * PANEL + c % PANEL, dst, off + c - col, run);
-            c += run;
-        }
-    }
-
     /** The head's rows of x, transposed into W-wide panels: dst[(j / W) * hd * W + d * W + j % W], zero padded. */
-    private static void packTransposed(MemorySegment x, int ld, int panelRows, long tok0, int col, int len, int lenPad, int hd, float[] dst, float[] row) {
+    private static void packTransposed(MemorySegment x, int ld, long tok0, int col, int len, int lenPad, int hd, float[] dst, float[] row) {
         java.util.Arrays.fill(dst, 0, hd * lenPad, 0f);
         for (int j = 0; j < len; j++) {
-            copyRow(x, ld, panelRows, tok0 + j, col, row, 0, hd);
+            SimdKernels.copyToArray(x, (tok0 + j) * ld + col, row, 0, hd);
             int off = (j / W) * hd * W + j % W;
             for (int d = 0; d < hd; d++) dst[off + d * W] = row[d];
         }
     }
 
     /** The head's rows of x in W-wide panels of head dims: dst[(c / W) * len * W + j * W + (d - c)], zero padded. */
-    private static void packPanels(MemorySegment x, int ld, int panelRows, long tok0, int col, int len, int hd, int hdPad, float[] dst) {
+    private static void packPanels(MemorySegment x, int ld, long tok0, int col, int len, int hd, int hdPad, float[] dst) {
         if (hd % W != 0) java.util.Arrays.fill(dst, 0, len * hdPad, 0f);
         for (int j = 0; j < len; j++) {
-            for (int c = 0; c < hd; c += W) copyRow(x, ld, panelRows, tok0 + j, col + c, dst, (c / W) * len * W + j * W, Math.min(W, hd - c));
+            long src = (tok0 + j) * ld + col;
+            for (int c = 0; c < hd; c += W) SimdKernels.copyToArray(x, src + c, dst, (c / W) * len * W + j * W, Math.min(W, hd - c));
         }
     }
 
@@ -269,10 +240,14 @@ final class SimdAttention {
     }
 
     /** The query block from token tok, transposed: qb[d * R + r] (rows past the block's end are zero). */
-    private static void packBlockTransposed(MemorySegment q, int ldq, int panelRows, long tok, int col, int rows, int hd, float[] qb, float[] row) {
+    private static void packQ(MemorySegment q, int ldq, long tok, int col, int rows, int hd, Scratch sc) {
+        packBlockTransposed(q, ldq, tok, col, rows, hd, sc.qb, sc.row);
+    }
+
+    private static void packBlockTransposed(MemorySegment q, int ldq, long tok, int col, int rows, int hd, float[] qb, float[] row) {
         for (int r = 0; r < R; r++) {
             if (r < rows) {
-                copyRow(q, ldq, panelRows, tok + r, col, row, 0, hd);
+                SimdKernels.copyToArray(q, (tok + r) * ldq + col, row, 0, hd);
                 for (int d = 0; d < hd; d++) qb[d * R + r] = row[d];
             } else {
                 for (int d = 0; d < hd; d++) qb[d * R + r] = 0f;
@@ -312,25 +287,25 @@ final class SimdAttention {
         long tok0 = (long) b * len;
         int col = h * hd;
         float[] pd = sc.pd, dp = sc.dp, tile = sc.tile;
-        packTransposed(v, ldv, 0, tok0, col, len, lenPad, hd, sc.vt, sc.row);
-        packPanels(k, ldk, 0, tok0, col, len, hd, hdPad, sc.kp);
+        packTransposed(v, ldv, tok0, col, len, lenPad, hd, sc.vt, sc.row);
+        packPanels(k, ldk, tok0, col, len, hd, hdPad, sc.kp);
         boolean recompute = train.probs() == null;
         if (recompute) {
             // K^T and the mask row as in the forward, to recompute the scores
-            packTransposed(k, ldk, 0, tok0, col, len, lenPad, hd, sc.kt, sc.row);
+            packTransposed(k, ldk, tok0, col, len, lenPad, hd, sc.kt, sc.row);
             packMask(mask, tok0, len, lenPad, sc.maskRow);
         }
         java.util.Arrays.fill(sc.dkAcc, 0, len * hdPad, 0f);
         java.util.Arrays.fill(sc.dvAcc, 0, len * hdPad, 0f);
         for (int i0 = 0; i0 < len; i0 += R) {
             int rows = Math.min(R, len - i0);
-            packBlockTransposed(dOut, ldd, 0, tok0 + i0, col, rows, hd, sc.dob, sc.row);
+            packBlockTransposed(dOut, ldd, tok0 + i0, col, rows, hd, sc.dob, sc.row);
             packRows(dOut, ldd, tok0 + i0, col, rows, hd, hdPad, sc.dor);
             packRows(q, ldq, tok0 + i0, col, rows, hd, hdPad, sc.qr);
             // dPd = dO V^T (and, without kept probabilities, the scores S = Q K^T again, into pd)
             for (int c = 0; c < lenPad; c += W) microQk(sc.dob, sc.vt, c * hd, hd, dp, c, lenPad);
             if (recompute) {
-                packBlockTransposed(q, ldq, 0, tok0 + i0, col, rows, hd, sc.qb, sc.row);
+                packBlockTransposed(q, ldq, tok0 + i0, col, rows, hd, sc.qb, sc.row);
                 for (int c = 0; c < lenPad; c += W) microQk(sc.qb, sc.kt, c * hd, hd, pd, c, lenPad);
             }
             for (int r = 0; r < R; r++) {

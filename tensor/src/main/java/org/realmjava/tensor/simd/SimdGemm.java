@@ -209,22 +209,50 @@ public final class SimdGemm implements GemmKernel {
 
     /**
      * Rows [r0, r1) of A (r0 a multiple of 8) into all-of-A packing: K block pc at pc * mPad, its
-     * row panel at r * kc within. aPanels: A is an [m, k] ColumnPanels matrix (lda unused).
+     * row panel at r * kc within ({@link PackedRows}' layout).
      */
-    private static void packA(MemorySegment a, int lda, boolean aPanels, int m, int r0, int r1, int k, int mPad, float[] ap) {
+    private static void packA(MemorySegment a, int lda, int r0, int r1, int k, int mPad, float[] ap) {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            if (aPanels) packRowsFromPanels(a, m, r0, r1 - r0, pc, kc, ap, pc * mPad + r0 * kc);
-            else packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
+            packRows(a, lda, r0, r1 - r0, pc, kc, 1f, MR8, ap, pc * mPad + r0 * kc);
         }
     }
 
     /** All of A packed once into the caller's buffer, its 8-row panels split between the threads. */
-    private static float[] packAShared(MemorySegment a, int lda, boolean aPanels, int m, int k, int mPad, boolean parallel) {
+    private static float[] packAShared(MemorySegment a, int lda, int m, int k, int mPad, boolean parallel) {
         float[] ap = packedABuffer(mPad * k);
         int panels = mPad / MR8;
-        Parallel.forRange(panels, parallel ? 8 : panels, (s, e) -> packA(a, lda, aPanels, m, (int) s * MR8, (int) Math.min(m, e * MR8), k, mPad, ap));
+        Parallel.forRange(panels, parallel ? 8 : panels, (s, e) -> packA(a, lda, (int) s * MR8, (int) Math.min(m, e * MR8), k, mPad, ap));
         return ap;
+    }
+
+    /**
+     * An [m, k] matrix in the layout the packed-weight product packs its A into: rows padded to
+     * mPad (a multiple of 8, padding rows finite), K block pc (of KC columns) at pc * mPad, within
+     * it 8-row panel g at g * 8 * kc, element (i, pc + p) at p * 8 + i % 8 of its panel. A product
+     * can write its output this way ({@link Target#packed}) so that the next product, whose K is
+     * this one's N, reads it as its A without packing (SimdKernels.feedForward: the FFN's
+     * intermediate activation).
+     */
+    record PackedRows(float[] data, int m, int mPad, int k) {
+        static PackedRows allocate(float[] reuse, int m, int k) {
+            int mPad = (m + MR8 - 1) / MR8 * MR8;
+            int floats = Math.multiplyExact(mPad, k);
+            return new PackedRows(reuse != null && reuse.length >= floats ? reuse : new float[floats], m, mPad, k);
+        }
+
+        /** Where the 8-row panel holding row i starts in K block pc, plus (column - pc) * 8. */
+        int offset(int i, int col) {
+            int pc = col / KC * KC, kc = Math.min(KC, k - pc);
+            return pc * mPad + (i / MR8) * MR8 * kc + (col - pc) * MR8 + i % MR8;
+        }
+    }
+
+    /** Where the packed product's tiles go: row-major C (ldc) or, packed not null, a {@link PackedRows} for the next product. */
+    record Target(MemorySegment c, int ldc, PackedRows packed) {
+        static Target rows(MemorySegment c, int ldc) {
+            return new Target(c, ldc, null);
+        }
     }
 
     private static float[] packedABuffer(int floats) {
@@ -259,21 +287,25 @@ public final class SimdGemm implements GemmKernel {
      * in this core's cache: a Linear layer's bias and activation (SimdKernels.gemmPackedWeightBias).
      */
     static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc, ColumnsDone done) {
-        gemmPackedWeight(m, n, k, a, lda, false, w, c, ldc, false, done);
+        gemmPackedWeight(m, n, k, a, lda, null, w, Target.rows(c, ldc), done);
     }
 
     /**
-     * The packed-weight product with A (aPanels) and/or C (cPanels) in ColumnPanels (lda / ldc
-     * unused for them). Into panels each 8 x NR tile is one contiguous run of C instead of 8 rows
-     * ldc apart: 1.05-1.07x the throughput at M = 2,048 on MiniLM's shapes (ColumnPanels). The
-     * tiles, their sums and their order are those of the row-major product: the same bits.
+     * The packed-weight product from A row-major (a, lda) or already packed (aPacked not null, an
+     * [m, k] {@link PackedRows}: no packing), into either {@link Target}. Into PackedRows each 8 x
+     * NR tile is one contiguous 1 KB run instead of 8 rows ldc apart (measured, tiles into one
+     * contiguous run per tile: 1.05-1.07x the throughput of row-major C at M = 2,048 on MiniLM's
+     * QKV and FFN shapes). The tiles, their sums and their order are those of the row-major
+     * product: the same bits.
      */
-    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, boolean aPanels, Packed w, MemorySegment c, int ldc,
-                                 boolean cPanels, ColumnsDone done) {
+    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, PackedRows aPacked, Packed w, Target out, ColumnsDone done) {
         if (w.n() != n || w.k() != k) throw new IllegalArgumentException("packed weight is " + w.n() + " x " + w.k() + ", the product needs " + n + " x " + k);
+        if (aPacked != null && (aPacked.m() != m || aPacked.k() != k)) throw new IllegalArgumentException("packed A is " + aPacked.m() + " x " + aPacked.k() + ", the product needs " + m + " x " + k);
+        if (out.packed() != null && (out.packed().m() != m || out.packed().k() != n)) throw new IllegalArgumentException("packed C is " + out.packed().m() + " x " + out.packed().k() + ", the product makes " + m + " x " + n);
         if (m == 0 || n == 0) return;
         if (k == 0) {
-            scaleC(m, n, 0f, c, ldc);
+            if (out.packed() != null) java.util.Arrays.fill(out.packed().data(), 0, out.packed().mPad() * n, 0f);
+            else scaleC(m, n, 0f, out.c(), out.ldc());
             return;
         }
         int panels = (n + NR - 1) / NR;
@@ -282,14 +314,14 @@ public final class SimdGemm implements GemmKernel {
         int claims = (panels + CLAIM_PANELS - 1) / CLAIM_PANELS;
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
-        float[] shared = m > SHARED_A_MIN_ROWS ? packAShared(a, lda, aPanels, m, k, mPad, parallel) : null;
+        float[] shared = aPacked != null ? aPacked.data() : m > SHARED_A_MIN_ROWS ? packAShared(a, lda, m, k, mPad, parallel) : null;
         AtomicInteger next = new AtomicInteger();
         Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
             float[] ap = shared;
             if (ap == null) {
                 // small A: each thread packs all of it for itself (no second hand-off, no lines moving between cores)
                 ap = packedABuffer(mPad * k);
-                packA(a, lda, aPanels, m, 0, m, k, mPad, ap);
+                packA(a, lda, 0, m, k, mPad, ap);
             }
             for (int u; (u = next.getAndIncrement()) < claims; ) {
                 int p0 = u * CLAIM_PANELS, p1 = Math.min(panels, p0 + CLAIM_PANELS);
@@ -297,7 +329,7 @@ public final class SimdGemm implements GemmKernel {
                     int kc = Math.min(KC, k - pc);
                     for (int ic = 0; ic < m; ic += MC_PACKED) {
                         int bBase = bq == null ? pc * panels * NR : (pc / 2) * panels * NR;
-                        macroKernel8(ap, pc * mPad + ic * kc, bp, bq, bBase, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, c, ldc, cPanels ? m : 0, pc == 0);
+                        macroKernel8(ap, pc * mPad + ic * kc, bp, bq, bBase, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, out, pc == 0);
                     }
                 }
                 if (done != null) done.done(p0 * NR, Math.min(n, p1 * NR));
@@ -307,58 +339,56 @@ public final class SimdGemm implements GemmKernel {
 
     /**
      * macroKernel with 8-row tiles (A packed by packRows with 8-row panels), beta 0: C = tile on the
-     * first K block, += after. panelRows > 0: C is a ColumnPanels matrix of that many rows.
+     * first K block, += after, into the target's layout.
      */
     private static void macroKernel8(float[] ap, int aBase, float[] bp, int[] bq, int bBase, int mc, int kc, int p0, int p1, int nc,
-                                     int ic, MemorySegment c, int ldc, int panelRows, boolean first) {
+                                     int ic, Target out, boolean first) {
         float[] tile = new float[MR8 * NR];
-        int ldt = panelRows == 0 ? ldc : PANEL;
+        MemorySegment c = out.c();
+        int ldc = out.ldc();
+        PackedRows packed = out.packed();
         for (int jp = p0; jp < p1; jp++) {
             int nr = Math.min(NR, nc - jp * NR);
             int bOff = bBase + jp * NR * (bq == null ? kc : (kc + 1) / 2);
             int col = jp * NR;
             for (int ir = 0; ir < mc; ir += MR8) {
                 int mr = Math.min(MR8, mc - ir);
-                long cOff = panelRows == 0 ? (long) (ic + ir) * ldc + col : ((long) (col / PANEL) * panelRows + ic + ir) * PANEL + col % PANEL;
                 if (bq == null) micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
                 else micro8x2Bf16(ap, aBase + ir * kc, bq, bOff, kc, tile);
+                if (packed != null) {
+                    // all 8 rows (rows past m come from A's zero padding rows: finite, never read into a real row)
+                    storeTilePacked(tile, nr, packed.data(), packed.offset(ic + ir, col), first);
+                    continue;
+                }
+                long cOff = (long) (ic + ir) * ldc + col;
                 if (nr == NR) {
-                    mergeFullTile(tile, mr, c, cOff, ldt, first, 0f);
+                    mergeFullTile(tile, mr, c, cOff, ldc, first, 0f);
                 } else {
-                    mergeEdgeTile(tile, mr, nr, c, cOff, ldt, first, 0f);
+                    mergeEdgeTile(tile, mr, nr, c, cOff, ldc, first, 0f);
                 }
             }
         }
     }
 
-    /** ColumnPanels' width; a tile's NR columns always lie in one panel. */
-    private static final int PANEL = org.realmjava.tensor.kernels.ColumnPanels.WIDTH;
-
-    static {
-        if (PANEL % NR != 0) throw new IllegalStateException("column panels of " + PANEL + " do not hold whole " + NR + "-wide tiles");
-    }
-
     /**
-     * packRows (h = 8, alpha 1) from an [m, k] ColumnPanels matrix: A[i, p] at
-     * ((p / PANEL) * m + i) * PANEL + p % PANEL. Full 8-row panels go through the same 8 x 16
-     * transpose as packPanel8, on 16 columns that lie in one panel (K blocks start at multiples of KC).
+     * The 8 x nr tile into PackedRows at base (its row panel, first column): dst[base + j * 8 + r] =
+     * tile[r][j], or += on later K blocks (c + t, as mergeFullTile's c * 1 + t). Full tiles go
+     * through the 8 x 16 transpose twice.
      */
-    private static void packRowsFromPanels(MemorySegment a, int m, int ic, int mc, int pc, int kc, float[] dst, int dstOff) {
-        for (int ir = 0; ir < mc; ir += MR8) {
-            int mr = Math.min(MR8, mc - ir), row0 = ic + ir;
-            int base = dstOff + ir * kc;
-            int p = 0;
-            if (mr == MR8 && L == 16 && pc % 16 == 0) {
-                for (; p <= kc - 16; p += 16) {
-                    int col = pc + p;
-                    long first = ((long) (col / PANEL) * m + row0) * PANEL + col % PANEL;
-                    transpose8x16(a, first, PANEL, 1f, dst, base + p * 8);
-                }
+    private static void storeTilePacked(float[] tile, int nr, float[] dst, int base, boolean first) {
+        if (nr == NR && L == 16) {
+            for (int h = 0; h < NR; h += L) {
+                transpose8x16(FloatVector.fromArray(S, tile, h), FloatVector.fromArray(S, tile, NR + h), FloatVector.fromArray(S, tile, 2 * NR + h),
+                        FloatVector.fromArray(S, tile, 3 * NR + h), FloatVector.fromArray(S, tile, 4 * NR + h), FloatVector.fromArray(S, tile, 5 * NR + h),
+                        FloatVector.fromArray(S, tile, 6 * NR + h), FloatVector.fromArray(S, tile, 7 * NR + h), dst, base + h * MR8, !first);
             }
-            for (; p < kc; p++) {
-                int col = pc + p;
-                long first = ((long) (col / PANEL) * m + row0) * PANEL + col % PANEL;
-                for (int r = 0; r < MR8; r++) dst[base + p * 8 + r] = r < mr ? a.getAtIndex(F, first + (long) r * PANEL) : 0f;
+            return;
+        }
+        for (int j = 0; j < nr; j++) {
+            for (int r = 0; r < MR8; r++) {
+                float t = tile[r * NR + j];
+                int d = base + j * MR8 + r;
+                dst[d] = first ? t : dst[d] + t;
             }
         }
     }
@@ -707,17 +737,21 @@ public final class SimdGemm implements GemmKernel {
 
     /** The 8 rows x 16 columns from float index first (rows ld apart) as 16 columns of 8 at dst[o ..+128]. */
     private static void transpose8x16(MemorySegment a, long first, long ld, float alpha, float[] dst, int o) {
-        FloatVector r0 = row(a, first, alpha), r1 = row(a, first + ld, alpha), r2 = row(a, first + 2 * ld, alpha),
-                r3 = row(a, first + 3 * ld, alpha), r4 = row(a, first + 4 * ld, alpha), r5 = row(a, first + 5 * ld, alpha),
-                r6 = row(a, first + 6 * ld, alpha), r7 = row(a, first + 7 * ld, alpha);
+        transpose8x16(row(a, first, alpha), row(a, first + ld, alpha), row(a, first + 2 * ld, alpha), row(a, first + 3 * ld, alpha),
+                row(a, first + 4 * ld, alpha), row(a, first + 5 * ld, alpha), row(a, first + 6 * ld, alpha), row(a, first + 7 * ld, alpha), dst, o, false);
+    }
+
+    /** Rows r0 .. r7 (16 columns each) as 16 columns of 8 at dst[o ..+128], written or (add) added to what is there. */
+    private static void transpose8x16(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3, FloatVector r4, FloatVector r5,
+                                      FloatVector r6, FloatVector r7, float[] dst, int o, boolean add) {
         FloatVector p01l = PAIR_LO.selectFrom(r0, r1), p01h = PAIR_HI.selectFrom(r0, r1);
         FloatVector p23l = PAIR_LO.selectFrom(r2, r3), p23h = PAIR_HI.selectFrom(r2, r3);
         FloatVector p45l = PAIR_LO.selectFrom(r4, r5), p45h = PAIR_HI.selectFrom(r4, r5);
         FloatVector p67l = PAIR_LO.selectFrom(r6, r7), p67h = PAIR_HI.selectFrom(r6, r7);
-        octets(QUAD_LO.selectFrom(p01l, p23l), QUAD_LO.selectFrom(p45l, p67l), dst, o);      // columns 0 .. 3
-        octets(QUAD_HI.selectFrom(p01l, p23l), QUAD_HI.selectFrom(p45l, p67l), dst, o + 32); // 4 .. 7
-        octets(QUAD_LO.selectFrom(p01h, p23h), QUAD_LO.selectFrom(p45h, p67h), dst, o + 64); // 8 .. 11
-        octets(QUAD_HI.selectFrom(p01h, p23h), QUAD_HI.selectFrom(p45h, p67h), dst, o + 96); // 12 .. 15
+        octets(QUAD_LO.selectFrom(p01l, p23l), QUAD_LO.selectFrom(p45l, p67l), dst, o, add);      // columns 0 .. 3
+        octets(QUAD_HI.selectFrom(p01l, p23l), QUAD_HI.selectFrom(p45l, p67l), dst, o + 32, add); // 4 .. 7
+        octets(QUAD_LO.selectFrom(p01h, p23h), QUAD_LO.selectFrom(p45h, p67h), dst, o + 64, add); // 8 .. 11
+        octets(QUAD_HI.selectFrom(p01h, p23h), QUAD_HI.selectFrom(p45h, p67h), dst, o + 96, add); // 12 .. 15
     }
 
     private static FloatVector row(MemorySegment a, long start, float alpha) {
@@ -726,9 +760,14 @@ public final class SimdGemm implements GemmKernel {
     }
 
     /** Four columns of 8 rows (rows 0-3 in lo, 4-7 in hi, lane 4q + r) stored column-major as 32 floats. */
-    private static void octets(FloatVector lo, FloatVector hi, float[] dst, int o) {
-        OCT_LO.selectFrom(lo, hi).intoArray(dst, o);
-        OCT_HI.selectFrom(lo, hi).intoArray(dst, o + 16);
+    private static void octets(FloatVector lo, FloatVector hi, float[] dst, int o, boolean add) {
+        FloatVector a = OCT_LO.selectFrom(lo, hi), b = OCT_HI.selectFrom(lo, hi);
+        if (add) {
+            a = FloatVector.fromArray(S, dst, o).add(a);
+            b = FloatVector.fromArray(S, dst, o + 16).add(b);
+        }
+        a.intoArray(dst, o);
+        b.intoArray(dst, o + 16);
     }
 
     private static void macroKernel(float[] ap, float[] bp, int mc, int kc, int p0, int p1, int nc,

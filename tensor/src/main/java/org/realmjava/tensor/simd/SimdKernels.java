@@ -9,7 +9,6 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.realmjava.tensor.kernels.BinaryOp;
-import org.realmjava.tensor.kernels.ColumnPanels;
 import org.realmjava.tensor.kernels.Kernels;
 import org.realmjava.tensor.kernels.ScalarKernels;
 import org.realmjava.tensor.kernels.UnaryOp;
@@ -536,17 +535,6 @@ public class SimdKernels implements Kernels {
         SimdAttention.forwardVarlen(q, ldq, k, ldk, v, ldv, out, ldo, starts, lens, heads, headDim, scale);
     }
 
-    /** forwardVarlen on the panels in place: Q, K and V are the panel matrix from its first, (width / 32)-th and (2 width / 32)-th panel on. */
-    @Override
-    public void attentionVarlenPanels(MemorySegment qkv, int tokens, MemorySegment out, int ldo, int[] starts, int[] lens, int heads,
-                                      int headDim, float scale) {
-        int width = heads * headDim;
-        if (width % ColumnPanels.WIDTH != 0) throw new IllegalArgumentException("attentionVarlenPanels: width " + width + " is not a multiple of " + ColumnPanels.WIDTH);
-        if (tokens == 0) return;
-        long section = 4L * ColumnPanels.floats(tokens, width); // bytes of Q's panels (and of K's)
-        SimdAttention.forwardVarlen(qkv, 0, qkv.asSlice(section), 0, qkv.asSlice(2 * section), 0, tokens, out, ldo, starts, lens, heads, headDim, scale);
-    }
-
     @Override
     public void attentionTrainForward(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
                                       MemorySegment out, int ldo, MemorySegment stats, MemorySegment probs, int batch, int len, int heads,
@@ -803,24 +791,70 @@ public class SimdKernels implements Kernels {
         });
     }
 
-    /** The panel-aware product; the bias and activation go to each claim's columns as they finish, panel by panel when C is in panels. */
+    /** The FFN's intermediate, per calling thread: written by the first product as the second one's packed A. */
+    private static final ThreadLocal<float[]> FFN_MID = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * The first product writes act(x Wi^T + bi) straight into the layout the second packs its A into
+     * (SimdGemm.PackedRows: each 8 x 32 tile one contiguous 1 KB run, transposed in registers), its
+     * bias and activation applied to each claim's columns as they finish; the second product reads
+     * it as its A with no packing. Against the two products through a row-major intermediate:
+     * the same tiles, sums and element-wise ops, so the same bits.
+     */
     @Override
-    public void gemmPackedWeightPanels(int m, int n, int k, MemorySegment a, int lda, boolean aPanels, Object packedW, MemorySegment bias,
-                                       UnaryOp act, MemorySegment c, int ldc, boolean cPanels) {
-        long bound = S.loopBound(n);
-        int panel = ColumnPanels.WIDTH;
-        SimdGemm.gemmPackedWeight(m, n, k, a, lda, aPanels, (SimdGemm.Packed) packedW, c, ldc, cPanels, bias == null ? null : (c0, c1) -> {
-            if (!cPanels) {
-                for (int r = 0; r < m; r++) biasUnaryColumns(act, c, bias, c, (long) r * ldc, c0, c1, bound);
-                return;
-            }
-            for (int j = c0; j < c1; ) {
-                int p = j / panel, end = Math.min(c1, (p + 1) * panel);
-                // row r of panel p starts at (p * m + r) * panel and holds columns p * panel ..: base shifted so that column j lands there
-                for (int r = 0; r < m; r++) biasUnaryColumns(act, c, bias, c, ((long) p * m + r) * panel - (long) p * panel, j, end, bound);
-                j = end;
+    public void feedForward(int m, int h, int inter, MemorySegment x, int ldx, Object packedWi, MemorySegment bi, UnaryOp act, Object packedWo,
+                            MemorySegment out, int ldo) {
+        if (m == 0) return;
+        if (SimdGemm.KC % (SimdGemm.NR * SimdGemm.CLAIM_PANELS) != 0) { // a claim's columns must lie in one K block of the intermediate
+            Kernels.super.feedForward(m, h, inter, x, ldx, packedWi, bi, act, packedWo, out, ldo);
+            return;
+        }
+        SimdGemm.PackedRows mid = SimdGemm.PackedRows.allocate(FFN_MID.get(), m, inter);
+        FFN_MID.set(mid.data());
+        float[] bias8 = new float[inter * SimdGemm.MR8]; // bias[j] at 8 j .. 8 j + 7: one value per packed row of column j
+        for (int j = 0; j < inter; j++) java.util.Arrays.fill(bias8, j * SimdGemm.MR8, (j + 1) * SimdGemm.MR8, bi.getAtIndex(F32, j));
+        int vectorColumns = (int) S.loopBound(inter); // as biasUnaryRows splits a row: vectors below, the reference past
+        SimdGemm.gemmPackedWeight(m, inter, h, x, ldx, null, (SimdGemm.Packed) packedWi, new SimdGemm.Target(null, 0, mid), (c0, c1) -> {
+            for (int g = 0; g < mid.mPad(); g += SimdGemm.MR8) {
+                int at = mid.offset(g, c0) - c0 * SimdGemm.MR8; // element (row g + r, column j) at at + 8 j + r
+                int vEnd = Math.max(c0, Math.min(c1, vectorColumns));
+                biasUnaryPacked(act, mid.data(), bias8, at, c0 * SimdGemm.MR8, vEnd * SimdGemm.MR8);
+                for (int j = vEnd; j < c1; j++) {
+                    for (int r = 0; r < SimdGemm.MR8; r++) {
+                        MemorySegment e = MemorySegment.ofArray(mid.data()).asSlice(4L * (at + j * SimdGemm.MR8 + r), 4);
+                        if (act == null) reference.binaryRow(BinaryOp.ADD, e, tail(bi, j), e, 1, 1);
+                        else reference.biasUnaryRows(act, e, tail(bi, j), e, 1, 1);
+                    }
+                }
             }
         });
+        SimdGemm.gemmPackedWeight(m, h, inter, null, 0, mid, (SimdGemm.Packed) packedWo, SimdGemm.Target.rows(out, ldo), null);
+    }
+
+    /** x[base + j] = op(x[base + j] + bias[j]) (op null: the sum) for j in [from, bound) (multiples of L): biasUnaryRange on a heap array. */
+    private static void biasUnaryPacked(UnaryOp op, float[] x, float[] bias, int base, int from, int bound) {
+        int j = from;
+        if (op == null) {
+            for (; j < bound; j += L) FloatVector.fromArray(S, x, base + j).add(FloatVector.fromArray(S, bias, j)).intoArray(x, base + j);
+            return;
+        }
+        switch (op) {
+            case GELU_ERF -> {
+                for (; j < bound; j += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, base + j).add(FloatVector.fromArray(S, bias, j));
+                    v.mul(0.5f).mul(erf(v.mul(INV_SQRT_2)).add(1f)).intoArray(x, base + j);
+                }
+            }
+            case GELU_TANH -> {
+                for (; j < bound; j += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, base + j).add(FloatVector.fromArray(S, bias, j));
+                    v.mul(0.5f).mul(SimdMath.tanh(tanhArg(v)).add(1f)).intoArray(x, base + j);
+                }
+            }
+            default -> {
+                for (; j < bound; j += L) apply(op, FloatVector.fromArray(S, x, base + j).add(FloatVector.fromArray(S, bias, j))).intoArray(x, base + j);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- REALM marginal likelihood

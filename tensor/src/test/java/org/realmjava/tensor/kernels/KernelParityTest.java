@@ -308,39 +308,6 @@ class KernelParityTest {
         }
     }
 
-    static Stream<Arguments> attentionVarlenPanelCases() {
-        // {heads, headDim, lengths...} with heads * headDim whole panels: one head of 32, heads of 64
-        // (two panels), of 16 and of 48 (heads straddling panels), MiniLM's 12 x 32
-        int[][] cases = {{1, 32, 1}, {2, 64, 7, 0, 33}, {4, 16, 19, 1, 40}, {2, 48, 9, 30}, {12, 32, 21, 23, 24, 130, 30}};
-        return backends().flatMap(k -> Arrays.stream(cases).map(c -> Arguments.of(k, c)));
-    }
-
-    /** attentionVarlenPanels: bit for bit attentionVarlen of the same backend on the row-major copy of the panels, and the contract's default. */
-    @ParameterizedTest
-    @MethodSource("attentionVarlenPanelCases")
-    void attentionVarlenPanels(Kernels k, int[] c) {
-        int heads = c[0], hd = c[1], n = c.length - 2, width = heads * hd, tokens = 0;
-        int[] starts = new int[n], lens = Arrays.copyOfRange(c, 2, c.length);
-        for (int s = 0; s < n; s++) {
-            starts[s] = tokens;
-            tokens += lens[s];
-        }
-        long seed = Arrays.hashCode(c) * 31L;
-        Random rng = new Random(seed);
-        int ld = 3 * width;
-        MemorySegment rows = Check.randomSegment(rng, Math.max(1, (long) tokens * ld), -2, 2), panels = Check.randomSegment(rng, Math.max(1, ColumnPanels.floats(tokens, ld)), 0, 0);
-        ColumnPanels.fromRows(rows, ld, tokens, ld, panels);
-        MemorySegment want = Check.randomSegment(rng, Math.max(1, (long) tokens * width), -1, 1), got = Check.copyOf(want), viaDefault = Check.copyOf(want);
-        float scale = (float) (1 / Math.sqrt(hd));
-        k.attentionVarlen(rows, ld, rows.asSlice(4L * width), ld, rows.asSlice(8L * width), ld, want, width, starts, lens, heads, hd, scale);
-        k.attentionVarlenPanels(panels, tokens, got, width, starts, lens, heads, hd, scale);
-        String what = ctx(k, "attentionVarlenPanels", Arrays.toString(c), seed);
-        assertArrayEquals(Check.floats(want, (long) tokens * width), Check.floats(got, (long) tokens * width), 0f, what);
-        withDefaults(k, "attentionVarlenPanels").attentionVarlenPanels(panels, tokens, viaDefault, width, starts, lens, heads, hd, scale);
-        assertArrayEquals(Check.floats(want, (long) tokens * width), Check.floats(viaDefault, (long) tokens * width), 0f, what + " (the contract's default)");
-        COVERED.add("attentionVarlenPanels");
-    }
-
     static Stream<Arguments> attentionCases() {
         // {batch, len, heads, headDim}: one token, tails of the 8-row block and of the 2-vector tile,
         // head dims below one vector, BERT-base and large heads
@@ -550,62 +517,52 @@ class KernelParityTest {
         });
     }
 
-    static Stream<Arguments> panelGemmCases() {
-        // packedWeightCases plus a refresh-sized product of MiniLM's FFN-down shape (shared A, three K
-        // blocks) and n of whole panels; n = 33, 65, 40: a last panel only partly used
+    static Stream<Arguments> feedForwardCases() {
+        // {m, inter, hidden}: packedWeightCases plus a refresh-sized FFN of MiniLM's widths (shared A, an
+        // intermediate of three K blocks for the second product); inter = 33, 65, 40, 7: an edge tile, and
+        // activation columns past the last whole vector (taken by the scalar reference)
         int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {128, 384, 384}, {131, 33, 1100}, {300, 65, 513}, {2, 1152, 40}, {9, 40, 1025}, {1001, 40, 600},
-                {777, 64, 1536}};
+                {777, 1536, 384}, {13, 7, 20}};
         return backends().flatMap(k -> Arrays.stream(shapes).map(s -> Arguments.of(k, s)));
     }
 
     /**
-     * gemmPackedWeightPanels in each of its layouts (A row-major or panels, C row-major or panels,
-     * with and without bias and activation, f32 and bf16 weights): bit for bit the contract's
-     * default, which converts through row-major temporaries around the row-major products.
+     * feedForward (this shape as the first product, its transpose as the second: m x k -> n -> k;
+     * f32 and bf16 weights; GELU of both kinds and the bias alone): bit for bit the contract's
+     * default, two row-major products of the same backend through a row-major intermediate.
      */
     @ParameterizedTest
-    @MethodSource("panelGemmCases")
-    void packedWeightGemmPanels(Kernels k, int[] mnk) {
+    @MethodSource("feedForwardCases")
+    void feedForward(Kernels k, int[] mnk) {
         int m = mnk[0], n = mnk[1], kk = mnk[2];
         long seed = m * 149L + n * 17L + kk;
         Random rng = new Random(seed);
-        int lda = kk + 3, ldw = kk + 1, ldc = n + 2;
-        COVERED.add("gemmPackedWeightPanels");
+        int lda = kk + 3, ldw = kk + 1, ldo = kk + 2;
+        COVERED.add("feedForward");
+        Kernels reference = withDefaults(k, "feedForward");
         MemorySegment a = Check.randomSegment(rng, (long) m * lda, -1, 1);
-        MemorySegment aPanels = Check.randomSegment(rng, ColumnPanels.floats(m, kk), -1, 1);
-        ColumnPanels.fromRows(a, lda, m, kk, aPanels);
-        MemorySegment w = Check.randomSegment(rng, (long) n * ldw, -1, 1), wBf16 = java.lang.foreign.Arena.ofAuto().allocate((long) n * ldw * 2, 64);
-        for (long i = 0; i < (long) n * ldw; i++) {
-            wBf16.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i, (short) (Float.floatToRawIntBits(w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i)) >>> 16));
-        }
+        MemorySegment w = Check.randomSegment(rng, (long) n * ldw, -1, 1), w2 = Check.randomSegment(rng, (long) kk * (n + 1), -1, 1);
         MemorySegment bias = Check.randomSegment(rng, n, -1, 1);
-        Kernels reference = withDefaults(k, "gemmPackedWeightPanels");
         for (boolean bf16 : new boolean[] {false, true}) {
-            Object packed = bf16 ? k.packWeightBf16(wBf16, ldw, n, kk) : k.packWeight(w, ldw, n, kk);
-            if (packed == null) continue;
-            for (UnaryOp act : new UnaryOp[] {null, UnaryOp.GELU_ERF}) {
-                for (boolean withBias : new boolean[] {false, true}) {
-                    if (act != null && !withBias) continue; // an activation comes with its bias
-                    for (int layout = 0; layout < 4; layout++) {
-                        boolean inPanels = (layout & 1) != 0, outPanels = (layout & 2) != 0;
-                        long cFloats = outPanels ? ColumnPanels.floats(m, n) : (long) m * ldc;
-                        MemorySegment got = Check.randomSegment(rng, cFloats, -1, 1), want = Check.copyOf(got);
-                        MemorySegment ain = inPanels ? aPanels : a, b = withBias ? bias : null;
-                        k.gemmPackedWeightPanels(m, n, kk, ain, lda, inPanels, packed, b, act, got, ldc, outPanels);
-                        reference.gemmPackedWeightPanels(m, n, kk, ain, lda, inPanels, packed, b, act, want, ldc, outPanels);
-                        String what = ctx(k, "gemmPackedWeightPanels bf16=" + bf16 + " act=" + act + " bias=" + withBias + " A panels=" + inPanels + " C panels=" + outPanels,
-                                Arrays.toString(mnk), seed);
-                        for (int i = 0; i < m; i++) {
-                            for (int j = 0; j < n; j++) {
-                                long at = outPanels ? ColumnPanels.index(m, i, j) : (long) i * ldc + j;
-                                float x = want.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at), y = got.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at);
-                                if (Float.floatToRawIntBits(x) != Float.floatToRawIntBits(y)) throw new AssertionError(what + ": (" + i + ", " + j + ") " + y + " != " + x);
-                            }
-                        }
-                    }
-                }
+            Object packed = bf16 ? k.packWeightBf16(bf16Copy(w, (long) n * ldw), ldw, n, kk) : k.packWeight(w, ldw, n, kk);
+            Object packed2 = bf16 ? k.packWeightBf16(bf16Copy(w2, (long) kk * (n + 1)), n + 1, kk, n) : k.packWeight(w2, n + 1, kk, n);
+            if (packed == null || packed2 == null) continue;
+            for (UnaryOp act : new UnaryOp[] {null, UnaryOp.GELU_ERF, UnaryOp.GELU_TANH}) {
+                MemorySegment got = Check.randomSegment(rng, (long) m * ldo, -1, 1), want = Check.copyOf(got);
+                k.feedForward(m, kk, n, a, lda, packed, bias, act, packed2, got, ldo);
+                reference.feedForward(m, kk, n, a, lda, packed, bias, act, packed2, want, ldo);
+                assertArrayEquals(Check.floats(want, (long) m * ldo), Check.floats(got, (long) m * ldo), 0f,
+                        ctx(k, "feedForward bf16=" + bf16 + " act=" + act, Arrays.toString(mnk), seed));
             }
         }
+    }
+
+    private static MemorySegment bf16Copy(MemorySegment f32, long n) {
+        MemorySegment out = java.lang.foreign.Arena.ofAuto().allocate(Math.max(2, n * 2), 64);
+        for (long i = 0; i < n; i++) {
+            out.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i, (short) (Float.floatToRawIntBits(f32.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i)) >>> 16));
+        }
+        return out;
     }
 
     /**

@@ -320,14 +320,13 @@ public final class BertEncoder implements Module {
             Tensor qkv = Ops.linearConcat(x, new Tensor[] {l.query.weight, l.key.weight, l.value.weight},
                     new Tensor[] {l.query.bias, l.key.bias, l.value.bias});
             ctx = Ops.packedAttention(qkv, maskBias, nh, scale, training ? p : 0f, rng);
-        } else if (starts != null) {
-            // unpadded inference: the QKV GEMM and the attention as one op (its QKV activation in the kernels' column panels)
-            ctx = Ops.selfAttentionVarlen(x, l.qkvWeight, l.qkvBias, starts, lens, nh, scale);
         } else {
             // inference: one QKV GEMM, then the fused attention kernel reads its column slices in place
             long h = (long) nh * hd;
             Tensor qkv = Ops.linear(x, l.qkvWeight, l.qkvBias);
-            ctx = Ops.attention(qkv.narrow(2, 0, h), qkv.narrow(2, h, h), qkv.narrow(2, 2 * h, h), maskBias, nh, scale);
+            ctx = starts != null
+                    ? Ops.attentionVarlen(qkv.narrow(2, 0, h), qkv.narrow(2, h, h), qkv.narrow(2, 2 * h, h), starts, lens, nh, scale)
+                    : Ops.attention(qkv.narrow(2, 0, h), qkv.narrow(2, h, h), qkv.narrow(2, 2 * h, h), maskBias, nh, scale);
             if (graphFree) qkv.release();
         }
         float eps = config.layerNormEps();
@@ -336,7 +335,7 @@ public final class BertEncoder implements Module {
             // inference; with a gradient recorded the op composes the differentiable ones)
             Tensor attn = Ops.linearResidualLayerNorm(ctx, l.attentionOut.weight, l.attentionOut.bias, x, l.attentionLnWeight, l.attentionLnBias, eps);
             if (graphFree) ctx.release();
-            // the FFN as one op: its intermediate activation never leaves the kernels (column panels)
+            // the FFN as one op: its intermediate activation never leaves the kernel (Kernels.feedForward)
             Tensor out = Ops.feedForwardResidualLayerNorm(attn, l.intermediate.weight, l.intermediate.bias, activation(), l.output.weight, l.output.bias,
                     l.outputLnWeight, l.outputLnBias, eps);
             if (graphFree) attn.release();
