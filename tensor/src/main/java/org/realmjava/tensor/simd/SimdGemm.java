@@ -196,6 +196,22 @@ public final class SimdGemm implements GemmKernel {
      * block, so the result does not depend on who took which claim.
      */
     static final int CLAIM_PANELS = 2;
+    /**
+     * Panels per claim when A is packed once for all threads (above {@link #SHARED_A_MIN_ROWS}
+     * rows) and there are still at least two claims per thread: each claim streams all of A, so
+     * wider claims read it fewer times. At 2,048 rows (one JVM, alternating, two runs): MiniLM's
+     * QKV product 186 -> 195 GFLOP/s, the FFN's 174-194 -> 183-196, its output 171-177 -> 180,
+     * the 384 x 384 one level; 4-panel claims were slower (too few claims for N = 384). At batch 1
+     * (128 rows) 2-panel claims stay: level or better there. In whole refresh passes (WordNet and
+     * SQuAD, in rotation in one JVM) this and the fused FFN together: 1.023-1.041x.
+     */
+    static final int CLAIM_PANELS_WIDE = 3;
+
+    /** Panels per claim for a product of m rows and this many column panels (see CLAIM_PANELS_WIDE). */
+    static int claimPanels(int m, int panels) {
+        boolean wide = m > SHARED_A_MIN_ROWS && (panels + CLAIM_PANELS_WIDE - 1) / CLAIM_PANELS_WIDE >= 2 * Parallel.threads();
+        return wide ? CLAIM_PANELS_WIDE : CLAIM_PANELS;
+    }
     /** Per thread: all of A packed in 8-row panels, K block after K block (rows padded to whole panels). */
     private static final ThreadLocal<float[][]> PACKED_A_ALL = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
@@ -264,7 +280,7 @@ public final class SimdGemm implements GemmKernel {
     /**
      * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. Above {@link #SHARED_A_MIN_ROWS}
      * rows A is packed once, the threads splitting its row panels, into the caller's buffer; below,
-     * each thread packs all of A for itself. Then each thread takes claims of {@link #CLAIM_PANELS}
+     * each thread packs all of A for itself. Then each thread takes claims of {@link #claimPanels}
      * column panels and runs every K block of each (splitting the rows instead, so that each
      * thread reads all of W, was measured slower). Packing A once: with each thread packing all of
      * A, the packing was ~10% of a K = 1536 product (the FFN output) on both threads at once;
@@ -311,7 +327,7 @@ public final class SimdGemm implements GemmKernel {
         int panels = (n + NR - 1) / NR;
         float[] bp = w instanceof PackedWeight f ? f.panels() : null;
         int[] bq = w instanceof PackedWeightBf16 h ? h.pairs() : null;
-        int claims = (panels + CLAIM_PANELS - 1) / CLAIM_PANELS;
+        int claimPanels = claimPanels(m, panels), claims = (panels + claimPanels - 1) / claimPanels;
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
         float[] shared = aPacked != null ? aPacked.data() : m > SHARED_A_MIN_ROWS ? packAShared(a, lda, m, k, mPad, parallel) : null;
@@ -324,7 +340,7 @@ public final class SimdGemm implements GemmKernel {
                 packA(a, lda, 0, m, k, mPad, ap);
             }
             for (int u; (u = next.getAndIncrement()) < claims; ) {
-                int p0 = u * CLAIM_PANELS, p1 = Math.min(panels, p0 + CLAIM_PANELS);
+                int p0 = u * claimPanels, p1 = Math.min(panels, p0 + claimPanels);
                 for (int pc = 0; pc < k; pc += KC) {
                     int kc = Math.min(KC, k - pc);
                     for (int ic = 0; ic < m; ic += MC_PACKED) {

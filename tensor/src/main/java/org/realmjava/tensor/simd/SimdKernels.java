@@ -805,7 +805,7 @@ public class SimdKernels implements Kernels {
     public void feedForward(int m, int h, int inter, MemorySegment x, int ldx, Object packedWi, MemorySegment bi, UnaryOp act, Object packedWo,
                             MemorySegment out, int ldo) {
         if (m == 0) return;
-        if (SimdGemm.KC % (SimdGemm.NR * SimdGemm.CLAIM_PANELS) != 0) { // a claim's columns must lie in one K block of the intermediate
+        if (SimdGemm.KC % SimdGemm.NR != 0) { // a tile's columns must lie in one K block of the intermediate
             Kernels.super.feedForward(m, h, inter, x, ldx, packedWi, bi, act, packedWo, out, ldo);
             return;
         }
@@ -814,21 +814,30 @@ public class SimdKernels implements Kernels {
         float[] bias8 = new float[inter * SimdGemm.MR8]; // bias[j] at 8 j .. 8 j + 7: one value per packed row of column j
         for (int j = 0; j < inter; j++) java.util.Arrays.fill(bias8, j * SimdGemm.MR8, (j + 1) * SimdGemm.MR8, bi.getAtIndex(F32, j));
         int vectorColumns = (int) S.loopBound(inter); // as biasUnaryRows splits a row: vectors below, the reference past
-        SimdGemm.gemmPackedWeight(m, inter, h, x, ldx, null, (SimdGemm.Packed) packedWi, new SimdGemm.Target(null, 0, mid), (c0, c1) -> {
-            for (int g = 0; g < mid.mPad(); g += SimdGemm.MR8) {
-                int at = mid.offset(g, c0) - c0 * SimdGemm.MR8; // element (row g + r, column j) at at + 8 j + r
-                int vEnd = Math.max(c0, Math.min(c1, vectorColumns));
-                biasUnaryPacked(act, mid.data(), bias8, at, c0 * SimdGemm.MR8, vEnd * SimdGemm.MR8);
-                for (int j = vEnd; j < c1; j++) {
-                    for (int r = 0; r < SimdGemm.MR8; r++) {
-                        MemorySegment e = MemorySegment.ofArray(mid.data()).asSlice(4L * (at + j * SimdGemm.MR8 + r), 4);
-                        if (act == null) reference.binaryRow(BinaryOp.ADD, e, tail(bi, j), e, 1, 1);
-                        else reference.biasUnaryRows(act, e, tail(bi, j), e, 1, 1);
-                    }
-                }
+        SimdGemm.gemmPackedWeight(m, inter, h, x, ldx, null, (SimdGemm.Packed) packedWi, new SimdGemm.Target(null, 0, mid), (from, to) -> {
+            // a claim's columns, split where a K block of the intermediate ends (a block's panels are apart)
+            for (int c0 = from, c1; c0 < to; c0 = c1) {
+                c1 = Math.min(to, (c0 / SimdGemm.KC + 1) * SimdGemm.KC);
+                biasActivatePacked(mid, bias8, bi, act, c0, c1, vectorColumns);
             }
         });
         SimdGemm.gemmPackedWeight(m, h, inter, null, 0, mid, (SimdGemm.Packed) packedWo, SimdGemm.Target.rows(out, ldo), null);
+    }
+
+    /** act(x + bias) over columns [c0, c1) (one K block) of every row panel of the PackedRows mid: vectors below vectorColumns, the reference past. */
+    private void biasActivatePacked(SimdGemm.PackedRows mid, float[] bias8, MemorySegment bi, UnaryOp act, int c0, int c1, int vectorColumns) {
+        for (int g = 0; g < mid.mPad(); g += SimdGemm.MR8) {
+            int at = mid.offset(g, c0) - c0 * SimdGemm.MR8; // element (row g + r, column j) at at + 8 j + r
+            int vEnd = Math.max(c0, Math.min(c1, vectorColumns));
+            biasUnaryPacked(act, mid.data(), bias8, at, c0 * SimdGemm.MR8, vEnd * SimdGemm.MR8);
+            for (int j = vEnd; j < c1; j++) {
+                for (int r = 0; r < SimdGemm.MR8; r++) {
+                    MemorySegment e = MemorySegment.ofArray(mid.data()).asSlice(4L * (at + j * SimdGemm.MR8 + r), 4);
+                    if (act == null) reference.binaryRow(BinaryOp.ADD, e, tail(bi, j), e, 1, 1);
+                    else reference.biasUnaryRows(act, e, tail(bi, j), e, 1, 1);
+                }
+            }
+        }
     }
 
     /** x[base + j] = op(x[base + j] + bias[j]) (op null: the sum) for j in [from, bound) (multiples of L): biasUnaryRange on a heap array. */

@@ -442,8 +442,10 @@ class KernelParityTest {
     static Stream<Arguments> packedWeightCases() {
         // k beyond one K block (3 blocks for 1100), n with edge panels, m beyond one packed A block (300 > 128)
         // (odd k and odd K blocks: 3, 1100 = 512 + 512 + 76, 513 = 512 + 1, 1025 for the bf16 pairs);
-        // 1001 rows: a refresh batch's size, A's row panels split unevenly between the threads
-        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {128, 384, 384}, {131, 33, 1100}, {300, 65, 513}, {2, 1152, 40}, {9, 40, 1025}, {1001, 40, 600}};
+        // 1001 rows: a refresh batch's size, A's row panels split unevenly between the threads; 600 x 790:
+        // shared A with 3-panel claims, the last one short and ending in an edge panel
+        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {128, 384, 384}, {131, 33, 1100}, {300, 65, 513}, {2, 1152, 40}, {9, 40, 1025}, {1001, 40, 600},
+                {600, 790, 70}};
         return backends().flatMap(k -> Arrays.stream(shapes).map(s -> Arguments.of(k, s)));
     }
 
@@ -519,8 +521,8 @@ class KernelParityTest {
 
     static Stream<Arguments> feedForwardCases() {
         // {m, inter, hidden}: packedWeightCases plus a refresh-sized FFN of MiniLM's widths (shared A, an
-        // intermediate of three K blocks for the second product); inter = 33, 65, 40, 7: an edge tile, and
-        // activation columns past the last whole vector (taken by the scalar reference)
+        // intermediate of three K blocks for the second product, 3-panel claims across their ends);
+        // inter = 33, 65, 40, 7: an edge tile, and activation columns past the last whole vector (the scalar reference)
         int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {128, 384, 384}, {131, 33, 1100}, {300, 65, 513}, {2, 1152, 40}, {9, 40, 1025}, {1001, 40, 600},
                 {777, 1536, 384}, {13, 7, 20}};
         return backends().flatMap(k -> Arrays.stream(shapes).map(s -> Arguments.of(k, s)));
