@@ -752,7 +752,7 @@ public final class SimdGemm implements GemmKernel {
     }
 
     /** The 8 rows x 16 columns from float index first (rows ld apart) as 16 columns of 8 at dst[o ..+128]. */
-    private static void transpose8x16(MemorySegment a, long first, long ld, float alpha, float[] dst, int o) {
+    static void transpose8x16(MemorySegment a, long first, long ld, float alpha, float[] dst, int o) {
         transpose8x16(row(a, first, alpha), row(a, first + ld, alpha), row(a, first + 2 * ld, alpha), row(a, first + 3 * ld, alpha),
                 row(a, first + 4 * ld, alpha), row(a, first + 5 * ld, alpha), row(a, first + 6 * ld, alpha), row(a, first + 7 * ld, alpha), dst, o, false);
     }
