@@ -268,11 +268,19 @@ final class LinearAlgebra {
      * LayerNorm(act(x Wi^T + bi) Wo^T + bo + x) with gamma, beta, eps: a post-LN transformer's
      * feed-forward sublayer. Equal, bit for bit, to {@link #linear}(x, wi, bi, act) followed by
      * {@link #linearResidualLayerNorm}(that, wo, bo, x, gamma, beta, eps), which is what it runs
-     * where a gradient is recorded or the weights take no packed form. Otherwise (inference) the two
+     * where a gradient is recorded, the weights take no packed form or there are at most
+     * {@link #FUSED_FFN_MIN_ROWS} rows. Otherwise (inference) the two
      * products run as one kernel (Kernels.feedForward), which keeps the intermediate activation in
      * a layout of its own (on the CPU, the second product's packed A: no row-major round trip, no
      * packing).
      */
+    /**
+     * At or below this many rows the FFN runs as the composition (same bits): measured 1.03x for the
+     * fused kernel at 512 and 2,048 rows, but not shown at batch 1 (128 rows), where the encoder
+     * against ORT read 0.97-0.99x with it and 1.00x without in single runs.
+     */
+    static final int FUSED_FFN_MIN_ROWS = 256;
+
     static Tensor feedForwardResidualLayerNorm(Tensor first, Tensor wi, Tensor bi, org.realmjava.tensor.kernels.UnaryOp act, Tensor wo, Tensor bo,
                                                Tensor gamma, Tensor beta, float eps) {
         boolean grad = Autograd.needsGrad(first, wi, bi, wo, bo, gamma, beta);
@@ -283,7 +291,7 @@ final class LinearAlgebra {
             Tensor x2 = first.reshape(-1, h);
             long m = x2.size(0);
             Layout la = Layout.of(x2);
-            Object pi = shapes && m > 0 && !la.trans ? packedFor(m, h, wi) : null;
+            Object pi = shapes && m > FUSED_FFN_MIN_ROWS && !la.trans ? packedFor(m, h, wi) : null;
             Object po = pi == null ? null : packedFor(m, inter, wo);
             if (po != null) {
                 var k = Tensor.k();

@@ -278,13 +278,13 @@ class FusedOpsTest {
      * The fused inference FFN sublayer (one kernel, its intermediate in the second product's packed
      * layout) gives the bits of its composition, linear + GELU then linearResidualLayerNorm: hidden
      * 64 / FFN 128, hidden 40 / FFN 72 (GELU columns past the last whole vector), MiniLM-like 96 /
-     * 384, on a row count with an 8-row tail; with a gradient to record it is the composition.
+     * 384, on 261 rows (an 8-row tail); with a gradient to record it is the composition.
      */
     @Test
     void fusedFeedForwardGivesItsCompositionsBits() {
         Random rng = new Random(21);
         int[][] shapes = {{64, 128, 4}, {40, 72, 5}, {96, 384, 3}};
-        int tokens = 61;
+        int tokens = 261; // above the fused kernel's row threshold (LinearAlgebra.FUSED_FFN_MIN_ROWS)
         for (int[] sh : shapes) {
             int h = sh[0], inter = sh[1];
             Tensor x = Tensor.uniform(rng, -1, 1, 1, tokens, h);
