@@ -211,9 +211,7 @@ final class LinearAlgebra {
         Layout la = Layout.of(x2), lb = Layout.of(w.transpose(0, 1));
         Object packed = null;
         // (the packed product keeps a packed copy of all of A per thread: m * in bounded like the weight)
-        if (mayPack && m <= PACKED_MAX_M && m * in <= PACKED_MAX_ELEMENTS && !la.trans && lb.trans && w == weight) {
-            packed = packedWeight(w, (int) out, (int) in, (int) lb.ld, bf16Weight);
-        }
+        if (mayPack && !la.trans && w == weight) packed = packedFor(m, in, w);
         if (packed != null && bias != null) {
             Tensor.k().gemmPackedWeightBias(m, (int) out, (int) in, base(la.t), (int) la.ld, packed, bias, act, cs, (int) out);
             return c;
@@ -265,6 +263,13 @@ final class LinearAlgebra {
     }
 
     /**
+     * At or below this many rows the FFN runs as the composition (same bits): measured 1.03x for the
+     * fused kernel at 512 and 2,048 rows, but not shown at batch 1 (128 rows), where the encoder
+     * against ORT read 0.97-0.99x with it and 1.00x without in single runs.
+     */
+    static final int FUSED_FFN_MIN_ROWS = 256;
+
+    /**
      * LayerNorm(act(x Wi^T + bi) Wo^T + bo + x) with gamma, beta, eps: a post-LN transformer's
      * feed-forward sublayer. Equal, bit for bit, to {@link #linear}(x, wi, bi, act) followed by
      * {@link #linearResidualLayerNorm}(that, wo, bo, x, gamma, beta, eps), which is what it runs
@@ -274,13 +279,6 @@ final class LinearAlgebra {
      * a layout of its own (on the CPU, the second product's packed A: no row-major round trip, no
      * packing).
      */
-    /**
-     * At or below this many rows the FFN runs as the composition (same bits): measured 1.03x for the
-     * fused kernel at 512 and 2,048 rows, but not shown at batch 1 (128 rows), where the encoder
-     * against ORT read 0.97-0.99x with it and 1.00x without in single runs.
-     */
-    static final int FUSED_FFN_MIN_ROWS = 256;
-
     static Tensor feedForwardResidualLayerNorm(Tensor first, Tensor wi, Tensor bi, org.realmjava.tensor.kernels.UnaryOp act, Tensor wo, Tensor bo,
                                                Tensor gamma, Tensor beta, float eps) {
         boolean grad = Autograd.needsGrad(first, wi, bi, wo, bo, gamma, beta);
@@ -308,23 +306,13 @@ final class LinearAlgebra {
         return out;
     }
 
-    /** The packed form of weight [n, in] for an inference product of m rows, under the limits {@link #product} applies; null where there is none. */
+    /** The packed form of weight [n, in] for an inference product of m rows within the packed path's limits (PACKED_MAX_M, PACKED_MAX_ELEMENTS, W stored [n, in] row-major); null where there is none. */
     private static Object packedFor(long m, long in, Tensor weight) {
         if (m > PACKED_MAX_M || m * in > PACKED_MAX_ELEMENTS || weight.size(1) != in) return null;
         if (weight.dtype() != DType.F32 && weight.dtype() != DType.BF16) return null;
         Layout lb = Layout.of(weight.transpose(0, 1));
         if (!lb.trans) return null;
         return packedWeight(weight, (int) weight.size(0), (int) in, (int) lb.ld, weight.dtype() == DType.BF16);
-    }
-
-    /** Each sequence of a varlen batch inside the token rows. */
-    private static void checkVarlen(String op, long tokens, int[] starts, int[] lens) {
-        if (starts.length != lens.length) throw new IllegalArgumentException(op + ": " + starts.length + " starts but " + lens.length + " lengths");
-        for (int s = 0; s < starts.length; s++) {
-            if (starts[s] < 0 || lens[s] < 0 || (long) starts[s] + lens[s] > tokens) {
-                throw new IllegalArgumentException(op + ": sequence " + s + " (start " + starts[s] + ", length " + lens[s] + ") is outside the " + tokens + " token rows");
-            }
-        }
     }
 
     /**
@@ -403,7 +391,12 @@ final class LinearAlgebra {
                     + Shapes.str(v.shape()) + ", " + heads + " heads — need equal [T, heads * headDim] (or [1, T, ...]) token rows");
         }
         long tokens = q3.size(1), width = q3.size(2);
-        checkVarlen("attentionVarlen", tokens, starts, lens);
+        if (starts.length != lens.length) throw new IllegalArgumentException("attentionVarlen: " + starts.length + " starts but " + lens.length + " lengths");
+        for (int s = 0; s < starts.length; s++) {
+            if (starts[s] < 0 || lens[s] < 0 || (long) starts[s] + lens[s] > tokens) {
+                throw new IllegalArgumentException("attentionVarlen: sequence " + s + " (start " + starts[s] + ", length " + lens[s] + ") is outside the " + tokens + " token rows");
+            }
+        }
         Tensor qt = tokenRows(q3, "attentionVarlen"), kt = tokenRows(k3, "attentionVarlen"), vt = tokenRows(v3, "attentionVarlen");
         Tensor out = Tensor.uninitialized(1, tokens, width);
         Tensor.k().attentionVarlen(base(qt), ld(qt), base(kt), ld(kt), base(vt), ld(vt), out.segment(), (int) width, starts, lens, heads,
