@@ -20,6 +20,7 @@ import org.realmjava.tensor.parallel.Parallel;
  * 32 or 64 (too thin for a general GEMM: packing dominates), a [batch, heads, len, len] score
  * tensor written and read twice, and two head permute copies. Here one task owns one (batch, head):
  * <pre>
+ * copy the Q, K, V rows of a group of the sequence's heads into scratch (one sweep over the rows, see pairs)
  * pack K^T and V of the head once, in panels W = 2 vectors wide (zero padded):
  *   kt[panel][d][W] (keys across), vp[panel][j][W] (head dims across)
  * for each block of 8 queries (packed transposed, qb[d][8]):
@@ -47,8 +48,10 @@ final class SimdAttention {
     /** Per-thread scratch, grown on demand: K^T, V, the query block, the score block, the mask row, the output tile. */
     private static final class Scratch {
         float[] kt = new float[0], vp = new float[0], qb = new float[0], s = new float[0], maskRow = new float[0], row = new float[0];
+        /** The rows of a group of heads of one sequence (Q, K, V), [token][heads of the group * hd], and which group they hold. */
+        float[] gq = new float[0], gk = new float[0], gv = new float[0];
         final float[] tile = new float[R * W];
-        final float[] inv = new float[R], max = new float[R];
+        final float[] inv = new float[R], max = new float[R], lanes = new float[R * L];
         /** The sequence whose mask row maskRow holds in the forward (-1: none yet in this chunk). */
         int maskOf = -1;
 
@@ -68,6 +71,14 @@ final class SimdAttention {
             if (dp.length < R * lenPad) dp = new float[R * lenPad];
             if (dkAcc.length < len * hdPad) dkAcc = new float[len * hdPad];
             if (dvAcc.length < len * hdPad) dvAcc = new float[len * hdPad];
+        }
+
+        void ensureGroup(int n) {
+            if (gq.length < n) {
+                gq = new float[n];
+                gk = new float[n];
+                gv = new float[n];
+            }
         }
 
         void ensure(int hd, int lenPad, int hdPad, int len) {
@@ -101,10 +112,7 @@ final class SimdAttention {
             Scratch sc = SCRATCH.get();
             sc.ensure(hd, lenPad, hdPad, len);
             sc.maskOf = -1; // the mask row is packed once per sequence, for its heads of this chunk
-            for (long t = s; t < e; t++) {
-                int b = (int) (t / heads), h = (int) (t % heads);
-                head(q, ldq, k, ldk, v, ldv, mask, out, ldo, b, (long) b * len, h, heads, len, lenPad, hd, hdPad, scale, train, sc);
-            }
+            pairs(q, ldq, k, ldk, v, ldv, mask, out, ldo, null, null, len, s, e, heads, hd, hdPad, scale, train, sc);
         });
     }
 
@@ -143,23 +151,58 @@ final class SimdAttention {
             Scratch sc = SCRATCH.get();
             sc.ensure(hd, maxPad, hdPad, mLen);
             sc.maskOf = -1;
-            for (long c = c0; c < c1; c++) {
-                for (int t = split[(int) c]; t < split[(int) c + 1]; t++) {
-                    int s = t / heads, h = t % heads, len = lens[s];
-                    if (len == 0) continue;
-                    head(q, ldq, k, ldk, v, ldv, null, out, ldo, s, starts[s], h, heads, len, roundUp(len, W), hd, hdPad, scale, null, sc);
-                }
-            }
+            for (long c = c0; c < c1; c++) pairs(q, ldq, k, ldk, v, ldv, null, out, ldo, starts, lens, 0, split[(int) c], split[(int) c + 1], heads, hd, hdPad, scale, null, sc);
         });
     }
 
-    private static void head(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
-                             MemorySegment out, int ldo, int b, long tok0, int h, int heads, int len, int lenPad, int hd, int hdPad, float scale,
-                             Train train, Scratch sc) {
+    /**
+     * The (sequence, head) pairs t0 .. t1 - 1 of one task (pair t: sequence t / heads, head t % heads;
+     * sequence b is the rows starts[b] ..+lens[b], or with starts null b * len ..+len). A sequence's
+     * heads go in groups whose Q, K and V rows are first copied into scratch in one sweep, then each
+     * head packs from there. Why: a head's slice of a token row is 128 bytes of a 4.6 KB row, so
+     * packing straight from the rows (K transposed by scalar stores between the loads) kept only a
+     * few cache misses in flight; on 21-token WordNet glosses the loads of those rows were ~60% of
+     * the attention's samples, and the copy loop, loads only, keeps many in flight.
+     */
+    private static void pairs(MemorySegment q, int ldq, MemorySegment k, int ldk, MemorySegment v, int ldv, MemorySegment mask,
+                              MemorySegment out, int ldo, int[] starts, int[] lens, int len, long t0, long t1, int heads, int hd, int hdPad,
+                              float scale, Train train, Scratch sc) {
+        for (long t = t0; t < t1; ) {
+            int b = (int) (t / heads), h0 = (int) (t % heads);
+            int n = lens == null ? len : lens[b];
+            long tok0 = starts == null ? (long) b * len : starts[b];
+            int group = (int) Math.min(Math.min(heads - h0, t1 - t), Math.max(1, GROUP_BYTES / (3L * Math.max(1, n) * hd * Float.BYTES)));
+            t += group;
+            if (n == 0) continue;
+            int span = group * hd;
+            sc.ensureGroup(roundUp(n, R) * span);
+            long col0 = (long) h0 * hd;
+            for (int j = 0; j < n; j++) {
+                long row = tok0 + j;
+                SimdKernels.copyToArray(q, row * ldq + col0, sc.gq, j * span, span);
+                SimdKernels.copyToArray(k, row * ldk + col0, sc.gk, j * span, span);
+                SimdKernels.copyToArray(v, row * ldv + col0, sc.gv, j * span, span);
+            }
+            // query rows past the end are zeros, so the last block of 8 is packed as a whole one too
+            java.util.Arrays.fill(sc.gq, n * span, roundUp(n, R) * span, 0f);
+            for (int g = 0; g < group; g++) head(span, g * hd, mask, out, ldo, b, tok0, h0 + g, heads, n, roundUp(n, W), hd, hdPad, scale, train, sc);
+        }
+    }
+
+    /**
+     * Bytes of Q, K and V rows a group copies (the heads of a sequence that fit; at least one head):
+     * a quarter of this machine's 1 MB L2, so the group stays there while its heads run (21-token
+     * sequences: 64 KB to 1 MB per group within 4% of each other, 16 KB, two heads, 7-10% slower).
+     */
+    private static final long GROUP_BYTES = 256 << 10;
+
+    /** One head of one sequence, from the group rows in sc (the head's columns at hc of rows span floats long). */
+    private static void head(int span, int hc, MemorySegment mask, MemorySegment out, int ldo, int b, long tok0, int h, int heads, int len,
+                             int lenPad, int hd, int hdPad, float scale, Train train, Scratch sc) {
         int col = h * hd;
-        float[] kt = sc.kt, vp = sc.vp, qb = sc.qb, sm = sc.s, maskRow = sc.maskRow, tile = sc.tile, inv = sc.inv, row = sc.row;
-        packTransposed(k, ldk, tok0, col, len, lenPad, hd, kt, row);
-        packPanels(v, ldv, tok0, col, len, hd, hdPad, vp);
+        float[] kt = sc.kt, vp = sc.vp, qb = sc.qb, sm = sc.s, maskRow = sc.maskRow, tile = sc.tile, inv = sc.inv;
+        packTransposed(sc.gk, span, hc, len, lenPad, hd, kt);
+        packPanels(sc.gv, span, hc, len, hd, hdPad, vp);
         if (sc.maskOf != b) {
             packMask(mask, tok0, len, lenPad, maskRow);
             sc.maskOf = b;
@@ -170,12 +213,13 @@ final class SimdAttention {
         int live = roundUp(len, L);
         for (int i0 = 0; i0 < len; i0 += R) {
             int rows = Math.min(R, len - i0);
-            packQ(q, ldq, tok0 + i0, col, rows, hd, sc);
+            packBlockTransposed(sc.gq, span, i0 * span + hc, hd, qb);
             // S = Qblock K^T, one panel of W keys at a time, straight into the score rows
             for (int c = 0; c < lenPad; c += W) microQk(qb, kt, c * hd, hd, sm, c, lenPad);
             // softmax numerators in place for the block's real rows (the tile's other rows are
             // computed from stale scores and never stored); the 1/sum is applied to the output
-            for (int r = 0; r < rows; r++) inv[r] = 1f / expRow(sm, r * lenPad, live, scale, maskRow, sc.max, r);
+            for (int r = 0; r < rows; r++) expRow(sm, r * lenPad, live, scale, maskRow, sc.max, r, sc.lanes);
+            invertSums(sc.lanes, rows, inv);
             if (train != null) {
                 // keep the row's stats for the backward, normalise as the backward will, then drop out
                 for (int r = 0; r < rows; r++) {
@@ -224,6 +268,24 @@ final class SimdAttention {
         }
     }
 
+    /** The head's rows of x (rows ld apart, the head at column col), transposed into W-wide panels as the segment version. */
+    private static void packTransposed(float[] x, int ld, int col, int len, int lenPad, int hd, float[] dst) {
+        java.util.Arrays.fill(dst, 0, hd * lenPad, 0f);
+        for (int j = 0; j < len; j++) {
+            int off = (j / W) * hd * W + j % W, src = j * ld + col;
+            for (int d = 0; d < hd; d++) dst[off + d * W] = x[src + d];
+        }
+    }
+
+    /** The head's rows of x (rows ld apart, the head at column col) in W-wide panels of head dims, as the segment version. */
+    private static void packPanels(float[] x, int ld, int col, int len, int hd, int hdPad, float[] dst) {
+        if (hd % W != 0) java.util.Arrays.fill(dst, 0, len * hdPad, 0f);
+        for (int j = 0; j < len; j++) {
+            int src = j * ld + col;
+            for (int c = 0; c < hd; c += W) System.arraycopy(x, src + c, dst, (c / W) * len * W + j * W, Math.min(W, hd - c));
+        }
+    }
+
     /** The head's rows of x in W-wide panels of head dims: dst[(c / W) * len * W + j * W + (d - c)], zero padded. */
     private static void packPanels(MemorySegment x, int ld, long tok0, int col, int len, int hd, int hdPad, float[] dst) {
         if (hd % W != 0) java.util.Arrays.fill(dst, 0, len * hdPad, 0f);
@@ -239,9 +301,13 @@ final class SimdAttention {
         for (int r = 0; r < rows; r++) SimdKernels.copyToArray(x, (tok + r) * ld + col, dst, r * hdPad, hd);
     }
 
-    /** The query block from token tok, transposed: qb[d * R + r] (rows past the block's end are zero). */
-    private static void packQ(MemorySegment q, int ldq, long tok, int col, int rows, int hd, Scratch sc) {
-        packBlockTransposed(q, ldq, tok, col, rows, hd, sc.qb, sc.row);
+    /** The 8 query rows x[first ..] (ld apart; zeros past the sequence's end), transposed: qb[d * R + r]. */
+    private static void packBlockTransposed(float[] x, int ld, int first, int hd, float[] qb) {
+        int d = 0;
+        if (L == 16) for (; d + 16 <= hd; d += 16) SimdGemm.transpose8x16(x, first + d, ld, qb, d * R);
+        for (; d < hd; d++) {
+            for (int r = 0; r < R; r++) qb[d * R + r] = x[first + r * ld + d];
+        }
     }
 
     private static void packBlockTransposed(MemorySegment q, int ldq, long tok, int col, int rows, int hd, float[] qb, float[] row) {
@@ -510,7 +576,6 @@ final class SimdAttention {
         c71.intoArray(tile, 7 * W + L);
     }
 
-    /** row = exp(scale * row + mask - max) over n (a multiple of L) columns; returns the row's sum. */
     /** s[off ..+n] = exp(s * scale + mask - max) * inv: the probabilities of a score row, as expRow and the forward make them. */
     private static void probabilities(float[] s, int off, int n, float scale, float[] mask, float max, float inv) {
         for (int j = 0; j < n; j += L) {
@@ -521,9 +586,9 @@ final class SimdAttention {
 
     /**
      * s[off ..+n] = exp(z - m) with z = s * scale + mask and m the row's maximum (written to
-     * maxOut[r]); returns the sum of the exponentials.
+     * maxOut[r]); the exponentials summed lane by lane into sums[r * L ..+L].
      */
-    private static float expRow(float[] s, int off, int n, float scale, float[] mask, float[] maxOut, int r) {
+    private static void expRow(float[] s, int off, int n, float scale, float[] mask, float[] maxOut, int r, float[] sums) {
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < n; j += L) {
             FloatVector z = FloatVector.fromArray(S, s, off + j).mul(scale).add(FloatVector.fromArray(S, mask, j));
@@ -538,7 +603,29 @@ final class SimdAttention {
             e.intoArray(s, off + j);
             sum = sum.add(e);
         }
-        return SimdMath.sum(sum);
+        sum.intoArray(sums, r * L);
+    }
+
+    /**
+     * inv[r] = 1 / (the sum of sums[r * L ..+L]) for the block's rows, the lanes added in
+     * SimdMath.sum's order. A call per block, not per row: the per-row call taking the vector was
+     * not inlined into head and boxed it, and per row cost ~8% of short sequences' attention.
+     */
+    private static void invertSums(float[] a, int rows, float[] inv) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * L;
+            if (L == 16) {
+                // straight-line, the adds of one step independent (a loop over the steps: ~6% of short sequences' attention)
+                float s0 = a[o] + a[o + 8], s1 = a[o + 1] + a[o + 9], s2 = a[o + 2] + a[o + 10], s3 = a[o + 3] + a[o + 11];
+                float s4 = a[o + 4] + a[o + 12], s5 = a[o + 5] + a[o + 13], s6 = a[o + 6] + a[o + 14], s7 = a[o + 7] + a[o + 15];
+                inv[r] = 1f / (((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)));
+                continue;
+            }
+            for (int step = L / 2; step >= 1; step /= 2) {
+                for (int i = 0; i < step; i++) a[o + i] += a[o + i + step];
+            }
+            inv[r] = 1f / a[o];
+        }
     }
 
     private static int roundUp(int x, int m) {

@@ -757,6 +757,13 @@ public final class SimdGemm implements GemmKernel {
                 row(a, first + 4 * ld, alpha), row(a, first + 5 * ld, alpha), row(a, first + 6 * ld, alpha), row(a, first + 7 * ld, alpha), dst, o, false);
     }
 
+    /** The same from an array: 8 rows x 16 columns from a[first ..] (rows ld apart) as 16 columns of 8 at dst[o ..+128]. */
+    static void transpose8x16(float[] a, int first, int ld, float[] dst, int o) {
+        transpose8x16(FloatVector.fromArray(S, a, first), FloatVector.fromArray(S, a, first + ld), FloatVector.fromArray(S, a, first + 2 * ld),
+                FloatVector.fromArray(S, a, first + 3 * ld), FloatVector.fromArray(S, a, first + 4 * ld), FloatVector.fromArray(S, a, first + 5 * ld),
+                FloatVector.fromArray(S, a, first + 6 * ld), FloatVector.fromArray(S, a, first + 7 * ld), dst, o, false);
+    }
+
     /** Rows r0 .. r7 (16 columns each) as 16 columns of 8 at dst[o ..+128], written or (add) added to what is there. */
     private static void transpose8x16(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3, FloatVector r4, FloatVector r5,
                                       FloatVector r6, FloatVector r7, float[] dst, int o, boolean add) {

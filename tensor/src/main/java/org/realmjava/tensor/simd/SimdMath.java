@@ -2,6 +2,7 @@ package org.realmjava.tensor.simd;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -30,6 +31,7 @@ public final class SimdMath {
             P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
     /** Adding then subtracting 1.5 * 2^23 rounds to the nearest integer (ties to even) for |v| < 2^22. */
     private static final float ROUNDER = 12582912f;
+    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
     /** Above: e^x overflows to +inf; below: it is 0 in f32 (the smallest subnormal is e^-103.28). */
     private static final float HI = 88.72283935f, LO = -103.972084f;
 
@@ -51,8 +53,16 @@ public final class SimdMath {
 
     /** e^x per lane, the same bits in every JIT tier; -inf gives 0, +inf gives +inf, NaN gives NaN. */
     public static FloatVector exp(FloatVector x) {
-        FloatVector c = x.max(LO).min(HI);
-        FloatVector n = c.fma(LOG2E, ROUNDER).sub(ROUNDER);
+        // Lanes outside [LO, HI] get their result from the blends at the end and are computed from 0
+        // meanwhile: from LO (x = -inf in a masked softmax) the product 2^n came out subnormal, and
+        // on this Zen 4 such a vector took twice as long as a normal one. Masks and blends, not
+        // min/max, and n's integer from t's bits, not convert(F2I): Java's NaN and -0 rules turn
+        // each of those into a compare-and-fix-up sequence (~3x the ops of the operation itself).
+        VectorMask<Float> under = x.compare(VectorOperators.LT, LO), over = x.compare(VectorOperators.GT, HI);
+        FloatVector c = x.blend(0f, under.or(over));
+        // t = c log2(e) + 1.5 * 2^23 keeps round(c log2(e)) as an integer in its low mantissa bits
+        FloatVector t = c.fma(LOG2E, ROUNDER);
+        FloatVector n = t.sub(ROUNDER);
         // LN2_HI has 9 significant bits: n * LN2_HI is exact, so the first step needs no fma
         FloatVector r = c.sub(n.mul(LN2_HI));
         r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
@@ -60,13 +70,13 @@ public final class SimdMath {
                 .fma(r, FloatVector.broadcast(S, P5));
         FloatVector er = p.mul(r).fma(r, r).add(1f); // 1 + r + r^2 P(r)
         // 2^n as two factors, so that n down to -150 (subnormal results) stays exact
-        IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0);
+        IntVector ni = t.reinterpretAsInts().sub(ROUNDER_BITS);
         IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
         FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector y = er.mul(s1).mul(s2);
-        y = y.blend(0f, x.compare(VectorOperators.LT, LO));
-        return y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, HI));
+        y = y.blend(0f, under);
+        return y.blend(Float.POSITIVE_INFINITY, over);
     }
 
     /** tanh(x) = sign(x) (1 - 2 / (e^{2|x|} + 1)); absolute error ~1e-7 near 0. */

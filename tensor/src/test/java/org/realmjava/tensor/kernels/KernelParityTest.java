@@ -259,8 +259,10 @@ class KernelParityTest {
 
     static Stream<Arguments> attentionVarlenCases() {
         // {heads, headDim, sequence lengths...}: one token, an empty sequence, tails of the 8-row block
-        // and of the 2-vector tile, a long one beside short ones (the cost split), BERT-base heads
-        int[][] cases = {{1, 1, 1}, {3, 5, 7, 0, 2, 33}, {2, 32, 19, 1, 128, 5, 64}, {12, 32, 21, 23, 24, 24, 30}, {4, 64, 50, 3}, {1, 17, 9}};
+        // and of the 2-vector tile, a long one beside short ones (the cost split), BERT-base heads, a
+        // sequence whose heads do not fit one group of copied rows (200 tokens: groups of 3 of 12 heads)
+        int[][] cases = {{1, 1, 1}, {3, 5, 7, 0, 2, 33}, {2, 32, 19, 1, 128, 5, 64}, {12, 32, 21, 23, 24, 24, 30}, {4, 64, 50, 3}, {1, 17, 9},
+                {12, 32, 200, 7}};
         return backends().flatMap(k -> Arrays.stream(cases).map(c -> Arguments.of(k, c)));
     }
 
