@@ -48,7 +48,7 @@ final class SimdAttention {
     /** Per-thread scratch, grown on demand: K^T, V, the query block, the score block, the mask row, the output tile. */
     private static final class Scratch {
         float[] kt = new float[0], vp = new float[0], qb = new float[0], s = new float[0], maskRow = new float[0], row = new float[0];
-        /** The rows of a group of heads of one sequence (Q, K, V), [token][heads of the group * hd], and which group they hold. */
+        /** The rows of a group of heads of one sequence (Q, K, V), [token][heads of the group * hd] (see pairs). */
         float[] gq = new float[0], gk = new float[0], gv = new float[0];
         final float[] tile = new float[R * W];
         final float[] inv = new float[R], max = new float[R], lanes = new float[R * L];
@@ -174,8 +174,8 @@ final class SimdAttention {
             int group = (int) Math.min(Math.min(heads - h0, t1 - t), Math.max(1, GROUP_BYTES / (3L * Math.max(1, n) * hd * Float.BYTES)));
             t += group;
             if (n == 0) continue;
-            int span = group * hd;
-            sc.ensureGroup(roundUp(n, R) * span);
+            int span = group * hd, rowsPad = roundUp(n, R);
+            sc.ensureGroup(rowsPad * span);
             long col0 = (long) h0 * hd;
             for (int j = 0; j < n; j++) {
                 long row = tok0 + j;
@@ -184,7 +184,7 @@ final class SimdAttention {
                 SimdKernels.copyToArray(v, row * ldv + col0, sc.gv, j * span, span);
             }
             // query rows past the end are zeros, so the last block of 8 is packed as a whole one too
-            java.util.Arrays.fill(sc.gq, n * span, roundUp(n, R) * span, 0f);
+            java.util.Arrays.fill(sc.gq, n * span, rowsPad * span, 0f);
             for (int g = 0; g < group; g++) head(span, g * hd, mask, out, ldo, b, tok0, h0 + g, heads, n, roundUp(n, W), hd, hdPad, scale, train, sc);
         }
     }

@@ -56,8 +56,8 @@ public final class SimdMath {
         // Lanes outside [LO, HI] get their result from the blends at the end and are computed from 0
         // meanwhile: from LO (x = -inf in a masked softmax) the product 2^n came out subnormal, and
         // on this Zen 4 such a vector took twice as long as a normal one. Masks and blends, not
-        // min/max, and n's integer from t's bits, not convert(F2I): Java's NaN and -0 rules turn
-        // each of those into a compare-and-fix-up sequence (~3x the ops of the operation itself).
+        // min/max, and n's integer from t's bits, not convert(F2I): Java's NaN and -0 rules compile
+        // each of those to the instruction plus a compare-and-fix-up sequence.
         VectorMask<Float> under = x.compare(VectorOperators.LT, LO), over = x.compare(VectorOperators.GT, HI);
         FloatVector c = x.blend(0f, under.or(over));
         // t = c log2(e) + 1.5 * 2^23 keeps round(c log2(e)) as an integer in its low mantissa bits
