@@ -192,8 +192,9 @@ public final class SimdGemm implements GemmKernel {
      * rather than one fixed slab per thread: at batch 1 the caller's half of a static split
      * finished measurably later than the worker's (the worker then idled ~7% of the forward), and
      * taking 2-panel claims from a shared counter took the MiniLM B=1 forward from 16.67 to 16.19 ms
-     * median (A/B alternating in one JVM). Each panel is computed by one thread over every K
-     * block, so the result does not depend on who took which claim.
+     * median (A/B alternating in one JVM). A claim is a group of panels over one block of
+     * {@link #MC_PACKED} rows (see gemmPackedWeight); each tile is computed by one thread over every
+     * K block, so the result does not depend on who took which claim.
      */
     static final int CLAIM_PANELS = 2;
     /**
@@ -281,8 +282,10 @@ public final class SimdGemm implements GemmKernel {
      * C[m, n] = A[m, k] W^T with W packed by {@link #packWeight}. Above {@link #SHARED_A_MIN_ROWS}
      * rows A is packed once, the threads splitting its row panels, into the caller's buffer; below,
      * each thread packs all of A for itself. Then each thread takes claims of {@link #claimPanels}
-     * column panels and runs every K block of each (splitting the rows instead, so that each
-     * thread reads all of W, was measured slower). Packing A once: with each thread packing all of
+     * column panels over one block of {@link #MC_PACKED} rows and runs every K block of each, a
+     * panel group's row blocks claimed one after another so that both threads work on the same
+     * panels of W at a time (a static split of the rows, each thread reading all of W, was
+     * measured slower). Packing A once: with each thread packing all of
      * A, the packing was ~10% of a K = 1536 product (the FFN output) on both threads at once;
      * shared, those products ran 4-12% faster and the K = 384 ones 0-4% (A/B alternating in one
      * JVM, M = 384 to 1344).
@@ -291,18 +294,18 @@ public final class SimdGemm implements GemmKernel {
         gemmPackedWeight(m, n, k, a, lda, w, c, ldc, null);
     }
 
-    /** Called with the columns [c0, c1) of C once every row of them is final, on the thread that computed them. */
+    /** Called with a block of C, columns [c0, c1) of rows [r0, r1), once it is final, on the thread that computed it. */
     @FunctionalInterface
-    interface ColumnsDone {
-        void done(int c0, int c1);
+    interface BlockDone {
+        void done(int c0, int c1, int r0, int r1);
     }
 
     /**
      * {@link #gemmPackedWeight(int, int, int, MemorySegment, int, Packed, MemorySegment, int)} with a
-     * hook (may be null) run on each claim's columns as soon as they are done, while they are still
-     * in this core's cache: a Linear layer's bias and activation (SimdKernels.gemmPackedWeightBias).
+     * hook (may be null) run on each claim's block of C as soon as it is done, while it is still in
+     * this core's cache: a Linear layer's bias and activation (SimdKernels.gemmPackedWeightBias).
      */
-    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc, ColumnsDone done) {
+    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, Packed w, MemorySegment c, int ldc, BlockDone done) {
         gemmPackedWeight(m, n, k, a, lda, null, w, Target.rows(c, ldc), done);
     }
 
@@ -314,7 +317,7 @@ public final class SimdGemm implements GemmKernel {
      * QKV and FFN shapes). The tiles, their sums and their order are those of the row-major
      * product: the same bits.
      */
-    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, PackedRows aPacked, Packed w, Target out, ColumnsDone done) {
+    static void gemmPackedWeight(int m, int n, int k, MemorySegment a, int lda, PackedRows aPacked, Packed w, Target out, BlockDone done) {
         if (w.n() != n || w.k() != k) throw new IllegalArgumentException("packed weight is " + w.n() + " x " + w.k() + ", the product needs " + n + " x " + k);
         if (aPacked != null && (aPacked.m() != m || aPacked.k() != k)) throw new IllegalArgumentException("packed A is " + aPacked.m() + " x " + aPacked.k() + ", the product needs " + m + " x " + k);
         if (out.packed() != null && (out.packed().m() != m || out.packed().k() != n)) throw new IllegalArgumentException("packed C is " + out.packed().m() + " x " + out.packed().k() + ", the product makes " + m + " x " + n);
@@ -331,24 +334,28 @@ public final class SimdGemm implements GemmKernel {
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
         float[] shared = aPacked != null ? aPacked.data() : m > SHARED_A_MIN_ROWS ? packAShared(a, lda, m, k, mPad, parallel) : null;
+        // A claim is a group of panels over one row block, the row blocks of a group taken one after another: with a
+        // claim per panel group over all rows, the last claim left the other thread idle for up to a claim's time (a
+        // 12th of the QKV product, a 4th of a 384-wide one); in whole refresh passes, toggled in one JVM: WordNet
+        // 1.009-1.085x, SQuAD's first 600 paragraphs 1.039x, the same vectors.
+        int rowBlocks = (m + MC_PACKED - 1) / MC_PACKED, units = claims * rowBlocks;
         AtomicInteger next = new AtomicInteger();
-        Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
+        Parallel.forRange(parallel ? Math.min(units, Parallel.threads()) : 1, 1, (s, e) -> {
             float[] ap = shared;
             if (ap == null) {
                 // small A: each thread packs all of it for itself (no second hand-off, no lines moving between cores)
                 ap = packedABuffer(mPad * k);
                 packA(a, lda, 0, m, k, mPad, ap);
             }
-            for (int u; (u = next.getAndIncrement()) < claims; ) {
-                int p0 = u * claimPanels, p1 = Math.min(panels, p0 + claimPanels);
+            for (int u; (u = next.getAndIncrement()) < units; ) {
+                int claim = u / rowBlocks, ic = (u % rowBlocks) * MC_PACKED, mc = Math.min(MC_PACKED, m - ic);
+                int p0 = claim * claimPanels, p1 = Math.min(panels, p0 + claimPanels);
                 for (int pc = 0; pc < k; pc += KC) {
                     int kc = Math.min(KC, k - pc);
-                    for (int ic = 0; ic < m; ic += MC_PACKED) {
-                        int bBase = bq == null ? pc * panels * NR : (pc / 2) * panels * NR;
-                        macroKernel8(ap, pc * mPad + ic * kc, bp, bq, bBase, Math.min(MC_PACKED, m - ic), kc, p0, p1, n, ic, out, pc == 0);
-                    }
+                    int bBase = bq == null ? pc * panels * NR : (pc / 2) * panels * NR;
+                    macroKernel8(ap, pc * mPad + ic * kc, bp, bq, bBase, mc, kc, p0, p1, n, ic, out, pc == 0);
                 }
-                if (done != null) done.done(p0 * NR, Math.min(n, p1 * NR));
+                if (done != null) done.done(p0 * NR, Math.min(n, p1 * NR), ic, ic + mc);
             }
         });
     }

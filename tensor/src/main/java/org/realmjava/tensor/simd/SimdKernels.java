@@ -786,8 +786,8 @@ public class SimdKernels implements Kernels {
     public void gemmPackedWeightBias(int m, int n, int k, MemorySegment a, int lda, Object packedW, MemorySegment bias, UnaryOp act,
                                      MemorySegment c, int ldc) {
         long bound = S.loopBound(n);
-        SimdGemm.gemmPackedWeight(m, n, k, a, lda, (SimdGemm.Packed) packedW, c, ldc, (c0, c1) -> {
-            for (int r = 0; r < m; r++) biasUnaryColumns(act, c, bias, c, (long) r * ldc, c0, c1, bound);
+        SimdGemm.gemmPackedWeight(m, n, k, a, lda, (SimdGemm.Packed) packedW, c, ldc, (c0, c1, r0, r1) -> {
+            for (int r = r0; r < r1; r++) biasUnaryColumns(act, c, bias, c, (long) r * ldc, c0, c1, bound);
         });
     }
 
@@ -814,19 +814,25 @@ public class SimdKernels implements Kernels {
         float[] bias8 = new float[inter * SimdGemm.MR8]; // bias[j] at 8 j .. 8 j + 7: one value per packed row of column j
         for (int j = 0; j < inter; j++) java.util.Arrays.fill(bias8, j * SimdGemm.MR8, (j + 1) * SimdGemm.MR8, bi.getAtIndex(F32, j));
         int vectorColumns = (int) S.loopBound(inter); // as biasUnaryRows splits a row: vectors below, the reference past
-        SimdGemm.gemmPackedWeight(m, inter, h, x, ldx, null, (SimdGemm.Packed) packedWi, new SimdGemm.Target(null, 0, mid), (from, to) -> {
-            // a claim's columns, split where a K block of the intermediate ends (a block's panels are apart)
+        SimdGemm.gemmPackedWeight(m, inter, h, x, ldx, null, (SimdGemm.Packed) packedWi, new SimdGemm.Target(null, 0, mid), (from, to, r0, r1) -> {
+            // the block's columns, split where a K block of the intermediate ends (a block's panels are apart); its
+            // row panels, the last block's with the padding rows its tiles wrote
+            int g1 = r1 == m ? mid.mPad() : r1;
             for (int c0 = from, c1; c0 < to; c0 = c1) {
                 c1 = Math.min(to, (c0 / SimdGemm.KC + 1) * SimdGemm.KC);
-                biasActivatePacked(mid, bias8, bi, act, c0, c1, vectorColumns);
+                biasActivatePacked(mid, bias8, bi, act, c0, c1, r0, g1, vectorColumns);
             }
         });
         SimdGemm.gemmPackedWeight(m, h, inter, null, 0, mid, (SimdGemm.Packed) packedWo, SimdGemm.Target.rows(out, ldo), null);
     }
 
-    /** act(x + bias) over columns [c0, c1) (one K block) of every row panel of the PackedRows mid: vectors below vectorColumns, the reference past. */
-    private void biasActivatePacked(SimdGemm.PackedRows mid, float[] bias8, MemorySegment bi, UnaryOp act, int c0, int c1, int vectorColumns) {
-        for (int g = 0; g < mid.mPad(); g += SimdGemm.MR8) {
+    /**
+     * act(x + bias) over columns [c0, c1) (one K block) of the row panels from row g0 to g1 (multiples of 8) of the
+     * PackedRows mid: vectors below vectorColumns, the reference past.
+     */
+    private void biasActivatePacked(SimdGemm.PackedRows mid, float[] bias8, MemorySegment bi, UnaryOp act, int c0, int c1, int g0, int g1,
+                                    int vectorColumns) {
+        for (int g = g0; g < g1; g += SimdGemm.MR8) {
             int at = mid.offset(g, c0) - c0 * SimdGemm.MR8; // element (row g + r, column j) at at + 8 j + r
             int vEnd = Math.max(c0, Math.min(c1, vectorColumns));
             biasUnaryPacked(act, mid.data(), bias8, at, c0 * SimdGemm.MR8, vEnd * SimdGemm.MR8);
