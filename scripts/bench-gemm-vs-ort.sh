@@ -14,10 +14,10 @@ java_run() {
     -cp benchmarks/target/benchmarks.jar org.realmjava.bench.GemmVsOrt "${@:2}" 2>/dev/null | grep '^engine='
 }
 for shape in "2048 1152 384" "2048 384 384" "2048 1536 384" "2048 384 1536" "128 1152 384"; do
+  reps=$(( ${shape%% *} >= 1024 ? 20 : 200 )) # ~1 s a round either way
   for threads in 1 "$(nproc)"; do
     for ((r = 0; r < runs; r++)); do
       for engine in realm ort; do
-        reps=$(( ${shape%% *} >= 1024 ? 20 : 200 )) # ~1 s a round either way
         line=$(java_run "$threads" $shape "$engine" 10 "$reps")
         echo "$line" | tee -a "$results"
       done

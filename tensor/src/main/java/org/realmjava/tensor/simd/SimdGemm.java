@@ -330,26 +330,25 @@ public final class SimdGemm implements GemmKernel {
         int panels = (n + NR - 1) / NR;
         float[] bp = w instanceof PackedWeight f ? f.panels() : null;
         int[] bq = w instanceof PackedWeightBf16 h ? h.pairs() : null;
-        int claimPanels = claimPanels(m, panels), claims = (panels + claimPanels - 1) / claimPanels;
+        int claimPanels = claimPanels(m, panels), groups = (panels + claimPanels - 1) / claimPanels;
         boolean parallel = 2L * m * n * k >= PARALLEL_MIN_FLOPS;
         int mPad = (m + MR8 - 1) / MR8 * MR8;
         float[] shared = aPacked != null ? aPacked.data() : m > SHARED_A_MIN_ROWS ? packAShared(a, lda, m, k, mPad, parallel) : null;
-        // A claim is a group of panels over one row block, the row blocks of a group taken one after another: with a
-        // claim per panel group over all rows, the last claim left the other thread idle for up to a claim's time (a
-        // 12th of the QKV product, a 4th of a 384-wide one); in whole refresh passes, toggled in one JVM: WordNet
-        // 1.009-1.085x, SQuAD's first 600 paragraphs 1.039x, the same vectors.
-        int rowBlocks = (m + MC_PACKED - 1) / MC_PACKED, units = claims * rowBlocks;
+        // claims by row block, not one per panel group over all rows: the last such claim left the other thread idle for
+        // up to a 12th of the QKV product, a 4th of a 384-wide one (whole refresh passes toggled in one JVM: WordNet
+        // 1.009-1.085x, SQuAD's first 600 paragraphs 1.039x, the same vectors)
+        int rowBlocks = (m + MC_PACKED - 1) / MC_PACKED, claims = groups * rowBlocks;
         AtomicInteger next = new AtomicInteger();
-        Parallel.forRange(parallel ? Math.min(units, Parallel.threads()) : 1, 1, (s, e) -> {
+        Parallel.forRange(parallel ? Math.min(claims, Parallel.threads()) : 1, 1, (s, e) -> {
             float[] ap = shared;
             if (ap == null) {
                 // small A: each thread packs all of it for itself (no second hand-off, no lines moving between cores)
                 ap = packedABuffer(mPad * k);
                 packA(a, lda, 0, m, k, mPad, ap);
             }
-            for (int u; (u = next.getAndIncrement()) < units; ) {
-                int claim = u / rowBlocks, ic = (u % rowBlocks) * MC_PACKED, mc = Math.min(MC_PACKED, m - ic);
-                int p0 = claim * claimPanels, p1 = Math.min(panels, p0 + claimPanels);
+            for (int u; (u = next.getAndIncrement()) < claims; ) {
+                int group = u / rowBlocks, ic = (u % rowBlocks) * MC_PACKED, mc = Math.min(MC_PACKED, m - ic);
+                int p0 = group * claimPanels, p1 = Math.min(panels, p0 + claimPanels);
                 for (int pc = 0; pc < k; pc += KC) {
                     int kc = Math.min(KC, k - pc);
                     int bBase = bq == null ? pc * panels * NR : (pc / 2) * panels * NR;
