@@ -3,37 +3,34 @@ package org.realmjava.mips;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
+import org.realmjava.tensor.simd.SimdSpecies;
 
 /**
  * The fused "dot products + running top-k" scan over the block layout (see {@link IndexHeader}):
- * for block b, one 16-lane vector holds dimension j of rows 16b..16b+15, so
- * {@code scores[16 rows] = sum_j q[j] * block[b][j][:]} is d FMAs with no horizontal sum, and the
- * 16 scores are compared with the collector's threshold in one vector compare; only rows that beat
- * it leave the registers. Never builds a Q x N score matrix.
+ * for block b, dimension j of rows 16b..16b+15 is 16 consecutive values, so
+ * {@code scores[16 rows] = sum_j q[j] * block[b][j][:]} is d vector FMAs with no horizontal sum,
+ * and the scores are compared with the collector's threshold in vector compares; only rows that
+ * beat it leave the registers. Never builds a Q x N score matrix.
  *
  * <p>Every row's score is one FMA chain over j = 0..d-1 in order, whatever the batch size, the
- * kernel variant or the thread split, so scores are bit-identical to {@link BruteForceSearch}.
+ * kernel, the vector width or the thread split, so scores are bit-identical to the scalar
+ * reference here and to {@link BruteForceSearch}.
  *
- * <p>Kernels: {@link #scan1} (one query, two blocks in flight to cover FMA latency; bandwidth-
- * bound), {@link #scan8} (eight queries share each block loaded from the mapped file) and
- * {@link #scanTile8} (the tiled regime: eight queries over two blocks of an L2-resident f32 tile,
- * compute-bound). 512-bit vectors are used when the JVM has them; otherwise the scalar path.
+ * <p>Entry points (FlatIndex picks one by batch size): {@link #scan1} (one query; bandwidth-bound),
+ * {@link #scan8} (eight queries share each block read from the mapped file) and
+ * {@link #scanTile8} (the tiled regime: eight queries over an L2-resident f32 tile, widened by
+ * {@link #widen}; compute-bound). The implementation is chosen once per JVM, like the tensor
+ * backend: {@link Scan512} where the JVM offers 512-bit vectors (a block's 16 rows are one vector),
+ * {@link ScanNarrow} for 256- and 128-bit vectors (a block is 2 or 4 vectors: AVX2, NEON), and the
+ * scalar reference in this class with {@code -Drealm.vectorbits=none} or
+ * {@code -Drealm.mips.scan=scalar}. {@link #path()} says which one runs.
  */
 final class BlockScan {
-    static final VectorSpecies<Float> F512 = FloatVector.SPECIES_512;
-    static final boolean VECTORIZED = org.realmjava.tensor.simd.SimdSpecies.FLOAT.vectorBitSize() >= 512;
     static final int B = IndexHeader.BLOCK;
     static final int GROUP = 8;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
-    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     /** The data a scan reads: the mapped block region and, for int8, the per-row scales. */
     record Data(MemorySegment blocks, MemorySegment scales, VectorDType dtype, int dim, long count) {}
@@ -41,258 +38,121 @@ final class BlockScan {
     /** Where candidates go: per query of the group, a collector (null for padding) and an excluded row. */
     record Sink(TopKCollector[] collectors, long[] excluded, SearchOptions options) {}
 
+    /** One implementation of the four scans; every one gives the reference's bits. */
+    interface Kernel {
+        /** "simd512", "simd256", "simd128" or "scalar". */
+        String name();
+
+        /** Scores of blocks [from, to) for the single query q (d floats at qOff). */
+        void scan1(Data data, long from, long to, float[] q, int qOff, Sink sink);
+
+        /** Scores of blocks [from, to) for a group of 8 queries (qs: 8 x d floats, padding rows zero), read from the mapped data. */
+        void scan8(Data data, long from, long to, float[] qs, Sink sink);
+
+        /** Blocks [from, from + count) widened into tile (f32, same block layout), for the tiled regime. */
+        void widen(Data data, long from, int count, float[] tile);
+
+        /** The tiled-regime scan: blocks [first, first + count) already widened into tile, 8 queries. */
+        void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink);
+    }
+
+    /** The kernel of this JVM, chosen once (a static final, so C2 sees one implementation). */
+    static final Kernel KERNEL = choose(System.getProperty("realm.mips.scan", "auto"), System.getProperty("realm.vectorbits", ""),
+            SimdSpecies.FLOAT.vectorBitSize());
+
     private BlockScan() {}
 
-    /** One dimension of 16 rows, widened to f32. dtype is loop-invariant, so C2 unswitches this. */
-    private static FloatVector load(Data data, long blockBase, int j) {
-        MemorySegment s = data.blocks;
-        VectorDType t = data.dtype;
-        if (t == VectorDType.F32) return FloatVector.fromMemorySegment(F512, s, (blockBase + (long) j * B) * 4, LE);
-        if (t == VectorDType.BF16) {
-            return ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_256, s, (blockBase + (long) j * B) * 2, LE)
-                    .convertShape(VectorOperators.S2I, IntVector.SPECIES_512, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-        }
-        return (FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, s, blockBase + (long) j * B, LE)
-                .convertShape(VectorOperators.B2F, F512, 0);
+    static Kernel choose(String wanted, String vectorBits, int bits) {
+        return switch (wanted.trim()) {
+            case "scalar" -> Scalar.INSTANCE;
+            case "auto", "" -> "none".equals(vectorBits.trim()) ? Scalar.INSTANCE : bits >= 512 ? new Scan512() : new ScanNarrow();
+            default -> throw new IllegalArgumentException("realm.mips.scan must be auto or scalar, not '" + wanted + "'");
+        };
     }
 
-    private static FloatVector scaled(Data data, long block, FloatVector acc) {
-        if (data.dtype != VectorDType.INT8) return acc;
-        return acc.mul(FloatVector.fromMemorySegment(F512, data.scales, block * B * 4, LE));
+    /** The name of the scan implementation this JVM runs (see {@link Kernel#name()}). */
+    static String path() {
+        return KERNEL.name();
     }
 
-    /** Scores of blocks [from, to) for the single query q (d floats at qOff). */
     static void scan1(Data data, long from, long to, float[] q, int qOff, Sink sink) {
-        if (!VECTORIZED) {
-            scalar(data, from, to, q, qOff, 1, sink);
-            return;
-        }
-        int d = data.dim;
-        TopKCollector c = sink.collectors[0];
-        float[] lanes = new float[B];
-        float threshold = c.threshold();
-        long b = from;
-        for (; b + 1 < to; b += 2) {
-            long base0 = b * d * B, base1 = base0 + (long) d * B;
-            FloatVector acc0 = FloatVector.zero(F512), acc1 = acc0;
-            for (int j = 0; j < d; j++) {
-                FloatVector qj = FloatVector.broadcast(F512, q[qOff + j]);
-                acc0 = load(data, base0, j).fma(qj, acc0);
-                acc1 = load(data, base1, j).fma(qj, acc1);
-            }
-            threshold = harvest(data, b, scaled(data, b, acc0), threshold, c, 0, sink, lanes);
-            threshold = harvest(data, b + 1, scaled(data, b + 1, acc1), threshold, c, 0, sink, lanes);
-        }
-        if (b < to) {
-            long base0 = b * d * B;
-            FloatVector acc0 = FloatVector.zero(F512);
-            for (int j = 0; j < d; j++) acc0 = load(data, base0, j).fma(FloatVector.broadcast(F512, q[qOff + j]), acc0);
-            harvest(data, b, scaled(data, b, acc0), threshold, c, 0, sink, lanes);
-        }
+        KERNEL.scan1(data, from, to, q, qOff, sink);
     }
 
-    /** Scores of blocks [from, to) for a group of 8 queries (qs: 8 x d floats, padding rows zero), read from the mapped data. */
     static void scan8(Data data, long from, long to, float[] qs, Sink sink) {
-        if (!VECTORIZED) {
-            scalar(data, from, to, qs, 0, GROUP, sink);
-            return;
-        }
-        float[] scores = new float[GROUP * B];
-        float[] th = thresholds(sink);
-        for (long b = from; b < to; b++) {
-            dots8(data, b * data.dim * B, qs, scores);
-            harvestScores(data, b, scores, 0, th, sink);
-        }
+        KERNEL.scan8(data, from, to, qs, sink);
     }
 
-    /**
-     * scores[i*16 + lane] = dot(query i, row 16b + lane) for the block at base. The kernels only
-     * compute and store; harvesting is a separate method. Kept apart, each loop stays small enough
-     * for C2 to inline every vector op: past its node budget the accumulators are boxed inside the
-     * loop, which was measured at 3-4x slower and made timings depend on JIT luck.
-     */
-    private static void dots8(Data data, long base, float[] qs, float[] scores) {
-        int d = data.dim;
-        FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int j = 0; j < d; j++) {
-            FloatVector v = load(data, base, j);
-            a0 = v.fma(FloatVector.broadcast(F512, qs[j]), a0);
-            a1 = v.fma(FloatVector.broadcast(F512, qs[d + j]), a1);
-            a2 = v.fma(FloatVector.broadcast(F512, qs[2 * d + j]), a2);
-            a3 = v.fma(FloatVector.broadcast(F512, qs[3 * d + j]), a3);
-            a4 = v.fma(FloatVector.broadcast(F512, qs[4 * d + j]), a4);
-            a5 = v.fma(FloatVector.broadcast(F512, qs[5 * d + j]), a5);
-            a6 = v.fma(FloatVector.broadcast(F512, qs[6 * d + j]), a6);
-            a7 = v.fma(FloatVector.broadcast(F512, qs[7 * d + j]), a7);
-        }
-        a0.intoArray(scores, 0);
-        a1.intoArray(scores, B);
-        a2.intoArray(scores, 2 * B);
-        a3.intoArray(scores, 3 * B);
-        a4.intoArray(scores, 4 * B);
-        a5.intoArray(scores, 5 * B);
-        a6.intoArray(scores, 6 * B);
-        a7.intoArray(scores, 7 * B);
+    static void widen(Data data, long from, int count, float[] tile) {
+        KERNEL.widen(data, from, count, tile);
     }
 
-    /** For each of the 8 queries: the 16 scores of block b at scores[off + i*16], scaled (int8), checked against the threshold. */
-    private static void harvestScores(Data data, long b, float[] scores, int off, float[] th, Sink sink) {
-        FloatVector scale = data.dtype == VectorDType.INT8 ? FloatVector.fromMemorySegment(F512, data.scales, b * B * 4, LE) : null;
-        for (int i = 0; i < GROUP; i++) {
-            TopKCollector c = sink.collectors[i];
-            if (c == null) continue;
-            FloatVector v = FloatVector.fromArray(F512, scores, off + i * B);
-            if (scale != null) v = v.mul(scale);
-            VectorMask<Float> m = v.compare(VectorOperators.GE, th[i]);
-            if (!m.anyTrue()) continue;
-            float[] lanes = new float[B];
-            v.intoArray(lanes, 0);
-            long bits = m.toLong();
-            while (bits != 0) {
-                int lane = Long.numberOfTrailingZeros(bits);
-                bits &= bits - 1;
-                long row = b * B + lane;
-                if (row >= data.count || row == sink.excluded[i] || !sink.options.allowed(row)) continue;
-                c.offer(lanes[lane], row);
-            }
-            th[i] = c.threshold();
-        }
+    static void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink) {
+        KERNEL.scanTile8(data, tile, first, count, qs, sink);
     }
 
-    private static float[] thresholds(Sink sink) {
+    /** The collectors' current thresholds (+inf for padding queries). */
+    static float[] thresholds(Sink sink) {
         float[] t = new float[GROUP];
         for (int i = 0; i < GROUP; i++) t[i] = sink.collectors[i] == null ? Float.POSITIVE_INFINITY : sink.collectors[i].threshold();
         return t;
     }
 
-    /** Widens blocks [from, from + count) into tile (f32, same block layout), for the tiled regime. */
-    static void widen(Data data, long from, int count, float[] tile) {
-        int d = data.dim;
-        long elems = (long) count * d * B;
-        long start = from * d * B;
-        if (data.dtype == VectorDType.F32) {
-            MemorySegment.copy(data.blocks, F32_LE, start * 4, tile, 0, (int) elems);
-        } else if (VECTORIZED) {
-            for (int i = 0; i < elems; i += B) load(data, start + i, 0).intoArray(tile, i);
-        } else {
-            for (int i = 0; i < elems; i++) {
-                long e = start + i;
-                tile[i] = data.dtype == VectorDType.BF16 ? org.realmjava.tensor.DType.fromBf16(data.blocks.get(I16_LE, e * 2))
-                        : data.blocks.get(ValueLayout.JAVA_BYTE, e);
+    /** Offers row 16b + lane with score s unless it is padding, excluded or filtered out. */
+    static void offer(Data data, long b, int lane, float s, TopKCollector c, int slot, Sink sink) {
+        long row = b * B + lane;
+        if (row >= data.count || row == sink.excluded[slot] || !sink.options.allowed(row)) return;
+        c.offer(s, row);
+    }
+
+    /** The reference: the same arithmetic, one element at a time. */
+    static final class Scalar implements Kernel {
+        static final Scalar INSTANCE = new Scalar();
+
+        @Override
+        public String name() {
+            return "scalar";
+        }
+
+        @Override
+        public void scan1(Data data, long from, long to, float[] q, int qOff, Sink sink) {
+            scan(data, from, to, q, qOff, 1, sink);
+        }
+
+        @Override
+        public void scan8(Data data, long from, long to, float[] qs, Sink sink) {
+            scan(data, from, to, qs, 0, GROUP, sink);
+        }
+
+        @Override
+        public void widen(Data data, long from, int count, float[] tile) {
+            int d = data.dim;
+            for (int b = 0; b < count; b++) {
+                for (int j = 0; j < d; j++) {
+                    for (int lane = 0; lane < B; lane++) tile[(b * d + j) * B + lane] = element(data, from + b, j, lane);
+                }
             }
         }
-    }
 
-    /** The tiled-regime scan: blocks [first, first + count) already widened into tile, 8 queries. */
-    static void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink) {
-        if (!VECTORIZED) {
-            scalar(data, first, first + count, qs, 0, GROUP, sink);
-            return;
+        @Override
+        public void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink) {
+            scan(data, first, first + count, qs, 0, GROUP, sink);
         }
-        int stride = data.dim * B;
-        float[] scores = new float[2 * GROUP * B];
-        float[] th = thresholds(sink);
-        int i = 0;
-        for (; i + 1 < count; i += 2) {
-            dots2x8(tile, i * stride, data.dim, qs, scores);
-            harvestScores(data, first + i, scores, 0, th, sink);
-            harvestScores(data, first + i + 1, scores, GROUP * B, th, sink);
-        }
-        if (i < count) {
-            // the odd last block: the one-block kernel, reading the tile through a heap segment
-            Data tileData = new Data(MemorySegment.ofArray(tile), null, VectorDType.F32, data.dim, data.count);
-            dots8(tileData, (long) i * stride, qs, scores);
-            harvestScores(data, first + i, scores, 0, th, sink);
-        }
-    }
 
-    /**
-     * Two blocks x 8 queries from a widened tile: 16 accumulators; per dimension 2 loads and 8
-     * broadcasts feed 16 FMAs, so the FMA units set the pace. scores[0..128) for the block at o0,
-     * [128..256) for the next one.
-     */
-    private static void dots2x8(float[] tile, int o0, int d, float[] qs, float[] scores) {
-        int o1 = o0 + d * B;
-        FloatVector a0 = FloatVector.zero(F512), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0;
-        for (int j = 0; j < d; j++) {
-            FloatVector v = FloatVector.fromArray(F512, tile, o0 + j * B), w = FloatVector.fromArray(F512, tile, o1 + j * B);
-            FloatVector q;
-            q = FloatVector.broadcast(F512, qs[j]);
-            a0 = v.fma(q, a0);
-            c0 = w.fma(q, c0);
-            q = FloatVector.broadcast(F512, qs[d + j]);
-            a1 = v.fma(q, a1);
-            c1 = w.fma(q, c1);
-            q = FloatVector.broadcast(F512, qs[2 * d + j]);
-            a2 = v.fma(q, a2);
-            c2 = w.fma(q, c2);
-            q = FloatVector.broadcast(F512, qs[3 * d + j]);
-            a3 = v.fma(q, a3);
-            c3 = w.fma(q, c3);
-            q = FloatVector.broadcast(F512, qs[4 * d + j]);
-            a4 = v.fma(q, a4);
-            c4 = w.fma(q, c4);
-            q = FloatVector.broadcast(F512, qs[5 * d + j]);
-            a5 = v.fma(q, a5);
-            c5 = w.fma(q, c5);
-            q = FloatVector.broadcast(F512, qs[6 * d + j]);
-            a6 = v.fma(q, a6);
-            c6 = w.fma(q, c6);
-            q = FloatVector.broadcast(F512, qs[7 * d + j]);
-            a7 = v.fma(q, a7);
-            c7 = w.fma(q, c7);
-        }
-        a0.intoArray(scores, 0);
-        a1.intoArray(scores, B);
-        a2.intoArray(scores, 2 * B);
-        a3.intoArray(scores, 3 * B);
-        a4.intoArray(scores, 4 * B);
-        a5.intoArray(scores, 5 * B);
-        a6.intoArray(scores, 6 * B);
-        a7.intoArray(scores, 7 * B);
-        c0.intoArray(scores, 8 * B);
-        c1.intoArray(scores, 9 * B);
-        c2.intoArray(scores, 10 * B);
-        c3.intoArray(scores, 11 * B);
-        c4.intoArray(scores, 12 * B);
-        c5.intoArray(scores, 13 * B);
-        c6.intoArray(scores, 14 * B);
-        c7.intoArray(scores, 15 * B);
-    }
-
-    /** Offers the rows of block b whose score beats threshold; returns the new threshold. */
-    private static float harvest(Data data, long b, FloatVector scores, float threshold, TopKCollector c, int slot, Sink sink, float[] lanes) {
-        if (c == null) return threshold;
-        // >= keeps rows tied with the threshold: a lower row number may still enter (ties go to the lower row)
-        VectorMask<Float> m = scores.compare(VectorOperators.GE, threshold);
-        if (!m.anyTrue()) return threshold;
-        scores.intoArray(lanes, 0);
-        long bits = m.toLong();
-        while (bits != 0) {
-            int lane = Long.numberOfTrailingZeros(bits);
-            bits &= bits - 1;
-            long row = b * B + lane;
-            if (row >= data.count || row == sink.excluded[slot] || !sink.options.allowed(row)) continue;
-            c.offer(lanes[lane], row);
-        }
-        return c.threshold();
-    }
-
-    /** The same arithmetic, one element at a time (no 512-bit vectors on this JVM). */
-    private static void scalar(Data data, long from, long to, float[] qs, int qOff, int g, Sink sink) {
-        int d = data.dim;
-        for (long b = from; b < to; b++) {
-            for (int lane = 0; lane < B; lane++) {
-                long row = b * B + lane;
-                if (row >= data.count) break;
-                for (int i = 0; i < g; i++) {
-                    TopKCollector c = sink.collectors[i];
-                    if (c == null || row == sink.excluded[i] || !sink.options.allowed(row)) continue;
-                    float acc = 0f;
-                    for (int j = 0; j < d; j++) acc = Math.fma(element(data, b, j, lane), qs[qOff + i * d + j], acc);
-                    if (data.dtype == VectorDType.INT8) acc *= data.scales.get(F32_LE, row * 4);
-                    c.offer(acc, row);
+        private static void scan(Data data, long from, long to, float[] qs, int qOff, int g, Sink sink) {
+            int d = data.dim;
+            for (long b = from; b < to; b++) {
+                for (int lane = 0; lane < B; lane++) {
+                    long row = b * B + lane;
+                    if (row >= data.count) break;
+                    for (int i = 0; i < g; i++) {
+                        TopKCollector c = sink.collectors[i];
+                        if (c == null || row == sink.excluded[i] || !sink.options.allowed(row)) continue;
+                        float acc = 0f;
+                        for (int j = 0; j < d; j++) acc = Math.fma(element(data, b, j, lane), qs[qOff + i * d + j], acc);
+                        if (data.dtype == VectorDType.INT8) acc *= data.scales.get(F32_LE, row * 4);
+                        c.offer(acc, row);
+                    }
                 }
             }
         }

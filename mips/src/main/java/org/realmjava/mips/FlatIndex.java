@@ -54,6 +54,11 @@ public final class FlatIndex implements AutoCloseable {
      * Opens the live generation of an index directory (or an index file). With verify, the data
      * checksum is checked first (reads the whole file once).
      */
+    /** The scan kernel this JVM runs ("simd512", "simd256", "simd128" or "scalar"), chosen once by vector width. */
+    public static String scanKernel() {
+        return BlockScan.path();
+    }
+
     public static FlatIndex open(Path dirOrFile, boolean verify) {
         Path f = IndexDirectory.currentFile(dirOrFile);
         Arena arena = Arena.ofShared();

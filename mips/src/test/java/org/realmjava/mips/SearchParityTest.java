@@ -2,6 +2,7 @@ package org.realmjava.mips;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -64,6 +65,21 @@ class SearchParityTest {
         }
     }
 
+    /** The build runs this class once per vector width: each fork must run that width's kernel, not fall back to the scalar one. */
+    @Test
+    void theScanRunsTheKernelOfThisJvmsVectorWidth() {
+        String forced = System.getProperty("realm.vectorbits", "").trim();
+        int bits = org.realmjava.tensor.simd.SimdSpecies.FLOAT.vectorBitSize();
+        if (!forced.isEmpty() && !forced.equals("auto") && !forced.equals("none")) assertEquals(Integer.parseInt(forced), bits, "realm.vectorbits");
+        String want = forced.equals("none") || "scalar".equals(System.getProperty("realm.mips.scan")) ? "scalar" : "simd" + bits;
+        assertEquals(want, BlockScan.path());
+        System.out.println("SearchParityTest: scan kernel " + BlockScan.path());
+        assertEquals("scalar", BlockScan.choose("scalar", "", bits).name());
+        assertEquals("scalar", BlockScan.choose("auto", "none", bits).name());
+        assertEquals("simd512", BlockScan.choose("auto", "", 512).name());
+        assertThrows(IllegalArgumentException.class, () -> BlockScan.choose("fast", "", bits));
+    }
+
     @Test
     void filtersExcludeAndSubset() throws Exception {
         Random rng = new Random(5);
@@ -109,8 +125,13 @@ class SearchParityTest {
                     }
                     System.arraycopy(v, 0, stored, r * d, d);
                 }
+                // one query (scan1), a group from the mapped file (scan8), the tiled regime (widen + scanTile8)
+                for (int nq : new int[] {1, 9, 50}) {
+                    FloatMatrix some = new FloatMatrix(java.util.Arrays.copyOf(queries.data(), nq * d), nq, d);
+                    assertSame(dt.name() + " Q=" + nq, BruteForceSearch.search(new FloatMatrix(stored, n, d), scales, some, k, SearchOptions.NONE),
+                            ix.search(some, k));
+                }
                 SearchResult fast = ix.search(queries, k);
-                assertSame(dt.name(), BruteForceSearch.search(new FloatMatrix(stored, n, d), scales, queries, k, SearchOptions.NONE), fast);
                 double recall = recall(truth, fast);
                 System.out.printf("%s recall@%d vs f32 (N=%d, d=%d, Gaussian): %.3f%n", dt, k, n, d, recall);
                 // bf16 keeps 8 significant bits, int8 about 7: near neighbours swap, few fall out

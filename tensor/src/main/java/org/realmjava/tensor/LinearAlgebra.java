@@ -75,19 +75,22 @@ final class LinearAlgebra {
      * separate, differentiable op.
      */
     static Tensor linear(Tensor first, Tensor weight, Tensor bias, org.realmjava.tensor.kernels.UnaryOp act) {
+        if (act != null && bias == null) throw new IllegalArgumentException("linear: an activation needs a bias");
         if (act != null && Autograd.needsGrad(first, weight, bias)) return Elementwise.unary(act, linear(first, weight, bias, null));
         // bf16 weights stay bf16: GEMM widens them while packing (no f32 copy of the matrix)
         boolean bf16Weight = weight.dtype() == DType.BF16;
         Tensor x = Tensor.computeF32("linear", first), w = bf16Weight ? weight : Tensor.computeF32("linear", weight);
         long in = x.size(-1), out = w.size(0);
-        if (w.rank() != 2 || w.size(1) != in || bias.rank() != 1 || bias.size(0) != out) {
+        if (w.rank() != 2 || w.size(1) != in || (bias != null && (bias.rank() != 1 || bias.size(0) != out))) {
             throw new IllegalArgumentException("linear: input " + Shapes.str(x.shape()) + ", weight " + Shapes.str(w.shape())
-                    + ", bias " + Shapes.str(bias.shape()) + " — need [..., in], [out, in] and [out]");
+                    + ", bias " + (bias == null ? "none" : Shapes.str(bias.shape())) + " — need [..., in], [out, in] and [out]");
         }
         Tensor x2 = x.reshape(-1, in);
         // bias (and act) added in place after the GEMM, fused into it on the packed-weight path
-        // (measured faster than writing the bias rows first and letting GEMM accumulate onto them with beta = 1)
-        Tensor c = product(x2, weight, w, !Autograd.needsGrad(first, weight, bias), bias.contiguous().f32("linear"), act);
+        // (measured faster than writing the bias rows first and letting GEMM accumulate onto them with beta = 1).
+        // Without a bias too, inference takes the packed weight: a row's bits then do not depend on
+        // how many rows share the product (the generic GEMM picks its kernel by shape).
+        Tensor c = product(x2, weight, w, !Autograd.needsGrad(first, weight, bias), bias == null ? null : bias.contiguous().f32("linear"), act);
         long[] outShape = x.shape();
         outShape[outShape.length - 1] = out;
         Tensor y = c.reshape(outShape);
@@ -96,8 +99,8 @@ final class LinearAlgebra {
             Tensor g2 = g.reshape(-1, out);
             if (x.requiresGrad()) Autograd.accumulate(x, matmul(g2, w).reshape(xShape));
             if (w.requiresGrad()) Autograd.accumulate(w, matmul(g2.transpose(0, 1), x2));
-            if (bias.requiresGrad()) Autograd.accumulate(bias, g2.sum(0, false));
-        }, x, w, bias);
+            if (bias != null && bias.requiresGrad()) Autograd.accumulate(bias, g2.sum(0, false));
+        }, bias == null ? new Tensor[] {x, w} : new Tensor[] {x, w, bias});
     }
 
     /**

@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 public final class Ops {
     private Ops() {}
 
-    /** y = x W^T + bias, W stored [out, in] (the PyTorch layout), bias [out]; x is [..., in]. */
+    /** y = x W^T + bias, W stored [out, in] (the PyTorch layout), bias [out] or null (none); x is [..., in]. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         return LinearAlgebra.linear(x, weight, bias);
     }

@@ -129,8 +129,8 @@ final class IndexCommand implements Callable<Integer> {
                 double s = (System.nanoTime() - t0) / 1e9;
                 AtomicFiles.write(out, ByteBuffer.wrap(tsv.toString().getBytes(StandardCharsets.UTF_8)));
                 bar.close();
-                System.err.printf(Locale.ROOT, "searched %d queries, k=%d, over %d vectors (%s) in %.3f s: %.1f queries/s%n",
-                        q.rows(), k, ix.count(), ix.dtype().name().toLowerCase(), s, q.rows() / s);
+                System.err.printf(Locale.ROOT, "searched %d queries, k=%d, over %d vectors (%s, %s scan) in %.3f s: %.1f queries/s%n",
+                        q.rows(), k, ix.count(), ix.dtype().name().toLowerCase(), FlatIndex.scanKernel(), s, q.rows() / s);
             }
             return 0;
         }

@@ -6,8 +6,8 @@ import org.realmjava.tensor.Tensor;
 
 /**
  * y = x W^T + b with W stored [out, in] (the PyTorch layout, so weights load unchanged);
- * the transpose is a view that GEMM reads as a transposed operand, and the bias is fused
- * ({@link org.realmjava.tensor.Ops#linear}).
+ * the transpose is a view that GEMM reads as a transposed operand, and the bias (optional) is
+ * fused ({@link org.realmjava.tensor.Ops#linear}).
  */
 public final class Linear implements Module {
     public final Tensor weight;
@@ -28,7 +28,7 @@ public final class Linear implements Module {
     }
 
     public Tensor forward(Tensor x) {
-        return bias == null ? x.matmul(weight.transpose(0, 1)) : org.realmjava.tensor.Ops.linear(x, weight, bias);
+        return org.realmjava.tensor.Ops.linear(x, weight, bias);
     }
 
     @Override
