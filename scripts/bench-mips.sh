@@ -12,7 +12,7 @@ cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.start
 print(f'## Exact MIPS, JMH steady state, {sys.argv[3]} (scripts/bench-mips.sh)\n')
 print(f'Command: `scripts/bench-mips.sh {sys.argv[2]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
       'Gaussian vectors; every benchmark checks its top-k against the brute-force reference first.')
-print('Machine limits measured here: ~30 GB/s read bandwidth (2 threads), ~117 GFLOP/s f32 FMA per core.\n')
+print('Ceilings of the machine, per instruction set: the ceilings section above (Ceilings).\n')
 print('| N | d | k | Q | storage | ms/call | queries/s | GB/s scanned | GFLOP/s |')
 print('|---|---|---|---|---|---|---|---|---|')
 for r in sorted(rows, key=lambda r: (int(r['params']['n']), int(r['params']['d']), r['params']['dtype'], int(r['params']['k']), int(r['params']['q']))):
