@@ -375,7 +375,10 @@ public final class SimdGemm implements GemmKernel {
             int col = jp * NR;
             for (int ir = 0; ir < mc; ir += MR8) {
                 int mr = Math.min(MR8, mc - ir);
-                if (bq == null) micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
+                if (bq == null && L < 16) {
+                    micro4x2(ap, aBase + ir * kc, 0, bp, bOff, kc, tile);
+                    micro4x2(ap, aBase + ir * kc, 4, bp, bOff, kc, tile);
+                } else if (bq == null) micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
                 else micro8x2Bf16(ap, aBase + ir * kc, bq, bOff, kc, tile);
                 if (packed != null) {
                     // all 8 rows (rows past m come from A's zero padding rows: finite, never read into a real row)
@@ -531,6 +534,49 @@ public final class SimdGemm implements GemmKernel {
         c61.intoArray(tile, 6 * NR + L);
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + L);
+    }
+
+    /**
+     * Rows r0 .. r0 + 3 of micro8x2's tile (the 8-row panel at aOff): 8 accumulators. With 256- or
+     * 128-bit vectors the machine may have only 16 vector registers (AVX2), and micro8x2 needs 19
+     * (16 accumulators, 2 B vectors, the broadcast); two halves keep everything in registers and
+     * read the B panel twice (from L1/L2). Each accumulator is the same FMA chain over p as in
+     * micro8x2, so the tile has the same bits. Under -XX:UseAVX=2, both threads, in one JVM against
+     * micro8x2 (the same bits both ways): MiniLM's QKV product at 2,048 rows 115 -> 177 GFLOP/s, the
+     * FFN's 112 -> 176, its output 105 -> 146, 384 x 384 111 -> 159, QKV at 128 rows 115 -> 182
+     * (the machine's AVX2 FMA ceiling: 188, docs/benchmarks.md "ceilings").
+     */
+    private static void micro4x2(float[] ap, int aOff, int r0, float[] bp, int bOff, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        aOff += r0;
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bOff);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bOff + L);
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[aOff]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + 1]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + 2]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + 3]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            aOff += MR8;
+            bOff += NR;
+        }
+        int t = r0 * NR;
+        c00.intoArray(tile, t);
+        c01.intoArray(tile, t + L);
+        c10.intoArray(tile, t + NR);
+        c11.intoArray(tile, t + NR + L);
+        c20.intoArray(tile, t + 2 * NR);
+        c21.intoArray(tile, t + 2 * NR + L);
+        c30.intoArray(tile, t + 3 * NR);
+        c31.intoArray(tile, t + 3 * NR + L);
     }
 
     /** tile[8 x NR] = Ap[8 x kc] * Bp[kc x NR]: micro6x2 with 8 rows (16 accumulators, 19 of 32 registers). */
