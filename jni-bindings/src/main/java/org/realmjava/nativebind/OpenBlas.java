@@ -47,6 +47,25 @@ public final class OpenBlas {
         return openblas_full.openblas_get_config().getString() + " core=" + openblas_full.openblas_get_corename().getString();
     }
 
+    /** The name of the kernel set OpenBLAS chose for this processor (or was told to use by OPENBLAS_CORETYPE), e.g. "Haswell". */
+    public static String coreName() {
+        requireLoaded();
+        return openblas_full.openblas_get_corename().getString();
+    }
+
+    /**
+     * The vector width in bits of the SGEMM kernels of the core set {@code name} (as
+     * {@link #coreName()} reports it): 512 for the AVX-512 sets, 256 for the AVX2/AVX ones, 128
+     * otherwise (SSE, NEON, unknown names).
+     */
+    public static int kernelVectorBits(String name) {
+        String n = name.trim().toLowerCase(java.util.Locale.ROOT);
+        if (n.equals("skylakex") || n.equals("cooperlake") || n.equals("sapphirerapids") || n.equals("zen4") || n.equals("zen5")) return 512;
+        if (n.equals("haswell") || n.equals("zen") || n.equals("sandybridge") || n.equals("excavator") || n.equals("steamroller")
+                || n.equals("piledriver") || n.equals("bulldozer") || n.equals("skylake")) return 256;
+        return 128;
+    }
+
     public static void setThreads(int threads) {
         requireLoaded();
         openblas_full.openblas_set_num_threads(threads);

@@ -28,9 +28,17 @@ public interface Backend {
         return Holder.CURRENT;
     }
 
-    /** The CPU backend: Vector API kernels, GEMM per shape from OpenBLAS or the Vector API kernel. */
+    /**
+     * The CPU backend: Vector API kernels, GEMM per shape from OpenBLAS or the Vector API kernel.
+     * OpenBLAS takes the large shapes only when its kernels are at least as wide as the JVM's
+     * vectors: with OPENBLAS_CORETYPE=Haswell on an AVX-512 machine (set in some environments,
+     * since older OpenBLAS builds misbehave on new cores) its AVX2 kernel made MiniLM at B=32
+     * L=128 0.59x ONNX Runtime against 0.98x with our 512-bit GEMM for every shape.
+     */
     static Backend cpu() {
-        GemmKernel gemm = OpenBlas.available() ? new ShapeChoosingGemm(new SimdGemm(), new OpenBlasGemm()) : new SimdGemm();
+        boolean blas = OpenBlas.available() && (OpenBlas.kernelVectorBits(OpenBlas.coreName()) >= SimdSpecies.FLOAT.vectorBitSize()
+                || "blas".equals(System.getProperty("realm.gemm"))); // -Drealm.gemm=blas still forces it (experiments)
+        GemmKernel gemm = blas ? new ShapeChoosingGemm(new SimdGemm(), new OpenBlasGemm()) : new SimdGemm();
         SimdKernels k = new SimdKernels(gemm);
         return of("cpu-" + k.name(), k);
     }
