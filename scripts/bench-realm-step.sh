@@ -6,9 +6,17 @@
 # synthetic corpus of one-wordpiece words makes every block and query exactly that long.
 # Also: where the engine's step time goes (metrics.jsonl phase_s), peak RSS, and a second run with
 # refresh_every 4 measuring what a background refresh costs the steps it overlaps.
-# Updates the 'realm-step' section of docs/benchmarks.md.
+# Updates the 'realm-step' section of docs/benchmarks.md. ISA=avx2: this engine with -XX:UseAVX=2
+# and PyTorch with ATEN_CPU_CAPABILITY=avx2, into the 'realm-step-avx2' section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ISA=${ISA:-native}; section=realm-step; isa_note="widest vectors each"
+case "$ISA" in
+  native) ;;
+  avx2) section=realm-step-avx2; export ATEN_CPU_CAPABILITY=avx2 REALM_JAVA_OPTS="${REALM_JAVA_OPTS:-} -XX:UseAVX=2"
+        isa_note="AVX2: this engine -XX:UseAVX=2, PyTorch ATEN_CPU_CAPABILITY=avx2" ;;
+  *) echo "ISA must be native or avx2, not '$ISA'" >&2; exit 2 ;;
+esac
 source bin/find-jdk.sh
 bin/mvn -q -DskipTests package
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
@@ -41,7 +49,7 @@ PY
 bin/realm pretrain --config "$work/refresh.json" 2> "$work/refresh.log" || { cat "$work/refresh.log"; exit 1; }
 torch_line=$(/usr/bin/python3 scripts/peers/torch_realm_step.py --batch 2 --k 8 --query-len 32 --block-len 128 --masked 2 --threads 2 --steps 6)
 echo "$torch_line"
-python3 - "$work" "$torch_line" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md realm-step
+python3 - "$work" "$torch_line" "$ISA" "$isa_note" "${OPENBLAS_CORETYPE:-auto}" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "$section"
 import json, re, statistics, sys, os, datetime
 work, torch_line = sys.argv[1], sys.argv[2]
 def load(name):
@@ -58,8 +66,9 @@ quiet = [x["step_s"] for x in load("step")[2:]]
 refreshes = [x["refresh_s"] for x in r if x.get("refresh_s") is not None]
 waits = [x["index_wait_s"] for x in r if x["index_wait_s"] > 0]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print("## REALM pre-training step against PyTorch (scripts/bench-realm-step.sh)\n")
-print(f"Command: `scripts/bench-realm-step.sh` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. all-MiniLM-L6-v2 towers and reader, "
+print(f"## REALM pre-training step against PyTorch, {sys.argv[3]} (scripts/bench-realm-step.sh)\n")
+print(f"Command: `ISA={sys.argv[3]} scripts/bench-realm-step.sh` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}; {sys.argv[4]}; "
+      f"OPENBLAS_CORETYPE={sys.argv[5]} (PyTorch multiplies through OpenBLAS). all-MiniLM-L6-v2 towers and reader, "
       "B=2 queries of 32 wordpieces, k=8 blocks of 128 + the null document, ~2 masked tokens per query, per-token marginal, AdamW, 2 threads; "
       f"{torch_line.split(':')[0]} (Debian python3-torch) with the same shapes (scripts/peers/torch_realm_step.py). Tokens counted alike: "
       f"query + document + reader tokens of a step ({statistics.median(x['tokens'] for x in m):.0f} here); median over the timed steps.\n")
@@ -76,4 +85,4 @@ if refreshes:
           f"without one ({statistics.median(overlap) / statistics.median(quiet):.2f}x); steps waited for it {len(waits)} times, "
           f"median {statistics.median(waits) if waits else 0:.2f} s.")
 PY
-echo "updated the 'realm-step' section of docs/benchmarks.md"
+echo "updated the '$section' section of docs/benchmarks.md"

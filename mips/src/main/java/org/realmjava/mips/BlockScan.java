@@ -49,8 +49,8 @@ final class BlockScan {
         /** Scores of blocks [from, to) for a group of 8 queries (qs: 8 x d floats, padding rows zero), read from the mapped data. */
         void scan8(Data data, long from, long to, float[] qs, Sink sink);
 
-        /** Blocks [from, from + count) widened into tile (f32, same block layout), for the tiled regime. */
-        void widen(Data data, long from, int count, float[] tile);
+        /** Elements [start, start + elems) of a bf16 or int8 block region (start and elems multiples of 16) widened into tile[0 ..]. */
+        void widenCodes(Data data, long start, int elems, float[] tile);
 
         /** The tiled-regime scan: blocks [first, first + count) already widened into tile, 8 queries. */
         void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink);
@@ -83,8 +83,12 @@ final class BlockScan {
         KERNEL.scan8(data, from, to, qs, sink);
     }
 
+    /** Blocks [from, from + count) widened into tile (f32, same block layout), for the tiled regime. */
     static void widen(Data data, long from, int count, float[] tile) {
-        KERNEL.widen(data, from, count, tile);
+        long start = from * data.dim * B;
+        int elems = Math.toIntExact((long) count * data.dim * B);
+        if (data.dtype == VectorDType.F32) MemorySegment.copy(data.blocks, F32_LE, start * 4, tile, 0, elems);
+        else KERNEL.widenCodes(data, start, elems, tile);
     }
 
     static void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink) {
@@ -125,12 +129,11 @@ final class BlockScan {
         }
 
         @Override
-        public void widen(Data data, long from, int count, float[] tile) {
-            int d = data.dim;
-            for (int b = 0; b < count; b++) {
-                for (int j = 0; j < d; j++) {
-                    for (int lane = 0; lane < B; lane++) tile[(b * d + j) * B + lane] = element(data, from + b, j, lane);
-                }
+        public void widenCodes(Data data, long start, int elems, float[] tile) {
+            for (int i = 0; i < elems; i++) {
+                long e = start + i;
+                tile[i] = data.dtype == VectorDType.BF16 ? org.realmjava.tensor.DType.fromBf16(data.blocks.get(I16_LE, e * 2))
+                        : data.blocks.get(ValueLayout.JAVA_BYTE, e);
             }
         }
 

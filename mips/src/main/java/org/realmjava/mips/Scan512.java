@@ -136,15 +136,8 @@ final class Scan512 implements BlockScan.Kernel {
     }
 
     @Override
-    public void widen(Data data, long from, int count, float[] tile) {
-        int d = data.dim();
-        long elems = (long) count * d * B;
-        long start = from * d * B;
-        if (data.dtype() == VectorDType.F32) {
-            MemorySegment.copy(data.blocks(), BlockScan.F32_LE, start * 4, tile, 0, (int) elems);
-        } else {
-            for (int i = 0; i < elems; i += B) load(data, start + i, 0).intoArray(tile, i);
-        }
+    public void widenCodes(Data data, long start, int elems, float[] tile) {
+        for (int i = 0; i < elems; i += B) load(data, start + i, 0).intoArray(tile, i);
     }
 
     @Override

@@ -201,14 +201,7 @@ final class ScanNarrow implements BlockScan.Kernel {
     }
 
     @Override
-    public void widen(Data data, long from, int count, float[] tile) {
-        int d = data.dim();
-        long elems = (long) count * d * B;
-        long start = from * d * B;
-        if (data.dtype() == VectorDType.F32) {
-            MemorySegment.copy(data.blocks(), BlockScan.F32_LE, start * 4, tile, 0, (int) elems);
-            return;
-        }
+    public void widenCodes(Data data, long start, int elems, float[] tile) {
         for (int i = 0; i < elems; i += B) {
             for (int p = 0; p < P; p++) load(data, start + i, 0, p).intoArray(tile, i + p * L);
         }
