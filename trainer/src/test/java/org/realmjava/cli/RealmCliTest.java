@@ -17,6 +17,25 @@ class RealmCliTest {
         assertTrue(r[1].contains("CPU:") && r[1].contains("SIMD:") && r[1].contains("CUDA:") && r[1].contains("Backend:"), r[1]);
     }
 
+    /** The README's module table names every command the CLI registers (and no other). */
+    @Test
+    void readmeListsEveryRegisteredCommand() throws Exception {
+        java.nio.file.Path readme = java.nio.file.Path.of("..", "README.md");
+        String row = java.nio.file.Files.readAllLines(readme).stream().filter(l -> l.startsWith("| `trainer/` |")).findFirst().orElseThrow();
+        String listed = row.substring(row.indexOf("CLI ("), row.lastIndexOf(')'));
+        java.util.Set<String> inReadme = new java.util.TreeSet<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("`([a-z -]+)`").matcher(listed);
+        while (m.find()) inReadme.add(m.group(1));
+        java.util.Set<String> registered = new java.util.TreeSet<>();
+        picocli.CommandLine cli = new picocli.CommandLine(new RealmCli());
+        cli.getSubcommands().forEach((name, sub) -> {
+            if (sub.getSubcommands().isEmpty()) registered.add(name);
+            else sub.getSubcommands().keySet().stream().filter(n -> !n.equals("help")).forEach(n -> registered.add(name + " " + n));
+        });
+        registered.remove("help");
+        assertEquals(registered, inReadme, "README.md's trainer/ row against RealmCli's subcommands");
+    }
+
     @Test
     void unknownCommandIsExitTwoWithOneLine() {
         String[] r = run("frobnicate");
