@@ -672,6 +672,17 @@ class KernelParityTest {
         assertEquals("scalar", REF.name());
     }
 
+    /** The build runs this class once per vector width: each fork's kernels must run at the width it asked for. */
+    @Test
+    void eachForkRunsTheWidthItAskedFor() {
+        String forced = System.getProperty("realm.vectorbits", "").trim();
+        int bits = org.realmjava.tensor.simd.SimdSpecies.FLOAT.vectorBitSize();
+        if (forced.matches("\\d+")) assertEquals(Integer.parseInt(forced), bits, "realm.vectorbits");
+        String name = new SimdKernels(new SimdGemm()).name();
+        assertTrue(name.startsWith("simd" + bits + "+"), name);
+        System.out.println("KernelParityTest: Vector API kernels at " + bits + " bits (" + name + ")");
+    }
+
     /** Fails when an op of the Kernels interface has no parity case above. */
     @AfterAll
     static void everyKernelHasAParityCase() {
