@@ -385,8 +385,14 @@ public final class SimdGemm implements GemmKernel {
                 if (bq == null && L < 16) {
                     micro4x2(ap, aBase + ir * kc, 0, bp, bOff, kc, tile);
                     micro4x2(ap, aBase + ir * kc, 4, bp, bOff, kc, tile);
-                } else if (bq == null) micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
-                else micro8x2Bf16(ap, aBase + ir * kc, bq, bOff, kc, tile);
+                } else if (bq == null) {
+                    micro8x2(ap, aBase + ir * kc, bp, bOff, kc, tile);
+                } else if (L < 16) {
+                    micro4x2Bf16(ap, aBase + ir * kc, 0, bq, bOff, kc, tile);
+                    micro4x2Bf16(ap, aBase + ir * kc, 4, bq, bOff, kc, tile);
+                } else {
+                    micro8x2Bf16(ap, aBase + ir * kc, bq, bOff, kc, tile);
+                }
                 if (packed != null) {
                     // all 8 rows (rows past m come from A's zero padding rows: finite, never read into a real row)
                     storeTilePacked(tile, nr, packed.data(), packed.offset(ic + ir, col), first);
@@ -541,6 +547,77 @@ public final class SimdGemm implements GemmKernel {
         c61.intoArray(tile, 6 * NR + L);
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + L);
+    }
+
+    /**
+     * Rows r0 .. r0 + 3 of micro8x2Bf16's tile, for the same reason as {@link #micro4x2}: 8
+     * accumulators, the same FMA chains (step p from the low halves, p + 1 from the high halves).
+     */
+    private static void micro4x2Bf16(float[] ap, int aOff, int r0, int[] bq, int bOff, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        aOff += r0;
+        int pairs = kc / 2;
+        for (int t = 0; t < pairs; t++) {
+            IntVector w0 = IntVector.fromArray(I, bq, bOff), w1 = IntVector.fromArray(I, bq, bOff + L);
+            FloatVector b0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b1 = w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[aOff]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + 1]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + 2]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + 3]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            b0 = w0.and(0xFFFF0000).reinterpretAsFloats();
+            b1 = w1.and(0xFFFF0000).reinterpretAsFloats();
+            a = FloatVector.broadcast(S, ap[aOff + MR8]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + MR8 + 1]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + MR8 + 2]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + MR8 + 3]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            aOff += 2 * MR8;
+            bOff += NR;
+        }
+        if ((kc & 1) != 0) {
+            // the odd last step: the low halves of the last pair
+            FloatVector b0 = IntVector.fromArray(I, bq, bOff).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b1 = IntVector.fromArray(I, bq, bOff + L).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[aOff]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(S, ap[aOff + 1]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(S, ap[aOff + 2]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(S, ap[aOff + 3]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+        }
+        int o = r0 * NR;
+        c00.intoArray(tile, o);
+        c01.intoArray(tile, o + L);
+        c10.intoArray(tile, o + NR);
+        c11.intoArray(tile, o + NR + L);
+        c20.intoArray(tile, o + 2 * NR);
+        c21.intoArray(tile, o + 2 * NR + L);
+        c30.intoArray(tile, o + 3 * NR);
+        c31.intoArray(tile, o + 3 * NR + L);
     }
 
     /**

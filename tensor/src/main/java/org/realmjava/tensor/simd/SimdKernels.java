@@ -767,7 +767,7 @@ public class SimdKernels implements Kernels {
     /** W^T (bf16) packed as pairs of bf16 in the Java GEMM's panel layout (see {@link SimdGemm#packWeightBf16}). */
     @Override
     public Object packWeightBf16(MemorySegment w, int ldw, int n, int k) {
-        return SimdSpecies.FLOAT.length() == 16 ? SimdGemm.packWeightBf16(w, ldw, n, k) : null;
+        return SimdGemm.packWeightBf16(w, ldw, n, k);
     }
 
     /** W^T packed in the Java GEMM's panel layout for all K blocks (see {@link SimdGemm#packWeight}). */
