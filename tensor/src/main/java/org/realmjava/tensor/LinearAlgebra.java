@@ -173,10 +173,10 @@ final class LinearAlgebra {
         boolean adjacent = true;
         long next = p0.offset();
         for (Tensor p : parts) {
-            adjacent &= p.storage() == p0.storage() && p.isContiguous() && p.offset() == next;
+            adjacent &= p.storage() == p0.storage() && p.writes == p0.writes && p.isContiguous() && p.offset() == next;
             next += p.numel();
         }
-        if (adjacent) return new Tensor(p0.storage(), p0.offset(), new long[] {rows, cols}, new long[] {cols, 1}, p0.dtype());
+        if (adjacent) return new Tensor(p0.storage(), p0.offset(), new long[] {rows, cols}, new long[] {cols, 1}, p0.dtype(), p0.writes);
         Tensor joined = Tensor.zeros(p0.dtype(), rows, cols);
         try (var scope = Autograd.noGrad()) {
             long at = 0;
@@ -333,17 +333,19 @@ final class LinearAlgebra {
     static final long PACKED_MAX_ELEMENTS = 1L << 23;
 
     /**
-     * w's packed form from its cache when it was made by this backend in the current write epoch,
-     * else packed now (and cached); null when the backend has none or w is too large.
+     * w's packed form from its cache when it was made by this backend and neither the global write
+     * epoch nor w's memory has been written since, else packed now (and cached); null when the
+     * backend has none or w is too large.
      */
     private static Object packedWeight(Tensor w, int n, int k, int ldw, boolean bf16) {
         var kernels = Tensor.k();
-        long epoch = Tensor.writeEpoch();
         Tensor.PackedWeight cached = w.packedWeight;
-        if (cached != null && cached.by() == kernels && cached.epoch() == epoch) return cached.packed();
+        if (cached != null && cached.validFor(w, kernels)) return cached.packed();
         if ((long) n * k > PACKED_MAX_ELEMENTS) return null;
+        // the counters are read before packing: a write during it leaves the packed form stale, not valid
+        long epoch = Tensor.writeEpoch(), writes = w.writes.get();
         Object packed = bf16 ? kernels.packWeightBf16(base(w), ldw, n, k) : kernels.packWeight(base(w), ldw, n, k);
-        if (packed != null) w.packedWeight = new Tensor.PackedWeight(packed, kernels, epoch);
+        if (packed != null) w.packedWeight = new Tensor.PackedWeight(packed, kernels, epoch, writes);
         return packed;
     }
 

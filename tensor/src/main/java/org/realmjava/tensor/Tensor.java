@@ -37,25 +37,46 @@ public final class Tensor {
     private Tensor grad;
     private Autograd.Node node;
     private String name;
-    /** A backend's packed form of this tensor as a GEMM weight, valid while {@link #writeEpoch()} is unchanged. */
+    /** A backend's packed form of this tensor as a GEMM weight (see {@link PackedWeight#validFor}). */
     volatile PackedWeight packedWeight;
 
-    /** The packed form of a weight, the backend that made it and the write epoch it was made in. */
-    record PackedWeight(Object packed, org.realmjava.tensor.kernels.Kernels by, long epoch) {}
+    /**
+     * The packed form of a weight, the backend that made it, and the global write epoch and this
+     * memory's write count when it was made: it stays valid while neither has moved. Per memory,
+     * so an optimizer step makes only the parameters it wrote stale, not every packed weight in
+     * the JVM (such as those of an index refresh's snapshot of the document tower).
+     */
+    record PackedWeight(Object packed, org.realmjava.tensor.kernels.Kernels by, long epoch, long writes) {
+        boolean validFor(Tensor t, org.realmjava.tensor.kernels.Kernels kernels) {
+            return by == kernels && epoch == WRITE_EPOCH.get() && writes == t.writes.get();
+        }
+    }
 
     /**
-     * Bumped by every write into existing tensor memory that goes through this API (set, fill,
-     * copyFrom, optimizer steps, {@link #markModified()}): caches derived from tensor contents (the
-     * packed weights of inference GEMMs) are valid only within one epoch.
+     * Bumped by {@link #markModified()}, for writes into tensor memory made behind this API's back
+     * whose tensor the writer cannot name: every cache derived from tensor contents is then stale.
      */
     private static final java.util.concurrent.atomic.AtomicLong WRITE_EPOCH = new java.util.concurrent.atomic.AtomicLong();
 
+    /**
+     * Writes into this memory through this API (set, fill, copyFrom, optimizer steps,
+     * {@link #markWritten()}); one counter shared by a tensor and every view of its memory.
+     */
+    final java.util.concurrent.atomic.AtomicLong writes;
+
+    /** A tensor over fresh memory (its own write counter). */
     Tensor(MemorySegment data, long offset, long[] shape, long[] strides, DType dtype) {
+        this(data, offset, shape, strides, dtype, new java.util.concurrent.atomic.AtomicLong());
+    }
+
+    /** A view: the same memory as the tensor whose write counter is passed. */
+    Tensor(MemorySegment data, long offset, long[] shape, long[] strides, DType dtype, java.util.concurrent.atomic.AtomicLong writes) {
         this.data = data;
         this.offset = offset;
         this.shape = shape;
         this.strides = strides;
         this.dtype = dtype;
+        this.writes = writes;
     }
 
     // ------------------------------------------------------------------ creation
@@ -304,15 +325,25 @@ public final class Tensor {
 
     /**
      * Declares that tensor memory was written in place behind this API's back (through {@link
-     * #segment()} or a kernel writing into an existing tensor), so derived caches such as packed
-     * GEMM weights are dropped. Optimizers and the in-place methods here call it themselves.
+     * #segment()} or a kernel writing into an existing tensor) without naming the tensor: every
+     * derived cache, such as a packed GEMM weight, is dropped. Prefer {@link #markWritten()}.
      */
     public static void markModified() {
         WRITE_EPOCH.incrementAndGet();
     }
 
+    /**
+     * Declares that this tensor's memory was written in place (through {@link #segment()} or a
+     * kernel): caches derived from it or from any view of its memory are dropped, others stay.
+     * Optimizers and the in-place methods here call it themselves.
+     */
+    public Tensor markWritten() {
+        writes.incrementAndGet();
+        return this;
+    }
+
     public void set(float value, long... index) {
-        markModified();
+        markWritten();
         long o = flatOffset(index);
         switch (dtype) {
             case F32 -> data.setAtIndex(F32, o, value);
@@ -340,7 +371,7 @@ public final class Tensor {
 
     /** Sets every element (no autograd; for initialisation). */
     public Tensor fill(float value) {
-        markModified();
+        markWritten();
         return fillFresh(value);
     }
 
@@ -359,7 +390,7 @@ public final class Tensor {
 
     /** Copies src (same shape, same dtype) into this tensor's memory, which may be a view. No autograd. */
     public Tensor copyFrom(Tensor src) {
-        markModified();
+        markWritten();
         return copyFromFresh(src);
     }
 
@@ -439,7 +470,7 @@ public final class Tensor {
 
     /** Same storage, no graph, no gradient. */
     public Tensor detach() {
-        return new Tensor(data, offset, shape, strides, dtype);
+        return new Tensor(data, offset, shape, strides, dtype, writes);
     }
 
     /** this += other in place (same shape; no autograd). Used for gradient accumulation. */
@@ -479,7 +510,7 @@ public final class Tensor {
             throw new IllegalArgumentException("reshape: " + Shapes.str(shape) + " (" + n + " elements) into " + Shapes.str(s) + " (" + Shapes.numel(s) + ")");
         }
         Tensor c = contiguous();
-        Tensor out = new Tensor(c.data, c.offset, s, Shapes.contiguousStrides(s), dtype);
+        Tensor out = new Tensor(c.data, c.offset, s, Shapes.contiguousStrides(s), dtype, c.writes);
         long[] original = shape;
         return Autograd.record("reshape", out, g -> Autograd.accumulate(c, g.reshape(original)), c);
     }
@@ -508,7 +539,7 @@ public final class Tensor {
             st[i] = strides[d];
             inverse[d] = i;
         }
-        Tensor out = new Tensor(data, offset, s, st, dtype);
+        Tensor out = new Tensor(data, offset, s, st, dtype, writes);
         return Autograd.record("permute", out, g -> Autograd.accumulate(this, g.permute(inverse)), this);
     }
 
@@ -520,7 +551,7 @@ public final class Tensor {
         }
         long[] s = shape.clone();
         s[d] = length;
-        Tensor out = new Tensor(data, offset + start * strides[d], s, strides, dtype);
+        Tensor out = new Tensor(data, offset + start * strides[d], s, strides, dtype, writes);
         return Autograd.record("narrow", out, g -> {
             Tensor full = zeros(shape);
             full.narrowView(d, start, length).copyFromFresh(g);
@@ -531,7 +562,7 @@ public final class Tensor {
     private Tensor narrowView(int d, long start, long length) {
         long[] s = shape.clone();
         s[d] = length;
-        return new Tensor(data, offset + start * strides[d], s, strides, dtype);
+        return new Tensor(data, offset + start * strides[d], s, strides, dtype, writes);
     }
 
     /** [start, end) along axis; negative indices count from the end. */
@@ -562,7 +593,7 @@ public final class Tensor {
                 j++;
             }
         }
-        Tensor out = new Tensor(data, offset, s, st, dtype);
+        Tensor out = new Tensor(data, offset, s, st, dtype, writes);
         return Autograd.record("unsqueeze", out, g -> Autograd.accumulate(this, g.squeeze(d)), this);
     }
 
@@ -572,7 +603,7 @@ public final class Tensor {
         if (shape[d] != 1) throw new IllegalArgumentException("squeeze: axis " + d + " has size " + shape[d] + " in " + Shapes.str(shape));
         long[] s = Shapes.without(shape, d), st = new long[rank() - 1];
         for (int i = 0, j = 0; i < rank(); i++) if (i != d) st[j++] = strides[i];
-        Tensor out = new Tensor(data, offset, s, st, dtype);
+        Tensor out = new Tensor(data, offset, s, st, dtype, writes);
         return Autograd.record("squeeze", out, g -> Autograd.accumulate(this, g.unsqueeze(d)), this);
     }
 
@@ -588,7 +619,7 @@ public final class Tensor {
             if (i < lead) st[i] = 0;
             else st[i] = shape[i - lead] == 1 && target[i] != 1 ? 0 : strides[i - lead];
         }
-        Tensor out = new Tensor(data, offset, target.clone(), st, dtype);
+        Tensor out = new Tensor(data, offset, target.clone(), st, dtype, writes);
         return Autograd.record("expand", out, g -> Autograd.accumulate(this, Reductions.sumToShape(g, shape)), this);
     }
 

@@ -215,6 +215,10 @@ class FusedOpsTest {
         w.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5, -4f);
         Tensor.markModified();
         same.run();
+        // the same, declared on a view of the written memory
+        w.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 7, 5f);
+        w.reshape(-1).markWritten();
+        same.run();
         // an optimizer step on the parameter
         Tensor p = w.detach().requiresGrad(true);
         var opt = new org.realmjava.tensor.optim.Sgd(java.util.Map.of("w", p), 0f);
@@ -228,6 +232,30 @@ class FusedOpsTest {
             after = Ops.linear(x, p, b);
         }
         Check.close("after an optimizer step", Ops.linear(x, p.detach().copy().requiresGrad(true), b).toFloatArray(), after.toFloatArray(), 1e-6, 1e-5);
+    }
+
+    /** An optimizer step makes stale only the packed forms of the memory it wrote: a copy of the weights (a refresh's snapshot) keeps its own. */
+    @Test
+    void anOptimizerStepLeavesOtherPackedWeightsValid() {
+        Random rng = new Random(14);
+        Tensor x = Tensor.uniform(rng, -1, 1, 2, 30, 24), b = Tensor.uniform(rng, -1, 1, 40);
+        Tensor p = Tensor.uniform(rng, -0.5f, 0.5f, 40, 24).requiresGrad(true), snapshot = p.detach().copy();
+        var opt = new org.realmjava.tensor.optim.AdamW(java.util.Map.of("p", p), 0.9f, 0.999f, 1e-6f, 0.01f, n -> false);
+        try (var g = Autograd.noGrad()) {
+            Ops.linear(x, p, b); // packs both
+            Ops.linear(x, snapshot, b);
+        }
+        Tensor.PackedWeight mine = p.packedWeight, theirs = snapshot.packedWeight;
+        org.junit.jupiter.api.Assertions.assertNotNull(mine);
+        org.junit.jupiter.api.Assertions.assertNotNull(theirs);
+        Ops.linear(x, p, b).sum().backward();
+        opt.step(0.1f);
+        try (var g = Autograd.noGrad()) {
+            Check.close("snapshot unchanged", Ops.linear(x, snapshot.detach().copy(), b).toFloatArray(), Ops.linear(x, snapshot, b).toFloatArray(), 0, 0);
+            Check.close("stepped weight", Ops.linear(x, p.detach().copy(), b).toFloatArray(), Ops.linear(x, p, b).toFloatArray(), 0, 0);
+        }
+        org.junit.jupiter.api.Assertions.assertSame(theirs, snapshot.packedWeight, "the snapshot's packed weight was dropped by another tensor's step");
+        org.junit.jupiter.api.Assertions.assertNotSame(mine, p.packedWeight, "the stepped weight kept its stale packed form");
     }
 
     /** bf16 weights are never packed as if they were f32: small inference products still use them as bf16. */

@@ -70,18 +70,18 @@ public final class AdamW implements Optimizer {
 
     @Override
     public void step(float lr) {
-        Tensor.markModified(); // parameters change in place: packed inference weights are stale
         step++;
         float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
         for (var e : params.entrySet()) {
             Tensor p = e.getValue();
             if (p.grad() == null) continue;
+            p.markWritten(); // changed in place: its packed inference form is stale (before and after, for a packer running meanwhile)
             float wd = noDecay.test(e.getKey()) ? 0f : weightDecay;
             float plr = (float) (lr * lrScale.applyAsDouble(e.getKey()));
             Backend.current().kernels().adamw(p.segment(), p.grad().contiguous().segment(), m.get(e.getKey()).segment(),
                     v.get(e.getKey()).segment(), p.numel(), plr, beta1, beta2, eps, wd, bc1, bc2);
+            p.markWritten();
         }
-        Tensor.markModified();
     }
 
     @Override

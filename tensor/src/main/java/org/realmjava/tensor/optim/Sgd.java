@@ -28,11 +28,11 @@ public final class Sgd implements Optimizer {
 
     @Override
     public void step(float lr) {
-        Tensor.markModified(); // parameters change in place: packed inference weights are stale
         var k = Backend.current().kernels();
         for (var e : params.entrySet()) {
             Tensor p = e.getValue();
             if (p.grad() == null) continue;
+            p.markWritten(); // changed in place: its packed inference form is stale (before and after, for a packer running meanwhile)
             var g = p.grad().contiguous().segment();
             var v = velocity.get(e.getKey()).segment();
             if (momentum != 0f) {
@@ -42,8 +42,8 @@ public final class Sgd implements Optimizer {
             } else {
                 k.axpy(-lr, g, p.segment(), p.numel());
             }
+            p.markWritten();
         }
-        Tensor.markModified();
     }
 
     @Override
