@@ -79,17 +79,9 @@ final class ScanNarrow implements BlockScan.Kernel {
             threshold = harvest(data, b + 1, s1, 0, threshold, c, 0, sink);
         }
         if (b < to) {
+            // the odd last block of the shard: the pair kernel with the block as both of its blocks (s1 is discarded)
             long base0 = b * d * B;
-            for (int p = 0; p < P; p += 2) {
-                FloatVector a0 = FloatVector.zero(S), a1 = a0;
-                for (int j = 0; j < d; j++) {
-                    FloatVector qj = FloatVector.broadcast(S, q[qOff + j]);
-                    a0 = load(data, base0, j, p).fma(qj, a0);
-                    a1 = load(data, base0, j, p + 1).fma(qj, a1);
-                }
-                a0.intoArray(s0, p * L);
-                a1.intoArray(s0, (p + 1) * L);
-            }
+            for (int p = 0; p < P; p += 2) pair(data, base0, base0, p, q, qOff, s0, s1);
             harvest(data, b, s0, 0, threshold, c, 0, sink);
         }
     }
