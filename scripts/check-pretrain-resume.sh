@@ -5,8 +5,16 @@
 # config with checkpoint_dir moved to a temporary folder and checkpoint_every = steps / 8.
 #   scripts/check-pretrain-resume.sh [config] [kills] [command]   (default configs/pretrain-smoke.json, 3, pretrain)
 #   scripts/check-pretrain-resume.sh configs/finetune-smoke.json 3 finetune
+#   scripts/check-pretrain-resume.sh all [kills]   (the smoke configs of pretrain, ict and finetune in turn)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ "${1:-}" = all ]; then
+  for c in pretrain ict finetune; do
+    echo "== $c"
+    "$0" "$here/configs/$c-smoke.json" "${2:-3}" "$c"
+  done
+  exit 0
+fi
 config="$(cd "$(dirname "${1:-$here/configs/pretrain-smoke.json}")" && pwd)/$(basename "${1:-configs/pretrain-smoke.json}")"
 kills="${2:-3}"
 command="${3:-pretrain}"

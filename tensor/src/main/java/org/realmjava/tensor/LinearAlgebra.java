@@ -315,7 +315,7 @@ final class LinearAlgebra {
         if (weight.dtype() != DType.F32 && weight.dtype() != DType.BF16) return null;
         Layout lb = Layout.of(weight.transpose(0, 1));
         if (!lb.trans) return null;
-        return packedWeight(weight, (int) weight.size(0), (int) in, (int) lb.ld, weight.dtype() == DType.BF16);
+        return PackedWeights.of(weight, (int) weight.size(0), (int) in, (int) lb.ld, weight.dtype() == DType.BF16, PACKED_MAX_ELEMENTS);
     }
 
     /**
@@ -331,23 +331,6 @@ final class LinearAlgebra {
     static final int PACKED_MAX_M = Integer.getInteger("realm.gemm.packedMaxM", 2048);
     /** Weights above this many elements are not given a packed copy (an output layer over a vocabulary). */
     static final long PACKED_MAX_ELEMENTS = 1L << 23;
-
-    /**
-     * w's packed form from its cache when it was made by this backend and neither the global write
-     * epoch nor w's memory has been written since, else packed now (and cached); null when the
-     * backend has none or w is too large.
-     */
-    private static Object packedWeight(Tensor w, int n, int k, int ldw, boolean bf16) {
-        var kernels = Tensor.k();
-        Tensor.PackedWeight cached = w.packedWeight;
-        if (cached != null && cached.validFor(w, kernels)) return cached.packed();
-        if ((long) n * k > PACKED_MAX_ELEMENTS) return null;
-        // the counters are read before packing: a write during it leaves the packed form stale, not valid
-        long epoch = Tensor.writeEpoch(), writes = w.writes.get();
-        Object packed = bf16 ? kernels.packWeightBf16(base(w), ldw, n, k) : kernels.packWeight(base(w), ldw, n, k);
-        if (packed != null) w.packedWeight = new Tensor.PackedWeight(packed, kernels, epoch, writes);
-        return packed;
-    }
 
     /**
      * Multi-head self-attention context for q, k, v of shape [batch, len, heads * headDim] (token-major,

@@ -37,26 +37,8 @@ public final class Tensor {
     private Tensor grad;
     private Autograd.Node node;
     private String name;
-    /** A backend's packed form of this tensor as a GEMM weight (see {@link PackedWeight#validFor}). */
-    volatile PackedWeight packedWeight;
-
-    /**
-     * The packed form of a weight, the backend that made it, and the global write epoch and this
-     * memory's write count when it was made: it stays valid while neither has moved. Per memory,
-     * so an optimizer step makes only the parameters it wrote stale, not every packed weight in
-     * the JVM (such as those of an index refresh's snapshot of the document tower).
-     */
-    record PackedWeight(Object packed, org.realmjava.tensor.kernels.Kernels by, long epoch, long writes) {
-        boolean validFor(Tensor t, org.realmjava.tensor.kernels.Kernels kernels) {
-            return by == kernels && epoch == WRITE_EPOCH.get() && writes == t.writes.get();
-        }
-    }
-
-    /**
-     * Bumped by {@link #markModified()}, for writes into tensor memory made behind this API's back
-     * whose tensor the writer cannot name: every cache derived from tensor contents is then stale.
-     */
-    private static final java.util.concurrent.atomic.AtomicLong WRITE_EPOCH = new java.util.concurrent.atomic.AtomicLong();
+    /** A backend's packed form of this tensor as a GEMM weight ({@link PackedWeights}). */
+    volatile PackedWeights.Entry packedWeight;
 
     /**
      * Writes into this memory through this API (set, fill, copyFrom, optimizer steps,
@@ -82,28 +64,13 @@ public final class Tensor {
     // ------------------------------------------------------------------ creation
 
     /**
-     * Native bytes allocated since the last collection this class asked for. Tensor memory is
-     * freed when the GC finds the tensor unreachable, but tensors are small Java objects, so the
-     * heap alone would rarely trigger a collection while native memory piles up (fresh pages on
-     * every allocation: measured at 90% of inference time in page faults and zeroing). Like
-     * direct ByteBuffers, we ask for a collection after a budget of native allocation.
-     */
-    private static final java.util.concurrent.atomic.AtomicLong NATIVE_SINCE_GC = new java.util.concurrent.atomic.AtomicLong();
-    private static final long NATIVE_GC_BUDGET = Long.getLong("realm.nativeGcBudgetBytes", 512L << 20);
-
-    /**
      * Uninitialised native memory, 64-byte aligned, freed (C free) when the GC finds it
      * unreachable. Ops whose kernels overwrite every element use it directly and skip the
      * zero-fill that Arena.allocate always does (measured as the largest cost of small-batch
-     * inference); {@link #zeros} fills it.
+     * inference); {@link #zeros} fills it. When to ask for a collection is {@link NativeMemory}'s.
      */
     static MemorySegment allocate(long elements, DType dtype) {
-        long bytes = Math.max(1, elements) * dtype.bytes;
-        if (NATIVE_SINCE_GC.addAndGet(bytes) > NATIVE_GC_BUDGET) {
-            NATIVE_SINCE_GC.set(0);
-            System.gc();
-        }
-        return NativeMemory.allocate(bytes);
+        return NativeMemory.allocate(Math.max(1, elements) * dtype.bytes);
     }
 
     /**
@@ -117,10 +84,7 @@ public final class Tensor {
      */
     public boolean release() {
         if (requiresGrad()) throw new IllegalStateException("release: the tensor is part of an autograd graph");
-        if (offset != 0 || !NativeMemory.releaseNow(data)) return false;
-        long bytes = data.byteSize();
-        NATIVE_SINCE_GC.updateAndGet(v -> Math.max(0, v - bytes)); // memory back without a collection
-        return true;
+        return offset == 0 && NativeMemory.releaseNow(data);
     }
 
     /** A new tensor whose contents are undefined: only for outputs a kernel overwrites completely. */
@@ -318,23 +282,10 @@ public final class Tensor {
         return data.getAtIndex(I32, flatOffset(index));
     }
 
-    /** The current write epoch (see {@link #markModified()}). */
-    public static long writeEpoch() {
-        return WRITE_EPOCH.get();
-    }
-
-    /**
-     * Declares that tensor memory was written in place behind this API's back (through {@link
-     * #segment()} or a kernel writing into an existing tensor) without naming the tensor: every
-     * derived cache, such as a packed GEMM weight, is dropped. Prefer {@link #markWritten()}.
-     */
-    public static void markModified() {
-        WRITE_EPOCH.incrementAndGet();
-    }
-
     /**
      * Declares that this tensor's memory was written in place (through {@link #segment()} or a
-     * kernel): caches derived from it or from any view of its memory are dropped, others stay.
+     * kernel): caches derived from it or from any view of its memory ({@link PackedWeights}) are
+     * dropped, others stay.
      * Optimizers and the in-place methods here call it themselves.
      */
     public Tensor markWritten() {
@@ -375,7 +326,7 @@ public final class Tensor {
         return fillFresh(value);
     }
 
-    /** fill without a write-epoch bump: for tensors this package has just allocated (nothing caches them yet). */
+    /** fill without counting a write: for tensors this package has just allocated (nothing caches them yet). */
     Tensor fillFresh(float value) {
         requireDType("fill", DType.F32);
         if (isContiguous()) {
@@ -394,7 +345,7 @@ public final class Tensor {
         return copyFromFresh(src);
     }
 
-    /** copyFrom without a write-epoch bump: for tensors this package has just allocated. */
+    /** copyFrom without counting a write: for tensors this package has just allocated. */
     Tensor copyFromFresh(Tensor src) {
         if (!Arrays.equals(shape, src.shape)) {
             throw new IllegalArgumentException("copyFrom: shape " + Shapes.str(src.shape) + " into " + Shapes.str(shape));

@@ -155,8 +155,14 @@ class FusedOpsTest {
         Check.close("attention dqkv, recomputed vs kept P", grads[0], grads[1], 1e-6, 1e-5);
         System.setProperty("realm.attention.keepProbsBytes", "0");
         try {
-            GradCheck.check("packedAttention, recomputed P", x -> Ops.packedAttention(x[0], mask, heads, 0.4f, 0.3f, new SplittableRandom(8)),
-                    Tensor.uniform(rng, -1, 1, b, len, 3 * width));
+            Tensor in = Tensor.uniform(rng, -1, 1, b, len, 3 * width);
+            DoubleRef maskD = DoubleRef.of(mask), keep = DoubleRef.of(Ops.dropout(Tensor.ones(b, heads, len, len), 0.3f, new SplittableRandom(8), true));
+            Runnable check = () -> GradCheck.checkDouble("packedAttention, recomputed P", x -> {
+                DoubleRef d = DoubleRef.of(x[0], in);
+                return DoubleRef.attention(d.narrow(2, 0, width), d.narrow(2, width, width), d.narrow(2, 2 * width, width), maskD, heads, 0.4f, keep).v;
+            }, x -> Ops.packedAttention(x[0], mask, heads, 0.4f, 0.3f, new SplittableRandom(8)), in);
+            check.run();
+            assertThrows(org.opentest4j.AssertionFailedError.class, () -> GradCheck.perturbed(1e-3, check), "a gradient off by 0.1% passed");
         } finally {
             System.clearProperty("realm.attention.keepProbsBytes");
         }
@@ -188,7 +194,7 @@ class FusedOpsTest {
 
     /**
      * Inference products use the weight packed once; every in-place write through the API (copyFrom,
-     * fill, set, an optimizer step, markModified after a raw segment write) must drop that copy, so
+     * fill, set, an optimizer step, markWritten after a raw segment write) must drop that copy, so
      * the next product sees the new weight. The reference is the recorded (never packed) path.
      */
     @Test
@@ -211,9 +217,9 @@ class FusedOpsTest {
         same.run();
         w.set(3f, 69, 23);
         same.run();
-        // a raw write through the segment, declared with markModified
+        // a raw write through the segment, declared with markWritten
         w.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5, -4f);
-        Tensor.markModified();
+        w.markWritten();
         same.run();
         // the same, declared on a view of the written memory
         w.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 7, 5f);
@@ -245,7 +251,7 @@ class FusedOpsTest {
             Ops.linear(x, p, b); // packs both
             Ops.linear(x, snapshot, b);
         }
-        Tensor.PackedWeight mine = p.packedWeight, theirs = snapshot.packedWeight;
+        PackedWeights.Entry mine = p.packedWeight, theirs = snapshot.packedWeight;
         org.junit.jupiter.api.Assertions.assertNotNull(mine);
         org.junit.jupiter.api.Assertions.assertNotNull(theirs);
         Ops.linear(x, p, b).sum().backward();

@@ -95,6 +95,16 @@ class MarginalLikelihoodTest {
     }
 
     @Test
+    void theChecksFailOnAGradientOffByATenthOfAPercent() {
+        org.junit.jupiter.api.Assertions.assertThrows(org.opentest4j.AssertionFailedError.class,
+                () -> GradCheck.perturbed(1e-3, this::gradientsMatchDoublePrecisionFiniteDifferences));
+        org.junit.jupiter.api.Assertions.assertThrows(org.opentest4j.AssertionFailedError.class,
+                () -> GradCheck.perturbed(1e-3, this::maskedTargetsGetNoLossAndNoGradient));
+        org.junit.jupiter.api.Assertions.assertThrows(org.opentest4j.AssertionFailedError.class,
+                () -> GradCheck.perturbed(1e-3, this::targetLogProbMatchesDoubleFiniteDifferences));
+    }
+
+    @Test
     void targetLogProbMatchesDoubleFiniteDifferences() {
         int n = 5, classes = 37;
         int[] y = new int[n];

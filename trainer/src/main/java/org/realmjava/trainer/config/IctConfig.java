@@ -24,4 +24,9 @@ public record IctConfig(Path file, CorpusConfig corpus, InitConfig init, int pro
         c.finish();
         return i;
     }
+
+    /** The keys every training command reads the same way, as the training loop takes them. */
+    public TrainingKeys training() {
+        return new TrainingKeys(batch, accumulate, steps, lr, warmup, checkpointDir, checkpointEvery, keepCheckpoints, seed, threads);
+    }
 }

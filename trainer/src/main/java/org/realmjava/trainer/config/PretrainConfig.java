@@ -39,4 +39,9 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
         c.finish();
         return p;
     }
+
+    /** The keys every training command reads the same way, as the training loop takes them. */
+    public TrainingKeys training() {
+        return new TrainingKeys(batch, accumulate, steps, lr, warmup, checkpointDir, checkpointEvery, keepCheckpoints, seed, threads);
+    }
 }

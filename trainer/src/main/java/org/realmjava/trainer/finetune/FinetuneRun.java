@@ -1,11 +1,6 @@
 package org.realmjava.trainer.finetune;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,7 +11,6 @@ import org.realmjava.mips.FloatMatrix;
 import org.realmjava.mips.IndexWriter;
 import org.realmjava.mips.VectorDType;
 import org.realmjava.tensor.Tensor;
-import org.realmjava.trainer.checkpoint.CheckpointDirectory;
 import org.realmjava.trainer.checkpoint.ModelStore;
 import org.realmjava.trainer.checkpoint.TrainingFiles;
 import org.realmjava.trainer.config.ConfigException;
@@ -29,54 +23,39 @@ import org.realmjava.trainer.model.ModelInit;
 import org.realmjava.trainer.model.RealmModel;
 import org.realmjava.trainer.model.RetrieverSpec;
 import org.realmjava.trainer.model.SpanHead;
-import org.realmjava.trainer.pretrain.PretrainData;
 import org.realmjava.trainer.qa.OpenQa;
 import org.realmjava.trainer.qa.QaCheckpoint;
 import org.realmjava.trainer.qa.QaExample;
 import org.realmjava.trainer.qa.QaReader;
 import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.trainer.retrieval.DocumentEmbedder;
-import org.realmjava.trainer.train.MetricsLog;
+import org.realmjava.trainer.train.RunDirectory;
+import org.realmjava.trainer.train.RunState;
+import org.realmjava.trainer.train.Seeds;
 import org.realmjava.trainer.train.TrainingListener;
+import org.realmjava.trainer.train.TrainingLoop;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 
 /**
  * A fine-tuning run in its checkpoint_dir: starts from init (a pretrain/ICT checkpoint, or an
  * encoder), builds the frozen index of the corpus with the starting document tower, or resumes
- * from the newest checkpoint there; trains to the step count; checkpoints. A checkpoint
- * ({@code step-NNNNNNN/}) holds the model ({@link ModelStore}), tokenizer and optimizer
- * ({@link TrainingFiles}), the Open-QA files ({@link QaCheckpoint}: settings, span head, blocks,
- * index) and {@code state.json}; question order and dropout are functions of (seed, step), so a
- * resumed run repeats the uninterrupted one.
+ * from the newest checkpoint there; then runs the {@link TrainingLoop} with the {@link Finetuner}
+ * objective. A checkpoint holds, besides the loop's files (model, tokenizer, optimizer,
+ * state.json), the Open-QA files ({@link QaCheckpoint}: settings, span head, blocks, index);
+ * question order and dropout are functions of (seed, step), so a resumed run repeats the
+ * uninterrupted one.
  */
 public final class FinetuneRun {
-    static final String STATE = "state.json", STATE_FORMAT = "realm-java/finetune-state/1";
-    private static final ObjectMapper JSON = new ObjectMapper();
-
-    private final FinetuneConfig config;
-    private final TrainingListener listener;
     private final Finetuner trainer;
-    private final MetricsLog metrics;
-    private final TrainingFiles.Tokenizer tokenizer;
-    private final float[] vectors;
-    private final String corpusKey, dataKey;
-    private final long startStep;
+    private final TrainingLoop<Finetuner.Sums> loop;
 
-    private FinetuneRun(FinetuneConfig config, TrainingListener listener, Finetuner trainer, MetricsLog metrics, TrainingFiles.Tokenizer tokenizer,
-                        float[] vectors, String corpusKey, String dataKey, long startStep) {
-        this.config = config;
-        this.listener = listener;
+    private FinetuneRun(Finetuner trainer, TrainingLoop<Finetuner.Sums> loop) {
         this.trainer = trainer;
-        this.metrics = metrics;
-        this.tokenizer = tokenizer;
-        this.vectors = vectors;
-        this.corpusKey = corpusKey;
-        this.dataKey = dataKey;
-        this.startStep = startStep;
+        this.loop = loop;
     }
 
     public long startStep() {
-        return startStep;
+        return loop.startStep();
     }
 
     public OpenQa qa() {
@@ -100,12 +79,9 @@ public final class FinetuneRun {
     }
 
     public static FinetuneRun open(FinetuneConfig config, TrainingListener listener) throws IOException {
-        org.realmjava.trainer.pretrain.RealmPretrainer.requireThreads(config.training().threads());
-        Path dir = config.training().checkpointDir();
-        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new ConfigException("checkpoint_dir " + dir + " exists and is not a directory");
-        CheckpointDirectory.removeTemporaries(dir);
-        Path latest = CheckpointDirectory.latest(dir);
-        JsonNode state = latest == null ? null : readState(latest);
+        String modelKey = ModelInit.key(config.init(), config.projectionDim(), false);
+        RunDirectory run = RunDirectory.open(config.training().checkpointDir(), "finetune", config.training().threads(), modelKey);
+        Path latest = run.latest();
 
         // the data first: a bad file fails before anything is loaded or written
         List<QaExample> train = trainingQuestions(config.train());
@@ -127,27 +103,23 @@ public final class FinetuneRun {
             Path from = config.init().checkpoint() == null ? null : ModelInit.CheckpointPaths.modelDirectory(config.init().checkpoint());
             head = from != null && QaCheckpoint.isQaCheckpoint(from)
                     ? QaCheckpoint.readSpanHead(from.resolve(QaCheckpoint.SPAN_HEAD), model.reader.config.hiddenSize())
-                    : SpanHead.init(model.reader.config.hiddenSize(), PretrainData.mix(config.training().seed(), 0x7370616eL));
+                    : SpanHead.init(model.reader.config.hiddenSize(), Seeds.Stream.SPAN_HEAD_INIT.once(config.training().seed()));
             listener.info("model: " + init.description() + (model.spec.sharedTowers() ? " (shared towers: the query tower is trained as a copy)" : ""));
             model = untied(model);
         }
         WordPieceTokenizer tok = WordPieceTokenizer.load(tokenizerFile);
-        TrainingFiles.Tokenizer tokenizerCopy = TrainingFiles.Tokenizer.of(tokenizerFile);
         List<Block> blocks = new BlockSplitter(tok, config.blockLen()).split(docs);
         if (config.k() > blocks.size()) {
             throw new ConfigException("config " + config.file().getFileName() + ": 'k' (" + config.k() + ") exceeds the corpus's " + blocks.size() + " blocks");
         }
-        String corpusKey = org.realmjava.trainer.pretrain.PretrainRun.corpusKey(blocks), dataKey = train.size() + " questions from " + config.train().path().getFileName();
-        if (state != null && !corpusKey.equals(state.path("corpus_key").asText())) {
-            throw new ConfigException("checkpoint_dir " + dir + " was fine-tuned on another corpus (" + state.path("corpus_key").asText() + ", now " + corpusKey
-                    + "): use another checkpoint_dir");
-        }
+        var identity = new TrainingLoop.Identity(modelKey, RunState.corpusKey(blocks) + "; " + questionsKey(train), RunState.settingsOf(config));
+        run.requireSameInputs(identity.dataKey(), identity.settings());
         listener.info(String.format("corpus: %d documents, %d blocks (<= %d wordpieces); %d training questions", docs.size(), blocks.size(), config.blockLen(),
                 train.size()));
-        Files.createDirectories(dir);
+        run.create();
         float[] vectors;
         int dim = model.spec.projectionDim();
-        Path indexDir = dir.resolve("index");
+        Path indexDir = run.dir().resolve("index");
         if (latest != null) {
             FlatIndex saved = FlatIndex.open(latest.resolve(QaCheckpoint.INDEX), false);
             vectors = new float[blocks.size() * dim];
@@ -171,50 +143,21 @@ public final class FinetuneRun {
         IndexWriter.build(indexDir, new FloatMatrix(vectors, blocks.size(), dim), VectorDType.F32);
         OpenQa qa = new OpenQa(model, head, tok, blocks, FlatIndex.open(indexDir, false),
                 new OpenQa.Settings(config.k(), config.queryLen(), config.blockLen(), config.maxSpan(), config.readerTitles()));
-        Finetuner trainer = new Finetuner(config, qa, train, trainable(model, head));
-        long start = 0;
-        if (latest != null) {
-            start = state.path("step").asLong();
-            TrainingFiles.readOptimizer(latest, trainer.optimizer);
-            trainer.update.skipped = state.path("skipped_steps").asLong();
-            trainer.update.streak = state.path("non_finite_streak").asLong();
-            listener.info("resuming from step " + start + " (" + latest + ")");
-        }
-        return new FinetuneRun(config, listener, trainer, new MetricsLog(dir, start, Finetuner.PLOTS), tokenizerCopy, vectors, corpusKey, dataKey, start);
+        Finetuner trainer = new Finetuner(config, qa, train, trainable(model, head), vectors);
+        var loop = new TrainingLoop<>(run, trainer, config.training(), model, TrainingFiles.Tokenizer.of(tokenizerFile), identity, listener);
+        return new FinetuneRun(trainer, loop);
     }
 
     /** Trains from the start step to the configured step count; returns the final checkpoint. */
     public Path run() throws IOException {
-        int steps = config.training().steps(), every = config.training().checkpointEvery();
-        Path last = CheckpointDirectory.latest(config.training().checkpointDir());
-        listener.trainingStart("finetune", startStep, steps);
-        for (long s = startStep; s < steps; s++) {
-            Finetuner.Metrics m = trainer.step(s);
-            metrics.append(m.toJson());
-            listener.step(s, m.summary());
-            trainer.update.stopIfStuck(s);
-            long done = s + 1;
-            if (done % every == 0 || done == steps) {
-                last = save(done);
-                listener.checkpoint(last);
-            }
-        }
-        return last;
+        return loop.run();
     }
 
-    private Path save(long done) throws IOException {
-        OpenQa qa = trainer.qa;
-        Path dir = config.training().checkpointDir();
-        Path written = CheckpointDirectory.write(dir, done, config.training().keepCheckpoints(), tmp -> {
-            TrainingFiles.write(tmp, qa.model, tokenizer, trainer.optimizer);
-            QaCheckpoint.write(tmp, qa.settings, qa.spanHead, qa.blocks, vectors, qa.model.spec.projectionDim());
-            ObjectNode st = JSON.createObjectNode();
-            st.put("format", STATE_FORMAT).put("step", done).put("seed", config.training().seed()).put("skipped_steps", trainer.update.skipped)
-                    .put("non_finite_streak", trainer.update.streak).put("corpus_key", corpusKey).put("data_key", dataKey);
-            Files.writeString(tmp.resolve(STATE), st.toPrettyString(), StandardCharsets.UTF_8);
-        });
-        metrics.plot(dir);
-        return written;
+    /** The data key of the training questions: how many, from which file, and a hash over their texts and answers. */
+    static String questionsKey(List<QaExample> train) {
+        long h = 0;
+        for (QaExample q : train) h = Seeds.mix(h, (q.question() + "\n" + String.join("\t", q.answers())).hashCode());
+        return train.size() + " questions, " + Long.toHexString(h);
     }
 
     /** Separate query and document towers (the query tower trains, the document tower stays as the index saw it). */
@@ -235,18 +178,5 @@ public final class FinetuneRun {
         m.reader.collectParameters("reader.", p);
         head.collectParameters("", p);
         return p;
-    }
-
-    private static JsonNode readState(Path ckpt) {
-        Path f = ckpt.resolve(STATE);
-        try {
-            JsonNode n = JSON.readTree(f.toFile());
-            if (!STATE_FORMAT.equals(n.path("format").asText())) {
-                throw new ConfigException(f + ": not a fine-tuning state (format " + n.path("format") + "): checkpoint_dir holds another kind of run");
-            }
-            return n;
-        } catch (IOException e) {
-            throw new ConfigException(f + ": cannot read: " + e.getMessage().lines().findFirst().orElse(""));
-        }
     }
 }

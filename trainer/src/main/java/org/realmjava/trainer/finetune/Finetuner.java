@@ -1,8 +1,10 @@
 package org.realmjava.trainer.finetune;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -10,200 +12,203 @@ import java.util.SplittableRandom;
 import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 import org.realmjava.tensor.optim.AdamW;
-import org.realmjava.tensor.optim.LearningRateSchedule;
 import org.realmjava.trainer.config.FinetuneConfig;
-import org.realmjava.trainer.corpus.Block;
 import org.realmjava.trainer.eval.AnswerMatcher;
 import org.realmjava.trainer.eval.AnswerNormalizer;
-import org.realmjava.trainer.pretrain.PretrainData;
 import org.realmjava.trainer.qa.OpenQa;
+import org.realmjava.trainer.qa.QaCheckpoint;
 import org.realmjava.trainer.qa.QaExample;
 import org.realmjava.trainer.qa.ReaderInput;
-import org.realmjava.trainer.train.GuardedUpdate;
 import org.realmjava.trainer.train.MetricsLog;
+import org.realmjava.trainer.train.Objective;
+import org.realmjava.trainer.train.PhaseTimes;
+import org.realmjava.trainer.train.Seeds;
 import org.realmjava.trainer.train.Softmax;
+import org.realmjava.trainer.train.TrainingLoop;
 
 /**
- * Open-QA fine-tuning, top to bottom. {@link #step} is one optimizer step:
+ * Open-QA fine-tuning, top to bottom: the objective the {@link TrainingLoop} runs. {@link #forward}
+ * is one micro-batch of questions x:
  * <ol>
- * <li>embed the questions x with the query tower (trained);</li>
- * <li>take the top k blocks of the frozen index (the document tower is not trained, so its vectors
- *     stay exact) and score them, f(x, z) = scale * q . d_z, with the gradient reaching q;</li>
- * <li>read each (x, z) pair; the span head scores every span of up to max_span wordpieces;</li>
- * <li>loss = -log sum_z p(z|x) sum_{s matches} p(s|z,x), the spans matching a normalised gold
- *     answer (two nested marginals: {@link Ops#marginalLogLikelihood} over the spans of a block with
- *     0 / -inf as their log-likelihood, then over the blocks); a question none of whose blocks has a
- *     matching span adds no loss and is counted ({@code no_match});</li>
- * <li>backward, clip 1.0, AdamW with warm-up and linear decay over the query tower, its
- *     projection, the reader and the span head ({@link GuardedUpdate}).</li>
+ * <li>{@link #retrieve}: x through the query tower (trained), the top k blocks of the frozen index
+ *     (the document tower is not trained, so its vectors stay exact), and their scores
+ *     f(x, z) = scale * q . d_z with the gradient reaching q;</li>
+ * <li>{@link OpenQa#read}: each (x, z) pair through the reader; the span head scores every span of
+ *     up to max_span wordpieces;</li>
+ * <li>{@link #goldSpans}: the spans that match a normalised gold answer, decided from the text;</li>
+ * <li>{@link #metrics}: training exact match (argmax of p(z|x) p(s|z,x)), recall@k, entropy;</li>
+ * <li>{@link #nestedMarginalLoss}: -log sum_z p(z|x) sum_{s matches} p(s|z,x), two nested
+ *     marginals ({@link Ops#marginalLogLikelihood} over the spans of a block with 0 / -inf as their
+ *     log-likelihood, then over the blocks); a question none of whose blocks has a matching span
+ *     adds no loss and is counted ({@code no_match}).</li>
  * </ol>
+ * The loop trains the query tower, its projection, the reader and the span head. Setup, the frozen
+ * index and checkpoints: {@link FinetuneRun}.
  */
-public final class Finetuner {
-    /** The plots of a fine-tuning run. */
-    public static final List<MetricsLog.Plot> PLOTS = List.of(new MetricsLog.Plot("loss.png", "Open-QA fine-tuning loss", "-log p(y|x)", "loss"),
-            new MetricsLog.Plot("em.png", "Training-batch exact match", "exact match", "train_em"));
-
+public final class Finetuner implements Objective<Finetuner.Sums> {
     final FinetuneConfig config;
     final OpenQa qa;
     final List<QaExample> train;
     final AdamW optimizer;
-    final LearningRateSchedule schedule;
-    final GuardedUpdate update = new GuardedUpdate();
+    /** The frozen index's vectors (saved with every checkpoint). */
+    private final float[] vectors;
+    private final Seeds.EpochOrder order;
 
-    Finetuner(FinetuneConfig config, OpenQa qa, List<QaExample> train, Map<String, org.realmjava.tensor.Tensor> trainable) {
+    Finetuner(FinetuneConfig config, OpenQa qa, List<QaExample> train, Map<String, Tensor> trainable, float[] vectors) {
         this.config = config;
         this.qa = qa;
         this.train = train;
+        this.vectors = vectors;
         this.optimizer = AdamW.bertDefaults(trainable).lrScale(name -> name.startsWith("span.") ? config.spanHeadLrScale() : 1.0);
-        this.schedule = new LearningRateSchedule((float) config.training().lr(), config.training().warmup(), config.training().steps());
+        this.order = new Seeds.EpochOrder(train.size(), config.training().seed(), Seeds.Stream.QA_ORDER);
+    }
+
+    // ---- the objective's part of the loop
+
+    @Override
+    public String kind() {
+        return "finetune";
+    }
+
+    @Override
+    public AdamW optimizer() {
+        return optimizer;
     }
 
     /** The i-th training question of the run: each epoch a permutation that depends only on (seed, epoch). */
     QaExample example(long i) {
-        int n = train.size();
-        long epoch = i / n;
-        int[] perm = permutation(n, PretrainData.mix(config.training().seed() ^ 0x71615f6fL, epoch));
-        return train.get(perm[(int) (i % n)]);
+        return train.get(order.at(i));
     }
 
-    private long cachedEpochSeed = Long.MIN_VALUE;
-    private int[] cachedPerm;
-
-    private int[] permutation(int n, long seed) {
-        if (seed != cachedEpochSeed) {
-            cachedPerm = PretrainData.permutation(n, seed);
-            cachedEpochSeed = seed;
-        }
-        return cachedPerm;
+    @Override
+    public Micro<Sums> forward(long s, int micro, SplittableRandom dropout, PhaseTimes phases) {
+        int batch = config.training().batch();
+        long first = (s * config.training().accumulate() + micro) * batch;
+        List<QaExample> examples = new ArrayList<>(batch);
+        for (int i = 0; i < batch; i++) examples.add(example(first + i));
+        Forward f = forward(examples, dropout, phases);
+        return new Micro<>(f.loss(), f.sums().contributing(), f.sums());
     }
 
-    /** What one step measured (one metrics.jsonl line). */
-    record Metrics(long step, double loss, double trainEm, double recall, int noMatch, double entropy, double tokensPerSecond, long tokens, long skipped,
-                   double lr, double seconds, Map<String, Double> phase) {
-        ObjectNode toJson() {
-            ObjectNode n = MetricsLog.line(step);
-            MetricsLog.put(n, "loss", loss);
-            MetricsLog.put(n, "train_em", trainEm);
-            MetricsLog.put(n, "recall_at_k", recall);
-            n.put("no_match", noMatch);
-            MetricsLog.put(n, "entropy", entropy);
-            MetricsLog.put(n, "tokens_per_s", tokensPerSecond);
-            n.put("tokens", tokens);
-            n.put("skipped_steps", skipped);
-            MetricsLog.put(n, "lr", lr);
-            MetricsLog.put(n, "step_s", seconds);
-            ObjectNode t = n.putObject("phase_s");
-            phase.forEach((k, v) -> MetricsLog.put(t, k, v));
-            return n;
+    /**
+     * Metric sums of micro-batches.
+     *
+     * @param contributing questions with a matching span in one of their top k blocks: they make the
+     *     loss, and they are the recall@k hits
+     * @param emHits questions whose argmax span of p(z|x) p(s|z,x) is a gold answer
+     */
+    public record Sums(int questions, int contributing, double emHits, double entropySum, long tokens)
+            implements Objective.Sums<Sums> {
+        @Override
+        public Sums plus(Sums o) {
+            return new Sums(questions + o.questions, contributing + o.contributing, emHits + o.emHits, entropySum + o.entropySum, tokens + o.tokens);
         }
 
-        String summary() {
-            return String.format(Locale.ROOT, "loss %.4f em %.2f recall@k %.2f tok/s %.0f%s%s", loss, trainEm, recall, tokensPerSecond,
-                    noMatch > 0 ? " no-match " + noMatch : "", skipped > 0 ? " skipped " + skipped : "");
+        int noMatch() {
+            return questions - contributing;
         }
     }
 
-    Metrics step(long s) {
-        long t0 = System.nanoTime();
-        Map<String, Double> phase = new LinkedHashMap<>();
-        optimizer.zeroGrad();
-        int accumulate = config.training().accumulate(), batch = config.training().batch();
-        double loss = 0, em = 0, recall = 0, entropy = 0;
+    @Override
+    public void describe(Sums m, ObjectNode line) {
+        MetricsLog.put(line, "train_em", m.emHits() / m.questions());
+        MetricsLog.put(line, "recall_at_k", (double) m.contributing() / m.questions());
+        line.put("no_match", m.noMatch());
+        MetricsLog.put(line, "entropy", m.entropySum() / m.questions());
+    }
+
+    @Override
+    public String summary(Sums m) {
+        return String.format(Locale.ROOT, "em %.2f recall@k %.2f%s", m.emHits() / m.questions(), (double) m.contributing() / m.questions(),
+                m.noMatch() > 0 ? " no-match " + m.noMatch() : "");
+    }
+
+    @Override
+    public List<MetricsLog.Plot> plots() {
+        return List.of(new MetricsLog.Plot("loss.png", "Open-QA fine-tuning loss", "-log p(y|x)", "loss"),
+                new MetricsLog.Plot("em.png", "Training-batch exact match", "exact match", "train_em"));
+    }
+
+    /** The Open-QA files (settings, span head, blocks, the frozen index) beside the loop's. */
+    @Override
+    public void save(Path checkpoint, ObjectNode extra) throws IOException {
+        QaCheckpoint.write(checkpoint, qa.settings, qa.spanHead, qa.blocks, vectors, qa.model.spec.projectionDim());
+    }
+
+    // ---- the forward pass, step by step
+
+    /** A micro-batch's forward pass: the mean loss over its contributing questions (null when none), and its metric sums. */
+    record Forward(Tensor loss, Sums sums) {}
+
+    Forward forward(List<QaExample> examples, SplittableRandom rng, PhaseTimes phases) {
+        long t = PhaseTimes.now();
+        Retrieval ret = retrieve(examples, rng);
+        phases.add("query", t);
+
+        t = PhaseTimes.now();
+        OpenQa.Reading r = qa.read(ret.questions(), ret.candidates(), rng);
+        phases.add("reader", t);
+
+        t = PhaseTimes.now();
+        GoldSpans gold = goldSpans(examples, ret.candidates(), r);
+        Sums sums = metrics(examples, ret, r, gold, ret.tokens() + r.tokens());
+        Tensor loss = sums.contributing() == 0 ? null : nestedMarginalLoss(ret.scores(), r, gold);
+        phases.add("loss", t);
+        return new Forward(loss, sums);
+    }
+
+    /** 1. The questions' wordpieces, their top-k blocks and scores f [b, k], and the wordpieces read. */
+    record Retrieval(List<int[]> questions, int[][] candidates, Tensor scores, long tokens) {}
+
+    Retrieval retrieve(List<QaExample> examples, SplittableRandom rng) {
+        List<int[]> questions = new ArrayList<>(examples.size());
         long tokens = 0;
-        int noMatch = 0, questions = 0, contributing = 0;
-        boolean finite = true;
-        for (int micro = 0; micro < accumulate && finite; micro++) {
-            long first = (s * accumulate + micro) * batch;
-            List<QaExample> examples = new ArrayList<>(batch);
-            for (int i = 0; i < batch; i++) examples.add(example(first + i));
-            SplittableRandom dropout = new SplittableRandom(PretrainData.mix(config.training().seed() ^ 0x64726f70L, s * accumulate + micro));
-            Forward f = forward(examples, dropout, phase);
-            questions += examples.size();
-            noMatch += f.noMatch();
-            em += f.emHits();
-            recall += f.recallHits();
-            entropy += f.entropySum();
-            tokens += f.tokens();
-            if (f.loss() == null) continue; // no question of this micro-batch had a matching span
-            float value = f.loss().item();
-            if (!Float.isFinite(value)) {
-                finite = false;
-                break;
-            }
-            long tb = System.nanoTime();
-            f.loss().scale(1f / accumulate).backward();
-            add(phase, "backward", tb);
-            loss += value * f.contributing();
-            contributing += f.contributing();
+        for (QaExample e : examples) {
+            int[] x = qa.encodeQuestion(e.question());
+            questions.add(x);
+            tokens += x.length;
         }
-        long to = System.nanoTime();
-        float lr = schedule.at(s);
-        // a step where no question matched has no gradient: nothing to apply, and not a failure either
-        boolean applied = false;
-        if (contributing == 0 && finite) optimizer.zeroGrad();
-        else applied = update.apply(optimizer, finite, lr);
-        double stepLoss = applied ? loss / contributing : Double.NaN;
-        add(phase, "optimizer", to);
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        return new Metrics(s, stepLoss, em / questions, recall / questions, noMatch, entropy / questions, tokens / seconds, tokens, update.skipped, lr,
-                seconds, phase);
-    }
-
-    private static void add(Map<String, Double> phase, String name, long since) {
-        phase.merge(name, (System.nanoTime() - since) / 1e9, Double::sum);
-    }
-
-    /** A micro-batch's forward pass: the mean loss over its contributing questions (null when none), and metric sums. */
-    record Forward(Tensor loss, int contributing, int noMatch, double emHits, double recallHits, double entropySum, long tokens) {}
-
-    Forward forward(List<QaExample> examples, SplittableRandom rng, Map<String, Double> phase) {
-        int b = examples.size();
-        // 1-2. questions through the query tower, the top k of the frozen index, fresh scores f [b, z]
-        long t = System.nanoTime();
-        List<int[]> questions = new ArrayList<>(b);
-        for (QaExample e : examples) questions.add(qa.encodeQuestion(e.question()));
         Tensor q = qa.queryVectors(questions, rng);
         int[][] cands = qa.search(q, config.k());
-        Tensor f = qa.retrievalScores(q, cands);
-        long tokens = 0;
-        for (int[] x : questions) tokens += x.length;
-        add(phase, "query", t);
+        return new Retrieval(questions, cands, qa.retrievalScores(q, cands), tokens);
+    }
 
-        // 3. the spans of every candidate that match a gold answer, decided from text before reading
-        t = System.nanoTime();
-        int z = cands[0].length;
+    /**
+     * 3. Which spans match a gold answer: their log-likelihood target [b * z * w] (0 for a match,
+     * -inf otherwise), whether each question has any, and each question's answer matcher.
+     */
+    record GoldSpans(float[] logLikelihoods, boolean[] answerable, List<AnswerMatcher> answers) {}
+
+    GoldSpans goldSpans(List<QaExample> examples, int[][] cands, OpenQa.Reading r) {
+        int b = examples.size(), z = cands[0].length, w = r.width();
         List<AnswerMatcher> matchers = new ArrayList<>(b);
         for (QaExample e : examples) matchers.add(AnswerMatcher.of(e));
-        OpenQa.Reading r = qa.read(questions, cands, rng);
-        tokens += r.tokens();
-        add(phase, "reader", t);
-
-        t = System.nanoTime();
-        int w = r.width();
-        float[] matchLl = new float[b * z * w];
-        java.util.Arrays.fill(matchLl, Float.NEGATIVE_INFINITY);
+        float[] ll = new float[b * z * w];
+        Arrays.fill(ll, Float.NEGATIVE_INFINITY);
         boolean[] any = new boolean[b];
-        double recallHits = 0;
         for (int i = 0; i < b; i++) {
-            boolean inTopK = false;
             for (int j = 0; j < z; j++) {
                 ReaderInput in = r.inputs().get(i * z + j);
-                Block blk = qa.blocks.get(cands[i][j]);
+                var blk = qa.blocks.get(cands[i][j]);
                 for (int s = 0; s < in.spans(); s++) {
                     String text = in.spanText(blk, s);
                     if (matchers.get(i).span(text, AnswerNormalizer.normalize(text))) {
-                        matchLl[(i * z + j) * w + s] = 0f;
+                        ll[(i * z + j) * w + s] = 0f;
                         any[i] = true;
-                        inTopK = true;
                     }
                 }
             }
-            if (inTopK) recallHits++;
         }
-        // metrics from values: p(z|x) entropy, and whether the argmax of p(z|x) p(s|z,x) is a gold span
-        float[] fv = f.detach().toFloatArray(), sv = r.scores().detach().toFloatArray();
+        return new GoldSpans(ll, any, matchers);
+    }
+
+    /** 4. The metric sums from values: p(z|x) entropy, and whether the argmax of p(z|x) p(s|z,x) is a gold span. */
+    Sums metrics(List<QaExample> examples, Retrieval ret, OpenQa.Reading r, GoldSpans gold, long tokens) {
+        int b = examples.size(), z = ret.candidates()[0].length, w = r.width(), contributing = 0;
+        float[] fv = ret.scores().detach().toFloatArray(), sv = r.scores().detach().toFloatArray();
         double entropy = 0, em = 0;
         for (int i = 0; i < b; i++) {
+            if (gold.answerable()[i]) contributing++;
             double[] prior = Softmax.of(fv, i * z, z);
             for (double p : prior) if (p > 0) entropy -= p * Math.log(p);
             double best = Double.NEGATIVE_INFINITY;
@@ -215,36 +220,32 @@ public final class Finetuner {
                     double v = prior[j] * ps[s];
                     if (v > best) {
                         best = v;
-                        answer = in.spanText(qa.blocks.get(cands[i][j]), s);
+                        answer = in.spanText(qa.blocks.get(ret.candidates()[i][j]), s);
                     }
                 }
             }
-            if (matchers.get(i).exact(answer)) em++;
+            if (gold.answers().get(i).exact(answer)) em++;
         }
-        int contributing = 0, noMatch = 0;
+        return new Sums(b, contributing, em, entropy, tokens);
+    }
+
+    /** 5. The nested marginal over the questions with some matching span: the mean of -log sum_z p(z|x) sum_{s matches} p(s|z,x). */
+    Tensor nestedMarginalLoss(Tensor f, OpenQa.Reading r, GoldSpans gold) {
+        boolean[] any = gold.answerable();
+        int b = any.length, z = (int) f.size(1), w = r.width(), contributing = 0;
         for (boolean a : any) if (a) contributing++;
-        noMatch = b - contributing;
-        if (contributing == 0) {
-            add(phase, "loss", t);
-            return new Forward(null, 0, noMatch, em, recallHits, entropy, tokens);
-        }
-        // 4. the nested marginal over the questions with some matching span
         int[] keep = new int[contributing], keepRows = new int[contributing * z];
         for (int i = 0, c = 0; i < b; i++) {
             if (!any[i]) continue;
             for (int j = 0; j < z; j++) keepRows[c * z + j] = i * z + j;
             keep[c++] = i;
         }
-        Tensor rowsKept = Tensor.ofInts(keepRows, keepRows.length);
         float[] llKept = new float[contributing * z * w];
-        for (int c = 0; c < keepRows.length; c++) System.arraycopy(matchLl, keepRows[c] * w, llKept, c * w, w);
-        Tensor spanScores = Ops.indexSelect(r.scores(), 0, rowsKept);
+        for (int c = 0; c < keepRows.length; c++) System.arraycopy(gold.logLikelihoods(), keepRows[c] * w, llKept, c * w, w);
+        Tensor spanScores = Ops.indexSelect(r.scores(), 0, Tensor.ofInts(keepRows, keepRows.length));
         Tensor perBlock = Ops.marginalLogLikelihood(spanScores, Tensor.of(llKept, contributing * z, w, 1), null); // log sum_{s matches} p(s|z,x): [c*z, 1]
         Tensor fk = Ops.indexSelect(f, 0, Tensor.ofInts(keep, keep.length));
         Tensor logp = Ops.marginalLogLikelihood(fk, perBlock.reshape(contributing, z, 1), null); // [c, 1]
-        Tensor loss = logp.sum().scale(-1f / contributing);
-        add(phase, "loss", t);
-        return new Forward(loss, contributing, noMatch, em, recallHits, entropy, tokens);
+        return logp.sum().scale(-1f / contributing);
     }
-
 }

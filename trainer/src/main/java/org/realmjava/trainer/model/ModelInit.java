@@ -36,6 +36,17 @@ public final class ModelInit {
     private ModelInit() {}
 
     /** projectionDim 0: the checkpoint's, or the encoder's hidden size (identity projection). */
+    /**
+     * What decides a run's model, its start and its shapes (state.json's model_key): a
+     * checkpoint_dir holds one run of one model.
+     */
+    public static String key(InitConfig i, int projectionDim, boolean sharedTowers) {
+        String source = i.checkpoint() != null ? "checkpoint " + i.checkpoint() : i.random() != null ? "random " + i.random() : i.model() != null
+                ? "model " + i.model() : "built-in all-MiniLM-L6-v2";
+        return source + ", projection " + projectionDim + (sharedTowers ? ", shared towers" : "") + (i.pooling() != null ? ", pooling " + i.pooling() : "")
+                + (i.normalize() != null ? ", normalize " + i.normalize() : "");
+    }
+
     public static Result create(InitConfig init, int projectionDim, boolean sharedTowers, long seed) {
         try {
             Path tokFile = init.tokenizer();

@@ -39,7 +39,7 @@ public final class PretrainEvaluation implements AutoCloseable {
 
     /** checkpoint: a step directory (or a run's checkpoint_dir: its newest); null: the config's starting model. */
     public static PretrainEvaluation open(PretrainConfig config, Path checkpoint, TrainingListener listener) throws IOException {
-        RealmPretrainer.requireThreads(config.threads());
+        org.realmjava.trainer.train.RunDirectory.requireThreads(config.threads());
         RealmModel model;
         WordPieceTokenizer tokenizer;
         boolean needsPca = false;
@@ -84,10 +84,10 @@ public final class PretrainEvaluation implements AutoCloseable {
             for (int start = 0; start < n; start += trainer.config.batch()) {
                 List<MaskedQuery> batch = new ArrayList<>();
                 for (int i = start; i < Math.min(n, start + trainer.config.batch()); i++) batch.add(data.heldout(i));
-                RealmPretrainer.Forward f = trainer.forward(batch, null, new LinkedHashMap<>(), false);
-                hits += f.accuracyHits();
-                ll += f.logLikelihoodSum();
-                tokens += f.maskedTokens();
+                RealmPretrainer.Forward f = trainer.forward(batch, null, new org.realmjava.trainer.train.PhaseTimes());
+                hits += f.sums().accuracyHits();
+                ll += f.sums().logLikelihoodSum();
+                tokens += f.sums().maskedTokens();
             }
         }
         return new Heldout(n, tokens, hits / tokens, ll / tokens);

@@ -1,19 +1,22 @@
 package org.realmjava.trainer.pretrain;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import org.realmjava.mips.FloatMatrix;
 import org.realmjava.mips.SearchOptions;
 import org.realmjava.mips.SearchResult;
+import org.realmjava.mips.VectorFiles;
 import org.realmjava.tensor.Autograd;
 import org.realmjava.tensor.Ops;
 import org.realmjava.tensor.Tensor;
 import org.realmjava.tensor.optim.AdamW;
-import org.realmjava.tensor.optim.LearningRateSchedule;
-import org.realmjava.tensor.parallel.Parallel;
 import org.realmjava.trainer.config.PretrainConfig;
 import org.realmjava.trainer.corpus.Block;
 import org.realmjava.trainer.corpus.MaskedQuery;
@@ -21,29 +24,38 @@ import org.realmjava.trainer.model.RealmModel;
 import org.realmjava.trainer.retrieval.Batches;
 import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.trainer.retrieval.IndexRefresher;
-import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
+import org.realmjava.trainer.train.MetricsLog;
+import org.realmjava.trainer.train.Objective;
+import org.realmjava.trainer.train.PhaseTimes;
 import org.realmjava.trainer.train.Softmax;
+import org.realmjava.trainer.train.TrainingLoop;
+import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 
 /**
- * REALM pre-training, top to bottom. {@link #step} is one optimizer step:
+ * REALM pre-training, top to bottom: the objective the {@link TrainingLoop} runs. {@link #forward}
+ * is one micro-batch of masked queries x:
  * <ol>
- * <li>embed the masked queries x with the query tower;</li>
- * <li>take the top k blocks of the live (stale) index by inner product, never the block x came
- *     from (matched by hash), and append the null document;</li>
- * <li>re-embed those candidates with the current document tower, so p(z|x) = softmax f(x, z) and its
- *     gradient are fresh (the index only chooses candidates);</li>
- * <li>read every (x, z) pair with the knowledge-augmented encoder: the MLM log-likelihood of each
- *     masked target, logits made only for the masked rows;</li>
- * <li>loss = -log sum_z p(z|x) p(y|z,x) (per masked token by default, over the whole set by option);</li>
- * <li>backward (reaching reader, query tower and document tower), global-norm clip 1.0, AdamW with
- *     warm-up and linear decay; a non-finite loss or gradient skips the update ({@link GuardedUpdate}).</li>
+ * <li>{@link #embedQueries}: x through the query tower;</li>
+ * <li>{@link #candidates}: the top k blocks of the live (stale) index by inner product, never the
+ *     block x came from (matched by hash), then the null document;</li>
+ * <li>{@link #score}: those candidates re-embedded with the current document tower, so that
+ *     p(z|x) = softmax f(x, z) and its gradient are fresh (the index only chooses candidates);</li>
+ * <li>{@link #read}: every (x, z) pair through the knowledge-augmented encoder, the MLM
+ *     log-likelihood of each masked target, logits made only for the masked rows;</li>
+ * <li>{@link #marginalLoss}: -log sum_z p(z|x) p(y|z,x), per masked token by default, over the
+ *     whole set by option;</li>
+ * <li>{@link #metrics}: accuracy, retrieval utility and entropy from host copies of the values.</li>
  * </ol>
- * Between steps the {@link IndexRefresher} re-embeds the corpus in the background with a snapshot of
- * the document tower ({@link #refreshSchedule}). Setup, resume and checkpoints: {@link PretrainRun}.
+ * The loop then back-propagates into the reader and both towers and applies AdamW. Before each step
+ * {@link #beforeStep} runs the refresh schedule: the {@link IndexRefresher} re-embeds the corpus in
+ * the background with a snapshot of the document tower. Setup: {@link PretrainRun}.
  */
-public final class RealmPretrainer {
+public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     /** Extra hits searched beyond k + 1, so that duplicates of the query's own block can be dropped. */
     static final int EXTRA_HITS = 4;
+    /** Marks an empty candidate slot (fewer blocks than k after dropping the query's own). */
+    static final int MISSING = -2;
+    static final String LIVE = "index-live.npy", PENDING = "index-pending.npy";
 
     final PretrainConfig config;
     final RealmModel model;
@@ -53,12 +65,10 @@ public final class RealmPretrainer {
     final PretrainData data;
     final IndexRefresher refresher;
     final AdamW optimizer;
-    final LearningRateSchedule schedule;
     final int padId, sepId, clsId;
-    final org.realmjava.trainer.train.GuardedUpdate update = new org.realmjava.trainer.train.GuardedUpdate();
-    /** Candidates, scores [b, z] and reader log-likelihoods [b, z, T] of the last forward pass (for {@link #explain}). */
-    private int[][] lastCandidates;
-    private float[] lastScores, lastLogLikelihoods;
+    /** The step being run, and what its refresh schedule did before it. */
+    private long step;
+    private double indexWait, refreshSeconds = Double.NaN;
 
     RealmPretrainer(PretrainConfig config, RealmModel model, WordPieceTokenizer tokenizer, List<Block> blocks, BlockInputs blockInputs, PretrainData data,
                     IndexRefresher refresher) {
@@ -71,14 +81,36 @@ public final class RealmPretrainer {
         this.refresher = refresher;
         var retriever = model.retrieverParameters().keySet();
         this.optimizer = AdamW.bertDefaults(model.namedParameters()).lrScale(name -> retriever.contains(name) ? config.retrieverLrScale() : 1.0);
-        this.schedule = new LearningRateSchedule((float) config.lr(), config.warmup(), config.steps());
         this.padId = tokenizer.padId();
         this.sepId = tokenizer.sepId();
         this.clsId = tokenizer.clsId();
     }
 
-    /** One micro-batch's forward pass: the loss and what the metrics need. */
-    record Forward(Tensor loss, int queries, int maskedTokens, long tokens, double accuracyHits, double utilitySum, double entropySum, double logLikelihoodSum) {}
+    // ---- the objective's part of the loop
+
+    @Override
+    public String kind() {
+        return "pretrain";
+    }
+
+    @Override
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    @Override
+    public void beforeStep(long s) {
+        step = s;
+        indexWait = 0;
+        refreshSeconds = Double.NaN;
+        if (config.retrieval()) refreshSchedule(s);
+    }
+
+    @Override
+    public Micro<Sums> forward(long s, int micro, SplittableRandom dropout, PhaseTimes phases) {
+        Forward f = forward(batch(s, micro), dropout, phases);
+        return new Micro<>(f.loss(), 1, f.sums());
+    }
 
     /** The queries of micro-batch micro of step s. */
     List<MaskedQuery> batch(long s, int micro) {
@@ -88,215 +120,131 @@ public final class RealmPretrainer {
         return out;
     }
 
-    StepMetrics step(long s, double indexWait, double refreshSeconds) {
-        long t0 = System.nanoTime();
-        Map<String, Double> phase = new LinkedHashMap<>();
-        optimizer.zeroGrad();
-        double loss = 0, hits = 0, utility = 0, entropy = 0;
-        long tokens = 0;
-        int queries = 0, masked = 0;
-        boolean finite = true;
-        for (int micro = 0; micro < config.accumulate() && finite; micro++) {
-            SplittableRandom dropout = new SplittableRandom(PretrainData.mix(config.seed() ^ 0x64726f70L, s * config.accumulate() + micro));
-            Forward f = forward(batch(s, micro), dropout, phase, true);
-            float value = f.loss().item();
-            if (!Float.isFinite(value)) {
-                finite = false;
-                break;
-            }
-            long tb = System.nanoTime();
-            f.loss().scale(1f / config.accumulate()).backward();
-            add(phase, "backward", tb);
-            loss += value / config.accumulate();
-            hits += f.accuracyHits();
-            utility += f.utilitySum();
-            entropy += f.entropySum();
-            tokens += f.tokens();
-            queries += f.queries();
-            masked += f.maskedTokens();
+    /**
+     * Metric sums of micro-batches.
+     *
+     * @param accuracyHits masked tokens whose argmax of sum_z p(z|x) p(y_t|z,x) is the target
+     * @param utilitySum per query: (log p(y|z_top,x) - log p(y|null,x)) per masked token, z_top the
+     *     retrieved block with the highest score (0 without retrieval)
+     * @param entropySum per query: the entropy of p(z|x) over the candidates, in nats
+     * @param logLikelihoodSum log sum_z p(z|x) p(y|z,x) over the queries (per token, or per query for whole-set)
+     */
+    public record Sums(int queries, int maskedTokens, long tokens, double accuracyHits, double utilitySum, double entropySum, double logLikelihoodSum)
+            implements Objective.Sums<Sums> {
+        @Override
+        public Sums plus(Sums o) {
+            return new Sums(queries + o.queries, maskedTokens + o.maskedTokens, tokens + o.tokens, accuracyHits + o.accuracyHits,
+                    utilitySum + o.utilitySum, entropySum + o.entropySum, logLikelihoodSum + o.logLikelihoodSum);
         }
-        long to = System.nanoTime();
-        float lr = schedule.at(s);
-        if (!update.apply(optimizer, finite, lr)) loss = Double.NaN;
-        add(phase, "optimizer", to);
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        long staleness = s - refresher.liveGeneration().snapshotStep();
-        return new StepMetrics(s, loss, masked == 0 ? Double.NaN : hits / masked, utility / Math.max(1, queries), entropy / Math.max(1, queries),
-                staleness, refresher.generationNumber(), (tokens) / seconds, tokens, update.skipped, lr, seconds + indexWait, refreshSeconds, indexWait, phase);
+
+        double accuracy() {
+            return maskedTokens == 0 ? Double.NaN : accuracyHits / maskedTokens;
+        }
+
+        double utility() {
+            return utilitySum / Math.max(1, queries);
+        }
     }
 
-    private static void add(Map<String, Double> phase, String name, long since) {
-        phase.merge(name, (System.nanoTime() - since) / 1e9, Double::sum);
+    @Override
+    public void describe(Sums m, ObjectNode line) {
+        MetricsLog.put(line, "mlm_accuracy", m.accuracy());
+        MetricsLog.put(line, "utility", m.utility());
+        MetricsLog.put(line, "entropy", m.entropySum() / Math.max(1, m.queries()));
+        line.put("staleness", staleness());
+        line.put("index_generation", refresher.generationNumber());
+        if (!Double.isNaN(refreshSeconds)) MetricsLog.put(line, "refresh_s", refreshSeconds);
+        MetricsLog.put(line, "index_wait_s", indexWait);
     }
+
+    @Override
+    public String summary(Sums m) {
+        return String.format(Locale.ROOT, "acc %.3f util %+.3f gen %d stale %d", m.accuracy(), m.utility(), refresher.generationNumber(), staleness());
+    }
+
+    /** Steps since the snapshot of the document tower behind the live index. */
+    private long staleness() {
+        return step - refresher.liveGeneration().snapshotStep();
+    }
+
+    @Override
+    public List<MetricsLog.Plot> plots() {
+        return List.of(new MetricsLog.Plot("loss.png", "REALM pre-training loss", "-log p(y|x)", "loss"),
+                new MetricsLog.Plot("utility.png", "Retrieval utility", "log p(y|z_top,x) - log p(y|null,x)", "utility"));
+    }
+
+    /** The vectors of the live index and of the refresh in flight (a checkpoint waits for it), and their snapshot steps. */
+    @Override
+    public void save(Path checkpoint, ObjectNode extra) throws IOException {
+        IndexRefresher.Generation pending = refresher.awaitPending(), live = refresher.liveGeneration();
+        int dim = model.spec.projectionDim(), n = blocks.size();
+        VectorFiles.writeNpy(checkpoint.resolve(LIVE), new FloatMatrix(live.vectors(), n, dim));
+        if (pending != null) VectorFiles.writeNpy(checkpoint.resolve(PENDING), new FloatMatrix(pending.vectors(), n, dim));
+        extra.put("index_generation", refresher.generationNumber()).put("live_snapshot_step", live.snapshotStep());
+        if (pending != null) extra.put("pending_snapshot_step", pending.snapshotStep());
+        else extra.putNull("pending_snapshot_step");
+    }
+
+    @Override
+    public void restore(Path checkpoint, ObjectNode extra) throws IOException {
+        FloatMatrix live = VectorFiles.readAll(checkpoint.resolve(LIVE));
+        refresher.restoreLive(new IndexRefresher.Generation(live.data(), extra.path("live_snapshot_step").asLong(), 0),
+                extra.path("index_generation").asLong());
+        JsonNode ps = extra.get("pending_snapshot_step");
+        if (ps != null && !ps.isNull()) {
+            refresher.restorePending(new IndexRefresher.Generation(VectorFiles.readAll(checkpoint.resolve(PENDING)).data(), ps.asLong(), 0));
+        }
+    }
+
+    // ---- the forward pass, step by step
 
     /**
-     * The REALM forward pass over a batch of masked queries. rng null: no dropout (evaluation).
-     * Returns the mean negative marginal log-likelihood and the batch's metric sums.
+     * One micro-batch's forward pass: the loss, its metric sums, and host copies of the candidates,
+     * scores f [b, z] and reader log-likelihoods [b, z, T] (for {@link #explain}).
      */
-    Forward forward(List<MaskedQuery> batch, SplittableRandom rng, Map<String, Double> phase, boolean training) {
-        int b = batch.size();
-        long tokens = 0;
-        // 1. the masked queries through the query tower: q [b, dim]
-        long t = System.nanoTime();
-        List<int[]> qIds = new ArrayList<>(b), qTypes = new ArrayList<>(b);
+    record Forward(Tensor loss, Sums sums, int[][] candidates, float[] scores, float[] logLikelihoods) {}
+
+    /** The REALM forward pass over a batch of masked queries; rng null: no dropout (evaluation). */
+    Forward forward(List<MaskedQuery> batch, SplittableRandom rng, PhaseTimes phases) {
+        long t = PhaseTimes.now();
+        Queries x = embedQueries(batch, rng);
+        phases.add("query", t);
+
+        t = PhaseTimes.now();
+        int[][] cands = config.retrieval() ? candidates(x.vectors(), batch) : nullOnly(batch.size());
+        phases.add("search", t);
+
+        t = PhaseTimes.now();
+        Scores f = score(x.vectors(), cands, rng);
+        phases.add("documents", t);
+
+        t = PhaseTimes.now();
+        Reading r = read(batch, cands, rng);
+        phases.add("reader", t);
+
+        t = PhaseTimes.now();
+        Marginal m = marginalLoss(f.scores(), r.logLikelihoods(), batch, r.maxMasked());
+        float[] fv = f.scores().detach().toFloatArray(), lv = r.logLikelihoods().detach().toFloatArray();
+        Sums sums = metrics(fv, lv, r.logits(), batch, cands[0].length, r.maxMasked(), x.tokens() + f.tokens() + r.tokens(), m.logLikelihoodSum());
+        phases.add("loss", t);
+        return new Forward(m.loss(), sums, cands, fv, lv);
+    }
+
+    /** 1. The query tower's vectors q [b, dim] (null without retrieval) and the wordpieces read. */
+    record Queries(Tensor vectors, long tokens) {}
+
+    Queries embedQueries(List<MaskedQuery> batch, SplittableRandom rng) {
+        if (!config.retrieval()) return new Queries(null, 0);
+        List<int[]> ids = new ArrayList<>(batch.size()), types = new ArrayList<>(batch.size());
         for (MaskedQuery q : batch) {
-            qIds.add(q.ids());
-            qTypes.add(new int[q.ids().length]);
+            ids.add(q.ids());
+            types.add(new int[q.ids().length]);
         }
-        Batches qb = Batches.pad(qIds, qTypes, padId);
-        Tensor q = null;
-        if (config.retrieval()) {
-            q = model.embedQueries(qb.ids(), qb.types(), qb.mask(), rng);
-            tokens += qb.realTokens();
-        }
-        add(phase, "query", t);
-
-        // 2. candidates: top-k of the stale index without the query's own block, then the null document
-        t = System.nanoTime();
-        int[][] cands = config.retrieval() ? candidates(q, batch) : nullOnly(b);
-        int z = cands[0].length;
-        add(phase, "search", t);
-
-        // 3. fresh retrieval scores f [b, z] from the current document tower (gradient reaches it).
-        // The null documents ([CLS] [SEP] [SEP]) go through in a batch of their own, here and in the
-        // reader: padded beside 128-wordpiece blocks they cost as much as a block (1/9 of the work at k = 8)
-        t = System.nanoTime();
-        int kk = z - 1;
-        Tensor f;
-        if (config.retrieval()) {
-            List<int[]> dIds = new ArrayList<>(b * kk), dTypes = new ArrayList<>(b * kk), nIds = new ArrayList<>(b), nTypes = new ArrayList<>(b);
-            float[] missing = new float[b * z];
-            boolean anyMissing = false;
-            for (int i = 0; i < b; i++) {
-                for (int j = 0; j < kk; j++) {
-                    int blk = cands[i][j];
-                    int[] ids = blockInputs.ids(blk == MISSING ? BlockInputs.NULL_DOCUMENT : blk);
-                    dIds.add(ids);
-                    dTypes.add(BlockInputs.typeIds(ids, sepId));
-                    if (blk == MISSING) {
-                        missing[i * z + j] = Float.NEGATIVE_INFINITY;
-                        anyMissing = true;
-                    }
-                }
-                int[] nul = blockInputs.ids(BlockInputs.NULL_DOCUMENT);
-                nIds.add(nul);
-                nTypes.add(BlockInputs.typeIds(nul, sepId));
-            }
-            Batches db = Batches.pad(dIds, dTypes, padId), nb = Batches.pad(nIds, nTypes, padId);
-            tokens += db.realTokens() + nb.realTokens();
-            int dim = model.spec.projectionDim();
-            Tensor d = Ops.concat(List.of(model.embedDocuments(db.ids(), db.types(), db.mask(), rng).reshape(b, kk, dim),
-                    model.embedDocuments(nb.ids(), nb.types(), nb.mask(), rng).reshape(b, 1, dim)), 1);
-            f = q.unsqueeze(1).mul(d).sum(2, false).scale(model.spec.scoreScale());
-            // fewer than k blocks left after dropping duplicates: the empty slots get p(z|x) = 0
-            if (anyMissing) f = f.add(Tensor.of(missing, b, z));
-        } else {
-            f = Tensor.zeros(b, 1);
-        }
-        add(phase, "documents", t);
-
-        // 4. read each (x, z): log p(y_t | z, x) for the masked targets, ll [b, z, T]; logits only for the masked rows
-        t = System.nanoTime();
-        int maxT = 0;
-        for (MaskedQuery mq : batch) maxT = Math.max(maxT, mq.masked());
-        float[] tokenMask = new float[b * maxT];
-        for (int i = 0; i < b; i++) for (int k = 0; k < batch.get(i).masked(); k++) tokenMask[i * maxT + k] = 1f;
-        Read retrieved = kk == 0 ? null : read(batch, cands, 0, kk, maxT, rng);
-        Read nul = read(batch, cands, kk, 1, maxT, rng);
-        tokens += nul.tokens() + (retrieved == null ? 0 : retrieved.tokens());
-        Tensor ll = retrieved == null ? nul.ll() : Ops.concat(List.of(retrieved.ll(), nul.ll()), 1);
-        add(phase, "reader", t);
-
-        // 5. the marginal likelihood over the candidates
-        t = System.nanoTime();
-        Tensor mask = Tensor.of(tokenMask, b, maxT);
-        int maskedTokens = 0;
-        for (MaskedQuery mq : batch) maskedTokens += mq.masked();
-        Tensor logp, loss;
-        if (config.perToken()) {
-            logp = Ops.marginalLogLikelihood(f, ll, mask);
-            loss = logp.sum().scale(-1f / maskedTokens);
-        } else {
-            logp = Ops.marginalLogLikelihood(f, ll.mul(mask.unsqueeze(1)).sum(2, true), null);
-            loss = logp.sum().scale(-1f / b);
-        }
-        Tensor logits;
-        try (var g = Autograd.noGrad()) {
-            long vocab = nul.logits().size(1);
-            logits = retrieved == null ? nul.logits() : Ops.concat(List.of(retrieved.logits().reshape(b, kk, maxT, vocab),
-                    nul.logits().reshape(b, 1, maxT, vocab)), 1).reshape((long) b * z * maxT, vocab);
-        }
-        double[] m = metrics(f, ll, logits, batch, z, maxT);
-        lastCandidates = cands;
-        lastScores = f.detach().toFloatArray();
-        lastLogLikelihoods = ll.detach().toFloatArray();
-        add(phase, "loss", t);
-        return new Forward(loss, b, maskedTokens, tokens, m[0], m[1], m[2], logp.detach().sum().item());
+        Batches qb = Batches.pad(ids, types, padId);
+        return new Queries(model.embedQueries(qb.ids(), qb.types(), qb.mask(), rng), qb.realTokens());
     }
 
-    /** One query's candidates, their p(z|x), and per candidate (log p(y|z,x) - log p(y|null,x)) per masked token. */
-    record Explained(int[] blocks, double[] prior, double[] utility) {}
-
-    /** The retrieval of one query explained (no dropout, no graph). */
-    Explained explain(MaskedQuery q) {
-        try (var g = Autograd.noGrad()) {
-            forward(List.of(q), null, new LinkedHashMap<>(), false);
-            int[] cands = lastCandidates[0];
-            float[] fv = lastScores, lv = lastLogLikelihoods;
-            int z = cands.length, t = q.masked();
-            double[] prior = new double[z], util = new double[z];
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (float v : fv) max = Math.max(max, v);
-            for (int j = 0; j < z; j++) sum += prior[j] = Math.exp(fv[j] - max);
-            for (int j = 0; j < z; j++) {
-                prior[j] /= sum;
-                double u = 0;
-                for (int k = 0; k < t; k++) u += lv[j * t + k] - lv[(z - 1) * t + k];
-                util[j] = u / t;
-            }
-            return new Explained(cands, prior, util);
-        }
-    }
-
-    /** The reader's output for candidate columns [from, from + n) of every query: ll [b, n, T], logits [b * n * T, vocab], tokens read. */
-    record Read(Tensor ll, Tensor logits, long tokens) {}
-
-    /** Reads [CLS] x [SEP] z [SEP] for the candidates in columns [from, from + n) of cands, as one batch. */
-    private Read read(List<MaskedQuery> batch, int[][] cands, int from, int n, int maxT, SplittableRandom rng) {
-        int b = batch.size(), maxLen = model.reader.config.maxPositions();
-        List<int[]> rIds = new ArrayList<>(b * n), rTypes = new ArrayList<>(b * n);
-        for (int i = 0; i < b; i++) {
-            for (int j = from; j < from + n; j++) {
-                int blk = cands[i][j];
-                int[][] seq = readerInput(batch.get(i).ids(), blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
-                rIds.add(seq[0]);
-                rTypes.add(seq[1]);
-            }
-        }
-        Batches rb = Batches.pad(rIds, rTypes, padId);
-        int len = rb.length(), h = model.reader.config.hiddenSize();
-        Tensor hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), rng).reshape((long) b * n * len, h);
-        int[] rows = new int[b * n * maxT], targets = new int[b * n * maxT];
-        for (int i = 0; i < b; i++) {
-            MaskedQuery mq = batch.get(i);
-            for (int j = 0; j < n; j++) {
-                for (int k = 0; k < maxT; k++) {
-                    int at = (i * n + j) * maxT + k;
-                    boolean real = k < mq.masked();
-                    rows[at] = (i * n + j) * len + (real ? mq.positions()[k] : 0);
-                    targets[at] = real ? mq.targets()[k] : 0;
-                }
-            }
-        }
-        Tensor logits = model.mlm.logits(Ops.indexSelect(hidden, 0, Tensor.ofInts(rows, rows.length)));
-        Tensor ll = Ops.targetLogProb(logits, Tensor.ofInts(targets, targets.length)).reshape(b, n, maxT);
-        return new Read(ll, logits, rb.realTokens());
-    }
-
-    /** Marks an empty candidate slot (fewer blocks than k after dropping the query's own). */
-    static final int MISSING = -2;
-
-    /** Candidate blocks per query: k retrieved (own block and its duplicates dropped), then the null document. */
+    /** 2. Candidate blocks per query: k retrieved (own block and its duplicates dropped, {@link #MISSING} if too few), then the null document. */
     int[][] candidates(Tensor q, List<MaskedQuery> batch) {
         int b = batch.size(), k = config.k(), dim = model.spec.projectionDim();
         float[] qv = q.detach().toFloatArray();
@@ -324,6 +272,98 @@ public final class RealmPretrainer {
         return out;
     }
 
+    /** 3. Fresh retrieval scores f [b, z] (gradient into both towers) and the wordpieces read. */
+    record Scores(Tensor scores, long tokens) {}
+
+    /**
+     * f(x, z) = scale * q . d_z with d_z from the current document tower; an empty slot gets -inf
+     * (p(z|x) = 0). The null documents ([CLS] [SEP] [SEP]) go through in a batch of their own, here
+     * and in the reader: padded beside full blocks they would cost as much as a block.
+     */
+    Scores score(Tensor q, int[][] cands, SplittableRandom rng) {
+        int b = cands.length, z = cands[0].length, kk = z - 1;
+        if (!config.retrieval()) return new Scores(Tensor.zeros(b, 1), 0);
+        List<int[]> dIds = new ArrayList<>(b * kk), dTypes = new ArrayList<>(b * kk), nIds = new ArrayList<>(b), nTypes = new ArrayList<>(b);
+        float[] missing = new float[b * z];
+        boolean anyMissing = false;
+        int[] nul = blockInputs.ids(BlockInputs.NULL_DOCUMENT);
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < kk; j++) {
+                int blk = cands[i][j];
+                int[] ids = blockInputs.ids(blk == MISSING ? BlockInputs.NULL_DOCUMENT : blk);
+                dIds.add(ids);
+                dTypes.add(BlockInputs.typeIds(ids, sepId));
+                if (blk == MISSING) {
+                    missing[i * z + j] = Float.NEGATIVE_INFINITY;
+                    anyMissing = true;
+                }
+            }
+            nIds.add(nul);
+            nTypes.add(BlockInputs.typeIds(nul, sepId));
+        }
+        Batches db = Batches.pad(dIds, dTypes, padId), nb = Batches.pad(nIds, nTypes, padId);
+        int dim = model.spec.projectionDim();
+        Tensor d = Ops.concat(List.of(model.embedDocuments(db.ids(), db.types(), db.mask(), rng).reshape(b, kk, dim),
+                model.embedDocuments(nb.ids(), nb.types(), nb.mask(), rng).reshape(b, 1, dim)), 1);
+        Tensor f = q.unsqueeze(1).mul(d).sum(2, false).scale(model.spec.scoreScale());
+        if (anyMissing) f = f.add(Tensor.of(missing, b, z));
+        return new Scores(f, db.realTokens() + nb.realTokens());
+    }
+
+    /** 4. The reader's log p(y_t | z, x) [b, z, T] (T: most masked tokens of a query), its logits [b * z * T, vocab] (no graph), wordpieces read. */
+    record Reading(Tensor logLikelihoods, Tensor logits, int maxMasked, long tokens) {}
+
+    /** Reads every (x, z): the retrieved candidates as one batch, the null documents as another. */
+    Reading read(List<MaskedQuery> batch, int[][] cands, SplittableRandom rng) {
+        int b = batch.size(), z = cands[0].length, kk = z - 1, maxT = 0;
+        for (MaskedQuery mq : batch) maxT = Math.max(maxT, mq.masked());
+        Columns retrieved = kk == 0 ? null : readColumns(batch, cands, 0, kk, maxT, rng);
+        Columns nul = readColumns(batch, cands, kk, 1, maxT, rng);
+        Tensor ll = retrieved == null ? nul.ll() : Ops.concat(List.of(retrieved.ll(), nul.ll()), 1);
+        Tensor logits;
+        try (var g = Autograd.noGrad()) {
+            long vocab = nul.logits().size(1);
+            logits = retrieved == null ? nul.logits() : Ops.concat(List.of(retrieved.logits().reshape(b, kk, maxT, vocab),
+                    nul.logits().reshape(b, 1, maxT, vocab)), 1).reshape((long) b * z * maxT, vocab);
+        }
+        return new Reading(ll, logits, maxT, nul.tokens() + (retrieved == null ? 0 : retrieved.tokens()));
+    }
+
+    /** The reader's output for candidate columns [from, from + n): ll [b, n, T], logits [b * n * T, vocab], tokens read. */
+    private record Columns(Tensor ll, Tensor logits, long tokens) {}
+
+    /** Reads [CLS] x [SEP] z [SEP] for the candidates in columns [from, from + n) of cands, as one batch. */
+    private Columns readColumns(List<MaskedQuery> batch, int[][] cands, int from, int n, int maxT, SplittableRandom rng) {
+        int b = batch.size(), maxLen = model.reader.config.maxPositions();
+        List<int[]> rIds = new ArrayList<>(b * n), rTypes = new ArrayList<>(b * n);
+        for (int i = 0; i < b; i++) {
+            for (int j = from; j < from + n; j++) {
+                int blk = cands[i][j];
+                int[][] seq = readerInput(batch.get(i).ids(), blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
+                rIds.add(seq[0]);
+                rTypes.add(seq[1]);
+            }
+        }
+        Batches rb = Batches.pad(rIds, rTypes, padId);
+        int len = rb.length(), h = model.reader.config.hiddenSize();
+        Tensor hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), rng).reshape((long) b * n * len, h);
+        int[] rows = new int[b * n * maxT], targets = new int[b * n * maxT];
+        for (int i = 0; i < b; i++) {
+            MaskedQuery mq = batch.get(i);
+            for (int j = 0; j < n; j++) {
+                for (int k = 0; k < maxT; k++) {
+                    int at = (i * n + j) * maxT + k;
+                    boolean real = k < mq.masked();
+                    rows[at] = (i * n + j) * len + (real ? mq.positions()[k] : 0);
+                    targets[at] = real ? mq.targets()[k] : 0;
+                }
+            }
+        }
+        Tensor logits = model.mlm.logits(Ops.indexSelect(hidden, 0, Tensor.ofInts(rows, rows.length)));
+        Tensor ll = Ops.targetLogProb(logits, Tensor.ofInts(targets, targets.length)).reshape(b, n, maxT);
+        return new Columns(ll, logits, rb.realTokens());
+    }
+
     /** [CLS] x [SEP] title [SEP] body [SEP] (ids, types): the block's document-tower ids after its [CLS], cut to maxLen. */
     int[][] readerInput(int[] query, int[] blockIds, int maxLen) {
         int n = Math.min(maxLen, query.length + blockIds.length - 1);
@@ -337,13 +377,36 @@ public final class RealmPretrainer {
         return new int[][] {ids, types};
     }
 
+    /** 5. The loss (mean negative marginal log-likelihood) and the summed log-likelihood (a metric). */
+    record Marginal(Tensor loss, double logLikelihoodSum) {}
+
+    Marginal marginalLoss(Tensor f, Tensor ll, List<MaskedQuery> batch, int maxT) {
+        int b = batch.size(), maskedTokens = 0;
+        float[] tokenMask = new float[b * maxT];
+        for (int i = 0; i < b; i++) {
+            int m = batch.get(i).masked();
+            maskedTokens += m;
+            for (int k = 0; k < m; k++) tokenMask[i * maxT + k] = 1f;
+        }
+        Tensor mask = Tensor.of(tokenMask, b, maxT);
+        Tensor logp, loss;
+        if (config.perToken()) {
+            logp = Ops.marginalLogLikelihood(f, ll, mask);
+            loss = logp.sum().scale(-1f / maskedTokens);
+        } else {
+            logp = Ops.marginalLogLikelihood(f, ll.mul(mask.unsqueeze(1)).sum(2, true), null);
+            loss = logp.sum().scale(-1f / b);
+        }
+        return new Marginal(loss, logp.detach().sum().item());
+    }
+
     /**
-     * {accuracy hits, utility sum, entropy sum} of a batch, from the values (no graph): the
+     * 6. The metric sums of a micro-batch from host copies of f [b, z] and ll [b, z, T]: the
      * prediction for a masked token is argmax_v sum_z p(z|x) softmax(logits)_v.
      */
-    double[] metrics(Tensor f, Tensor ll, Tensor logits, List<MaskedQuery> batch, int z, int maxT) {
-        int b = batch.size();
-        float[] fv = f.detach().toFloatArray(), lv = ll.detach().toFloatArray(), lg = logits.detach().toFloatArray();
+    Sums metrics(float[] fv, float[] lv, Tensor logits, List<MaskedQuery> batch, int z, int maxT, long tokens, double logLikelihoodSum) {
+        int b = batch.size(), maskedTokens = 0;
+        float[] lg = logits.detach().toFloatArray();
         int vocab = (int) logits.size(1);
         double hits = 0, utility = 0, entropy = 0;
         double[] mix = new double[vocab];
@@ -351,6 +414,7 @@ public final class RealmPretrainer {
             double[] prior = Softmax.of(fv, i * z, z);
             for (double p : prior) if (p > 0) entropy -= p * Math.log(p);
             MaskedQuery mq = batch.get(i);
+            maskedTokens += mq.masked();
             if (config.retrieval() && z > 1) {
                 int top = 0;
                 for (int j = 1; j < z - 1; j++) if (fv[i * z + j] > fv[i * z + top]) top = j;
@@ -359,11 +423,10 @@ public final class RealmPretrainer {
                 utility += u / mq.masked();
             }
             for (int k = 0; k < mq.masked(); k++) {
-                java.util.Arrays.fill(mix, 0);
+                Arrays.fill(mix, 0);
                 for (int j = 0; j < z; j++) {
                     if (prior[j] == 0) continue;
-                    int row = ((i * z + j) * maxT + k) * vocab;
-                    double[] p = Softmax.of(lg, row, vocab);
+                    double[] p = Softmax.of(lg, ((i * z + j) * maxT + k) * vocab, vocab);
                     for (int v = 0; v < vocab; v++) mix[v] += prior[j] * p[v];
                 }
                 int best = 0;
@@ -371,41 +434,54 @@ public final class RealmPretrainer {
                 if (best == mq.targets()[k]) hits++;
             }
         }
-        return new double[] {hits, utility, entropy};
+        return new Sums(b, maskedTokens, tokens, hits, utility, entropy, logLikelihoodSum);
     }
+
+    /** One query's candidates, their p(z|x), and per candidate (log p(y|z,x) - log p(y|null,x)) per masked token. */
+    record Explained(int[] blocks, double[] prior, double[] utility) {}
+
+    /** The retrieval of one query explained (no dropout, no graph). */
+    Explained explain(MaskedQuery q) {
+        try (var g = Autograd.noGrad()) {
+            Forward f = forward(List.of(q), null, new PhaseTimes());
+            int[] cands = f.candidates()[0];
+            float[] fv = f.scores(), lv = f.logLikelihoods();
+            int z = cands.length, t = q.masked();
+            double[] prior = Softmax.of(fv, 0, z), util = new double[z];
+            for (int j = 0; j < z; j++) {
+                double u = 0;
+                for (int k = 0; k < t; k++) u += lv[j * t + k] - lv[(z - 1) * t + k];
+                util[j] = u / t;
+            }
+            return new Explained(cands, prior, util);
+        }
+    }
+
+    // ---- the index refresh
 
     /**
      * The refresh schedule, run before step s. refresh_every N > 0: at s = N, 2N, ... the refresh
      * started N steps earlier (if any) is made live, then a new one starts from the current
-     * document tower (unless it could not be made live before the run's last step), so which
-     * index a step sees depends only on s (reproducible; a resumed run matches). N = 0: a new refresh starts as soon as the previous one is live, and a finished one
-     * is made live at the next step boundary (fresher, not reproducible). Returns {waited, refresh
-     * seconds of the generation made live or NaN}.
+     * document tower (unless it could not be made live before the run's last step), so which index
+     * a step sees depends only on s (reproducible; a resumed run matches). N = 0: a new refresh
+     * starts as soon as the previous one is live, and a finished one is made live at the next step
+     * boundary (fresher, not reproducible). Sets the wait and the made-live refresh's seconds.
      */
-    double[] refreshSchedule(long s) {
+    void refreshSchedule(long s) {
         int every = config.refreshEvery();
-        double waited = 0, made = Double.NaN;
         if (every > 0) {
             if (s > 0 && s % every == 0) {
                 if (refresher.hasPending()) {
                     long t = System.nanoTime();
-                    made = refresher.swapIn().seconds();
-                    waited = (System.nanoTime() - t) / 1e9;
+                    refreshSeconds = refresher.swapIn().seconds();
+                    indexWait = (System.nanoTime() - t) / 1e9;
                 }
                 // a refresh that could not be made live before the last step would only delay the final checkpoint
                 if (s + every < config.steps()) refresher.start(model.snapshotDocumentTower(), s);
             }
         } else if (s > 0) {
-            if (refresher.pendingDone()) made = refresher.swapIn().seconds();
+            if (refresher.pendingDone()) refreshSeconds = refresher.swapIn().seconds();
             if (!refresher.hasPending()) refresher.start(model.snapshotDocumentTower(), s);
-        }
-        return new double[] {waited, made};
-    }
-
-    public static void requireThreads(int wanted) {
-        if (Parallel.threads() != wanted) {
-            throw new IllegalStateException("threads: the worker pool already runs " + Parallel.threads() + " threads; set realm.threads=" + wanted
-                    + " before the first tensor op (the CLI does)");
         }
     }
 }

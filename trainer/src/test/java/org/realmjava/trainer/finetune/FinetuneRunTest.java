@@ -72,7 +72,7 @@ class FinetuneRunTest {
         FinetuneRun run = FinetuneRun.open(FinetuneConfig.read(config("loss", "")), TrainingListener.SILENT);
         Finetuner t = run.trainer();
         List<QaExample> batch = t.train.subList(0, 4);
-        Finetuner.Forward f = t.forward(batch, null, new LinkedHashMap<>());
+        Finetuner.Forward f = t.forward(batch, null, new org.realmjava.trainer.train.PhaseTimes());
         assertNotNull(f.loss());
         // the same loss in double precision from the values the forward pass used
         OpenQa qa = t.qa;
@@ -112,7 +112,7 @@ class FinetuneRunTest {
                 counted++;
             }
         }
-        assertEquals(f.contributing(), counted);
+        assertEquals(f.sums().contributing(), counted);
         assertEquals(total / counted, f.loss().item(), 1e-4 * Math.max(1, total / counted));
         f.loss().backward();
         assertTrue(nonZero(qa.model.queryTower.namedParameters().values()), "query tower gets a gradient");
