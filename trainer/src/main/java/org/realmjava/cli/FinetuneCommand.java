@@ -18,15 +18,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FinetuneConfig c = FinetuneConfig.read(config);
-        System.setProperty("realm.threads", Integer.toString(c.training().threads()));
-        PretrainCommand.CliListener listener = new PretrainCommand.CliListener();
-        Path last;
-        try {
-            last = FinetuneRun.open(c, listener).run();
-        } finally {
-            listener.close();
-        }
-        System.err.println("final checkpoint: " + last);
+        Path last = PretrainCommand.train(c.training().threads(), listener -> FinetuneRun.open(c, listener).run());
         System.err.println("try: realm ask --checkpoint " + last + " \"your question\"");
         return 0;
     }

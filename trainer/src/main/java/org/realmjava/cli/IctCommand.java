@@ -18,15 +18,7 @@ final class IctCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         IctConfig c = IctConfig.read(config);
-        System.setProperty("realm.threads", Integer.toString(c.threads()));
-        PretrainCommand.CliListener listener = new PretrainCommand.CliListener();
-        Path last;
-        try {
-            last = IctRun.open(c, listener).run();
-        } finally {
-            listener.close();
-        }
-        System.err.println("final checkpoint: " + last);
+        PretrainCommand.train(c.threads(), listener -> IctRun.open(c, listener).run());
         return 0;
     }
 }

@@ -1,9 +1,9 @@
 package org.realmjava.cli;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.realmjava.trainer.config.PretrainConfig;
-import org.realmjava.trainer.train.TrainingListener;
 import org.realmjava.trainer.pretrain.PretrainRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,17 +20,36 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PretrainConfig c = PretrainConfig.read(config);
-        // the worker pool is sized once, at its first use: before any tensor op
-        System.setProperty("realm.threads", Integer.toString(c.threads()));
+        train(c.threads(), listener -> {
+            try (PretrainRun run = PretrainRun.open(c, listener)) {
+                return run.run();
+            }
+        });
+        return 0;
+    }
+
+    /** A training run started with a listener; returns its final checkpoint. */
+    @FunctionalInterface
+    interface Training {
+        Path run(TrainingListener listener) throws IOException;
+    }
+
+    /**
+     * Runs a training command (pretrain, ict, finetune) with progress bars and prints its final
+     * checkpoint. The worker pool is sized once, at its first use, so the config's thread count is
+     * set before any tensor op.
+     */
+    static Path train(int threads, Training training) throws IOException {
+        System.setProperty("realm.threads", Integer.toString(threads));
         CliListener listener = new CliListener();
         Path last;
-        try (PretrainRun run = PretrainRun.open(c, listener)) {
-            last = run.run();
+        try {
+            last = training.run(listener);
         } finally {
             listener.close();
         }
         System.err.println("final checkpoint: " + last);
-        return 0;
+        return last;
     }
 
     /** A progress bar per long stage and for the steps; without a terminal, a line every ~5% of the run. */

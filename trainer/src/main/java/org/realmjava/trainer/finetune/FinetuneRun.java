@@ -11,7 +11,6 @@ import org.realmjava.mips.FloatMatrix;
 import org.realmjava.mips.IndexWriter;
 import org.realmjava.mips.VectorDType;
 import org.realmjava.tensor.Tensor;
-import org.realmjava.trainer.checkpoint.ModelStore;
 import org.realmjava.trainer.checkpoint.TrainingFiles;
 import org.realmjava.trainer.config.ConfigException;
 import org.realmjava.trainer.config.FinetuneConfig;
@@ -87,27 +86,21 @@ public final class FinetuneRun {
         List<QaExample> train = trainingQuestions(config.train());
         List<Document> docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit());
 
-        RealmModel model;
+        ModelInit.Result start = ModelInit.startOrResume(latest, config.init(), config.projectionDim(), false, config.training().seed());
+        RealmModel model = start.model();
         SpanHead head;
-        Path tokenizerFile;
-        boolean needsPca = false;
+        boolean needsPca = start.needsCorpusPca();
         if (latest != null) {
-            model = ModelStore.load(latest);
             head = QaCheckpoint.readSpanHead(latest.resolve(QaCheckpoint.SPAN_HEAD), model.reader.config.hiddenSize());
-            tokenizerFile = ModelInit.CheckpointPaths.tokenizerIn(latest);
         } else {
-            ModelInit.Result init = ModelInit.create(config.init(), config.projectionDim(), false, config.training().seed());
-            model = init.model();
-            tokenizerFile = init.tokenizerFile();
-            needsPca = init.needsCorpusPca();
             Path from = config.init().checkpoint() == null ? null : ModelInit.CheckpointPaths.modelDirectory(config.init().checkpoint());
             head = from != null && QaCheckpoint.isQaCheckpoint(from)
                     ? QaCheckpoint.readSpanHead(from.resolve(QaCheckpoint.SPAN_HEAD), model.reader.config.hiddenSize())
                     : SpanHead.init(model.reader.config.hiddenSize(), Seeds.Stream.SPAN_HEAD_INIT.once(config.training().seed()));
-            listener.info("model: " + init.description() + (model.spec.sharedTowers() ? " (shared towers: the query tower is trained as a copy)" : ""));
+            listener.info("model: " + start.description() + (model.spec.sharedTowers() ? " (shared towers: the query tower is trained as a copy)" : ""));
             model = untied(model);
         }
-        WordPieceTokenizer tok = WordPieceTokenizer.load(tokenizerFile);
+        WordPieceTokenizer tok = start.tokenizer();
         List<Block> blocks = new BlockSplitter(tok, config.blockLen()).split(docs);
         if (config.k() > blocks.size()) {
             throw new ConfigException("config " + config.file().getFileName() + ": 'k' (" + config.k() + ") exceeds the corpus's " + blocks.size() + " blocks");
@@ -144,7 +137,7 @@ public final class FinetuneRun {
         OpenQa qa = new OpenQa(model, head, tok, blocks, FlatIndex.open(indexDir, false),
                 new OpenQa.Settings(config.k(), config.queryLen(), config.blockLen(), config.maxSpan(), config.readerTitles()));
         Finetuner trainer = new Finetuner(config, qa, train, trainable(model, head), vectors);
-        var loop = new TrainingLoop<>(run, trainer, config.training(), model, TrainingFiles.Tokenizer.of(tokenizerFile), identity, listener);
+        var loop = new TrainingLoop<>(run, trainer, config.training(), model, TrainingFiles.Tokenizer.of(start.tokenizerFile()), identity, listener);
         return new FinetuneRun(trainer, loop);
     }
 

@@ -35,7 +35,6 @@ public final class ModelInit {
 
     private ModelInit() {}
 
-    /** projectionDim 0: the checkpoint's, or the encoder's hidden size (identity projection). */
     /**
      * What decides a run's model, its start and its shapes (state.json's model_key): a
      * checkpoint_dir holds one run of one model.
@@ -47,6 +46,17 @@ public final class ModelInit {
                 + (i.normalize() != null ? ", normalize " + i.normalize() : "");
     }
 
+    /**
+     * The model a training run starts from: the checkpoint it resumes (resume not null: model and
+     * tokenizer as saved), else {@link #create} from init.
+     */
+    public static Result startOrResume(Path resume, InitConfig init, int projectionDim, boolean sharedTowers, long seed) throws IOException {
+        if (resume == null) return create(init, projectionDim, sharedTowers, seed);
+        Path tokenizerFile = CheckpointPaths.tokenizerIn(resume);
+        return new Result(ModelStore.load(resume), WordPieceTokenizer.load(tokenizerFile), tokenizerFile, false, "checkpoint " + resume);
+    }
+
+    /** projectionDim 0: the checkpoint's, or the encoder's hidden size (identity projection). */
     public static Result create(InitConfig init, int projectionDim, boolean sharedTowers, long seed) {
         try {
             Path tokFile = init.tokenizer();

@@ -3,7 +3,6 @@ package org.realmjava.trainer.pretrain;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import org.realmjava.trainer.checkpoint.ModelStore;
 import org.realmjava.trainer.checkpoint.TrainingFiles;
 import org.realmjava.trainer.config.ConfigException;
 import org.realmjava.trainer.config.IctConfig;
@@ -35,24 +34,14 @@ public final class IctRun {
         String modelKey = ModelInit.key(config.init(), config.projectionDim(), config.sharedTowers());
         RunDirectory run = RunDirectory.open(config.checkpointDir(), "ict", config.threads(), modelKey);
         var docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit()); // a bad corpus fails first
-        RealmModel model;
-        WordPieceTokenizer tokenizer;
-        Path tokenizerFile;
-        if (run.resuming()) {
-            model = ModelStore.load(run.latest());
-            tokenizerFile = ModelInit.CheckpointPaths.tokenizerIn(run.latest());
-            tokenizer = WordPieceTokenizer.load(tokenizerFile);
-        } else {
-            ModelInit.Result init = ModelInit.create(config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
-            if (init.needsCorpusPca()) {
-                throw new ConfigException("config " + config.file().getFileName() + ": 'projection_dim' " + config.projectionDim()
-                        + " is below the init model's hidden size: ICT trains the projection, start it at the hidden size (identity)");
-            }
-            model = init.model();
-            tokenizer = init.tokenizer();
-            tokenizerFile = init.tokenizerFile();
-            listener.info("model: " + init.description());
+        ModelInit.Result start = ModelInit.startOrResume(run.latest(), config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
+        if (start.needsCorpusPca()) {
+            throw new ConfigException("config " + config.file().getFileName() + ": 'projection_dim' " + config.projectionDim()
+                    + " is below the init model's hidden size: ICT trains the projection, start it at the hidden size (identity)");
         }
+        if (!run.resuming()) listener.info("model: " + start.description());
+        RealmModel model = start.model();
+        WordPieceTokenizer tokenizer = start.tokenizer();
         List<Block> blocks = new BlockSplitter(tokenizer, config.blockLen()).split(docs);
         int[] eligible = blocks.stream().filter(b -> b.sentences() >= 2).mapToInt(Block::index).toArray();
         if (eligible.length < config.batch()) {
@@ -62,7 +51,7 @@ public final class IctRun {
         listener.info(blocks.size() + " blocks, " + eligible.length + " with 2+ sentences (ICT examples)");
         var identity = new TrainingLoop.Identity(modelKey, RunState.corpusKey(blocks), RunState.settingsOf(config));
         var objective = new IctObjective(config, model, tokenizer, blocks, eligible);
-        return new IctRun(new TrainingLoop<>(run, objective, config.training(), model, TrainingFiles.Tokenizer.of(tokenizerFile), identity, listener));
+        return new IctRun(new TrainingLoop<>(run, objective, config.training(), model, TrainingFiles.Tokenizer.of(start.tokenizerFile()), identity, listener));
     }
 
     public long startStep() {

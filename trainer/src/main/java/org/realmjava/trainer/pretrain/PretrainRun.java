@@ -11,7 +11,6 @@ import org.realmjava.trainer.corpus.BlockSplitter;
 import org.realmjava.trainer.corpus.CorpusReader;
 import org.realmjava.trainer.corpus.Document;
 import org.realmjava.trainer.corpus.Masking;
-import org.realmjava.trainer.checkpoint.ModelStore;
 import org.realmjava.trainer.checkpoint.TrainingFiles;
 import org.realmjava.trainer.model.ModelInit;
 import org.realmjava.trainer.model.RealmModel;
@@ -61,22 +60,11 @@ public final class PretrainRun implements AutoCloseable {
         // the corpus file first: a bad one fails before anything is loaded or printed
         List<Document> docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit());
         // the model and its tokenizer: from the checkpoint being resumed, or from init
-        RealmModel model;
-        WordPieceTokenizer tokenizer;
-        Path tokenizerFile;
-        boolean needsPca = false;
-        if (run.resuming()) {
-            model = ModelStore.load(run.latest());
-            tokenizerFile = ModelInit.CheckpointPaths.tokenizerIn(run.latest());
-            tokenizer = WordPieceTokenizer.load(tokenizerFile);
-        } else {
-            ModelInit.Result init = ModelInit.create(config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
-            model = init.model();
-            tokenizer = init.tokenizer();
-            tokenizerFile = init.tokenizerFile();
-            needsPca = init.needsCorpusPca();
-            listener.info("model: " + init.description());
-        }
+        ModelInit.Result start = ModelInit.startOrResume(run.latest(), config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
+        if (!run.resuming()) listener.info("model: " + start.description());
+        RealmModel model = start.model();
+        WordPieceTokenizer tokenizer = start.tokenizer();
+        boolean needsPca = start.needsCorpusPca();
         Corpus corpus = Corpus.load(config, tokenizer, listener, docs);
         List<Block> blocks = corpus.blocks();
         var identity = new TrainingLoop.Identity(modelKey, RunState.corpusKey(blocks), RunState.settingsOf(config));
@@ -104,7 +92,7 @@ public final class PretrainRun implements AutoCloseable {
                 refresher.publish(new IndexRefresher.Generation(new float[blocks.size() * model.spec.projectionDim()], 0, 0));
             }
         }
-        var loop = new TrainingLoop<>(run, trainer, config.training(), model, TrainingFiles.Tokenizer.of(tokenizerFile), identity, listener);
+        var loop = new TrainingLoop<>(run, trainer, config.training(), model, TrainingFiles.Tokenizer.of(start.tokenizerFile()), identity, listener);
         return new PretrainRun(trainer, loop);
     }
 

@@ -339,9 +339,9 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         for (int i = 0; i < b; i++) {
             for (int j = from; j < from + n; j++) {
                 int blk = cands[i][j];
-                int[][] seq = readerInput(batch.get(i).ids(), blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
-                rIds.add(seq[0]);
-                rTypes.add(seq[1]);
+                ReaderSequence seq = readerInput(batch.get(i).ids(), blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
+                rIds.add(seq.ids());
+                rTypes.add(seq.types());
             }
         }
         Batches rb = Batches.pad(rIds, rTypes, padId);
@@ -364,8 +364,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         return new Columns(ll, logits, rb.realTokens());
     }
 
-    /** [CLS] x [SEP] title [SEP] body [SEP] (ids, types): the block's document-tower ids after its [CLS], cut to maxLen. */
-    int[][] readerInput(int[] query, int[] blockIds, int maxLen) {
+    /** One reader input: wordpiece ids and token types (0: the query, 1: the block). */
+    record ReaderSequence(int[] ids, int[] types) {}
+
+    /** [CLS] x [SEP] title [SEP] body [SEP]: the block's document-tower ids after its [CLS], cut to maxLen. */
+    ReaderSequence readerInput(int[] query, int[] blockIds, int maxLen) {
         int n = Math.min(maxLen, query.length + blockIds.length - 1);
         int[] ids = new int[n], types = new int[n];
         System.arraycopy(query, 0, ids, 0, Math.min(n, query.length));
@@ -374,7 +377,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
             types[i] = 1;
         }
         if (n == maxLen && n > query.length) ids[n - 1] = sepId;
-        return new int[][] {ids, types};
+        return new ReaderSequence(ids, types);
     }
 
     /** 5. The loss (mean negative marginal log-likelihood) and the summed log-likelihood (a metric). */

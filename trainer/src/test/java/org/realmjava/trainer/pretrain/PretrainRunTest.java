@@ -263,9 +263,9 @@ class PretrainRunTest {
                         var db = org.realmjava.trainer.retrieval.Batches.pad(List.of(ids), List.of(org.realmjava.trainer.retrieval.BlockInputs.typeIds(ids, t.sepId)), t.padId);
                         float[] d = model.embedDocuments(db.ids(), db.types(), db.mask(), null).toFloatArray();
                         for (int x = 0; x < d.length; x++) f[j] += (double) q[x] * d[x] * model.spec.scoreScale();
-                        int[][] seq = t.readerInput(mq.ids(), ids, 512);
-                        var rb = org.realmjava.trainer.retrieval.Batches.pad(List.of(seq[0]), List.of(seq[1]), t.padId);
-                        var hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), null).reshape(seq[0].length, -1);
+                        var seq = t.readerInput(mq.ids(), ids, 512);
+                        var rb = org.realmjava.trainer.retrieval.Batches.pad(List.of(seq.ids()), List.of(seq.types()), t.padId);
+                        var hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), null).reshape(seq.ids().length, -1);
                         float[] logits = model.mlm.logits(org.realmjava.tensor.Ops.indexSelect(hidden, 0,
                                 org.realmjava.tensor.Tensor.ofInts(mq.positions(), mq.masked()))).toFloatArray();
                         int v = logits.length / mq.masked();
