@@ -13,14 +13,14 @@ def fmt(v, pct=False):
 print("| run | held-out masked-token accuracy % | held-out log-likelihood / token | recall@1 | recall@5 | recall@20 |")
 print("|---|---|---|---|---|---|")
 print(f"| step 0 (all runs start here) | {fmt(step0.get('heldout_accuracy'), True)} | {fmt(step0.get('heldout_loglik_per_token'))} | "
-      f"{fmt(step0.get('recall@1'), True)} | {fmt(step0.get('recall@5'), True)} | {fmt(step0.get('recall@20'), True)} |")
+      f"{fmt(step0.get('questions_recall@1'), True)} | {fmt(step0.get('questions_recall@5'), True)} | {fmt(step0.get('questions_recall@20'), True)} |")
 for title, name in runs:
     if not os.path.exists(f"{out}/{name}.json"):
         continue
     r = json.load(open(f"{out}/{name}.json"))
     label = title + (" (held-out masked by random spans, not comparable)" if name == "squad-realm-random-span" else "")
-    print(f"| {label} | {fmt(r.get('heldout_accuracy'), True)} | {fmt(r.get('heldout_loglik_per_token'))} | {fmt(r.get('recall@1'), True)} | "
-          f"{fmt(r.get('recall@5'), True)} | {fmt(r.get('recall@20'), True)} |")
+    print(f"| {label} | {fmt(r.get('heldout_accuracy'), True)} | {fmt(r.get('heldout_loglik_per_token'))} | {fmt(r.get('questions_recall@1'), True)} | "
+          f"{fmt(r.get('questions_recall@5'), True)} | {fmt(r.get('questions_recall@20'), True)} |")
 cs = f"{out}/squad-realm-random-span.salient.json"
 if os.path.exists(cs):
     r = json.load(open(cs))

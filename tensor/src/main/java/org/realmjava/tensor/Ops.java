@@ -321,6 +321,26 @@ public final class Ops {
         return RealmLosses.marginalLogLikelihood(f, ll, mask);
     }
 
+    /**
+     * Cross-entropy against soft targets, per row: -sum_c target[i, c] log softmax(logits[i, :])_c
+     * for logits and target [n, classes]: [n]. A logit of -inf (an empty candidate) must have target
+     * 0 and adds nothing. With a detached target q this is KL(q || softmax(logits)) up to q's
+     * entropy: its gradient is softmax(logits) - q (the posterior-target retriever loss of REALM's
+     * successors).
+     */
+    public static Tensor softCrossEntropy(Tensor logits, Tensor target) {
+        if (logits.rank() != 2 || !java.util.Arrays.equals(logits.shape(), target.shape())) {
+            throw new IllegalArgumentException("softCrossEntropy: logits " + Shapes.str(logits.shape()) + " and target " + Shapes.str(target.shape())
+                    + " must both be [n, classes]");
+        }
+        Tensor q = target.detach();
+        float[] qv = q.toFloatArray(), empty = new float[qv.length];
+        for (int i = 0; i < qv.length; i++) empty[i] = qv[i] == 0f ? 1f : 0f;
+        // 0 * log 0 is 0 here: the -inf entries are cut out before the product
+        Tensor logp = logits.logSoftmax(-1).maskedFill(Tensor.of(empty, logits.shape()), 0f);
+        return logp.mul(q).sum(1, false).scale(-1f);
+    }
+
     /** log softmax(logits[i, :])[targets[i]] for logits [n, classes] and i32 targets [n]: [n]. */
     public static Tensor targetLogProb(Tensor logits, Tensor targets) {
         return RealmLosses.targetLogProb(logits, targets);

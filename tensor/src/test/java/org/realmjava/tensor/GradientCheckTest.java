@@ -174,6 +174,20 @@ class GradientCheckTest {
                 in -> in.of(in.rand(3, 4))));
         all.add(c("dropout (fixed seed)", d -> d[0].mul(dropMask), x -> Ops.dropout(x[0], 0.3f, new SplittableRandom(5), true), in -> in.of(in.rand(20))));
 
+        // soft-target cross-entropy: -sum_c q_c log softmax(x)_c per row, a -inf logit with q = 0 in row 1
+        Tensor softTarget = Tensor.of(new float[] {0.1f, 0.2f, 0.3f, 0.4f, 0f, 0.5f, 0.25f, 0.25f, 0f, 0f, 0f, 1f}, 3, 4);
+        DoubleRef softTargetD = DoubleRef.of(softTarget);
+        all.add(c("softCrossEntropy", d -> {
+            DoubleRef logp = d[0].logSoftmax(-1);
+            double[] out = new double[3];
+            for (int i = 0; i < 12; i++) if (softTargetD.v[i] != 0) out[i / 4] -= softTargetD.v[i] * logp.v[i];
+            return new DoubleRef(out, 3);
+        }, x -> Ops.softCrossEntropy(x[0], softTarget), in -> {
+            Tensor x = in.rand(3, 4);
+            x.set(Float.NEGATIVE_INFINITY, 1, 0);
+            return in.of(x);
+        }));
+
         // cross-entropy: mean over the rows not ignored of -((1 - eps) log p_target + eps / classes sum_c log p_c)
         for (float eps : new float[] {0f, 0.1f}) {
             int[] t = targets.toIntArray();

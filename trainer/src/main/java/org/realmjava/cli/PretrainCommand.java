@@ -20,11 +20,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PretrainConfig c = PretrainConfig.read(config);
-        train(c.threads(), listener -> {
-            try (PretrainRun run = PretrainRun.open(c, listener)) {
-                return run.run();
-            }
-        });
+        train(c.threads(), listener -> PretrainRun.runStages(c, listener));
         return 0;
     }
 

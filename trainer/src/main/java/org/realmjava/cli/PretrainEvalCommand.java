@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import org.realmjava.trainer.config.PretrainConfig;
 import org.realmjava.trainer.eval.RetrievalRecall;
 import org.realmjava.trainer.pretrain.PretrainEvaluation;
+import org.realmjava.trainer.pretrain.Probe;
 import org.realmjava.trainer.qa.QaExample;
 import org.realmjava.trainer.qa.QaReader;
 import picocli.CommandLine.Command;
@@ -17,7 +18,8 @@ import picocli.CommandLine.Option;
 /** {@code realm pretrain-eval}: held-out masked-token accuracy and zero-shot retrieval recall of a pre-training checkpoint. */
 @Command(name = "pretrain-eval", mixinStandardHelpOptions = true,
         description = {"Measure a pre-training checkpoint (or the model its config starts from) on the config's corpus: masked-token accuracy",
-                "and log-likelihood on the held-out sentences, and retrieval recall@k of the query tower on QA questions.",
+                "and log-likelihood on the held-out sentences, on held-out probes (span accuracy, recall@k of the blocks stating each fact),",
+                "and retrieval recall@k of the query tower on QA questions.",
                 "The last line of stdout is a JSON object with every figure."})
 final class PretrainEvalCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "the pre-training config (corpus, held-out split, k, lengths)")
@@ -35,6 +37,10 @@ final class PretrainEvalCommand implements Callable<Integer> {
 
     @Option(names = "--articles", description = "SQuAD articles to take questions from, as FIRST-LAST (0-based, inclusive), e.g. 36-47")
     String articles;
+
+    @Option(names = "--probes", description = "held-out probes, JSON lines {\"text\", \"mask\", \"blocks\": [corpus ids]}: span accuracy, "
+            + "log-likelihood and recall@k of their blocks")
+    Path probes;
 
     @Option(names = "--k", defaultValue = "1,5,20", split = ",", description = "recall cut-offs (default ${DEFAULT-VALUE})")
     int[] ks;
@@ -58,6 +64,7 @@ final class PretrainEvalCommand implements Callable<Integer> {
                 if (qs.isEmpty()) throw new IllegalArgumentException(questions + ": no questions in articles " + articles);
             }
         }
+        List<Probe> probeList = probes == null ? null : Probe.read(probes); // a bad file fails before any model is loaded
         ObjectNode out = new ObjectMapper().createObjectNode();
         out.put("checkpoint", ckpt == null ? "init" : ckpt.toString());
         PretrainCommand.CliListener listener = new PretrainCommand.CliListener();
@@ -69,12 +76,31 @@ final class PretrainEvalCommand implements Callable<Integer> {
                 out.put("heldout_queries", h.queries()).put("heldout_tokens", h.maskedTokens()).put("heldout_accuracy", h.accuracy())
                         .put("heldout_loglik_per_token", h.logLikelihoodPerToken());
             }
+            if (probeList != null) {
+                PretrainEvaluation.ProbeResult p = e.probes(probeList, ks, probes);
+                StringBuilder head = new StringBuilder("| probes | span accuracy | token accuracy | log-likelihood / wordpiece |"),
+                        rule = new StringBuilder("|---|---|---|---|"),
+                        row = new StringBuilder(String.format(Locale.ROOT, "| %d | %.4f | %.4f | %.4f |", p.probes(), p.spanAccuracy(), p.tokenAccuracy(),
+                                p.logLikelihoodPerToken()));
+                out.put("probes", p.probes()).put("span_accuracy", p.spanAccuracy()).put("token_accuracy", p.tokenAccuracy())
+                        .put("log_likelihood", p.logLikelihoodPerToken());
+                for (int i = 0; i < ks.length; i++) {
+                    head.append(" recall@").append(ks[i]).append(" |");
+                    rule.append("---|");
+                    row.append(String.format(Locale.ROOT, " %.4f |", p.recall()[i]));
+                    if (Double.isNaN(p.recall()[i])) out.putNull("recall@" + ks[i]);
+                    else out.put("recall@" + ks[i], p.recall()[i]);
+                }
+                System.out.println(head);
+                System.out.println(rule);
+                System.out.println(row);
+            }
             if (qs != null) {
                 RetrievalRecall.Result r = e.recall(qs, ks);
                 StringBuilder line = new StringBuilder("retrieval: " + r.questions() + " questions:");
                 for (int i = 0; i < ks.length; i++) {
                     line.append(String.format(Locale.ROOT, " recall@%d %.4f", ks[i], r.recall()[i]));
-                    out.put("recall@" + ks[i], r.recall()[i]);
+                    out.put("questions_recall@" + ks[i], r.recall()[i]);
                 }
                 out.put("questions", r.questions());
                 System.out.println(line);

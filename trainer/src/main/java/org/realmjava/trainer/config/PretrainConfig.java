@@ -13,11 +13,30 @@ import org.realmjava.trainer.corpus.Masking;
  *     and make that snapshot's index live exactly N steps later (reproducible, resumable)
  * @param heldout fraction of blocks whose sentences are never training queries (held-out evaluation)
  * @param retrieverLrScale the retriever's (query and document towers', projections') learning rate as a multiple of lr
+ * @param readerWarmup the first steps train the reader only: it reads the current top k, the
+ *     retriever gets no gradient (metrics: stage "reader-warmup", then "realm")
+ * @param candidates how many blocks to take from the stale index and re-score with the current
+ *     towers before reading the best k of them (k: no re-scoring beyond the k read)
+ * @param retrieverLoss how the retriever learns: MARGINAL (REALM: the gradient of -log sum_z p(z|x)
+ *     p(y|z,x)), POSTERIOR (EMDR2: KL to the detached posterior q(z) ~ p(z|x) p(y|z,x)^(1/T), the
+ *     reader trained on the marginal with a detached p(z|x)) or READER (Atlas's perplexity
+ *     distillation: q(z) ~ p(y|z,x)^(1/T) over the candidates read)
+ * @param retrieverTemperature T above
+ * @param trainDocTower false: the document tower is frozen (query side only; its index stays exact)
+ * @param ict an Inverse Cloze Task stage run first into checkpoint_dir/ict (null: none); REALM then
+ *     starts from its final checkpoint
  */
 public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, int projectionDim, int k, int queryLen, int blockLen,
                              int batch, int accumulate, int steps, double lr, int warmup, int refreshEvery, Masking.Strategy masking,
                              boolean perToken, boolean retrieval, boolean sharedTowers, Path checkpointDir, int checkpointEvery,
-                             int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch, double retrieverLrScale) {
+                             int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch, double retrieverLrScale,
+                             int readerWarmup, int candidates, RetrieverLoss retrieverLoss, double retrieverTemperature, boolean trainDocTower,
+                             IctStage ict) {
+    /** How the retriever learns (see the record's parameters). */
+    public enum RetrieverLoss { MARGINAL, POSTERIOR, READER }
+
+    /** The ICT warm-start stage of a pre-training config: its own step count, batch, lr, warm-up and remove_sentence. */
+    public record IctStage(int steps, int batch, double lr, int warmup, double removeSentence) {}
 
     public static PretrainConfig read(Path file) {
         ConfigReader c = ConfigReader.open(file);
@@ -35,9 +54,40 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                 c.integer("query_len", 96, 8), c.integer("block_len", 288, 19), t.batch(), t.accumulate(), t.steps(), t.lr(), t.warmup(),
                 c.integer("refresh_every", 100, 0), masking, marginal.equals("per-token"), c.bool("retrieval", true), c.bool("shared_towers", false),
                 t.checkpointDir(), t.checkpointEvery(), t.keepCheckpoints(), t.seed(), t.threads(), c.number("heldout", 0.0, 0, 0.5),
-                c.integer("refresh_batch", 256, 1), c.number("retriever_lr_scale", 1.0, 0, 100));
+                c.integer("refresh_batch", 256, 1), c.number("retriever_lr_scale", 1.0, 0, 100), c.integer("reader_warmup", 0, 0),
+                c.integer("candidates", 0, 0), RetrieverLoss.valueOf(c.choice("retriever_loss", "marginal", "marginal", "posterior", "reader")
+                        .toUpperCase(java.util.Locale.ROOT)), c.number("retriever_temperature", 1.0, 1e-3, 1e3), c.bool("train_doc_tower", true),
+                readIct(c.object("ict")));
+        if (p.candidates() > 0 && p.candidates() < p.k()) throw c.invalid("candidates", "(" + p.candidates() + ") must be at least k (" + p.k() + ")");
+        if (!p.trainDocTower() && p.sharedTowers()) throw c.invalid("train_doc_tower", "false needs separate towers (shared_towers is true)");
+        if (p.readerWarmup() >= p.steps()) throw c.invalid("reader_warmup", "(" + p.readerWarmup() + ") must be below steps (" + p.steps() + ")");
         c.finish();
         return p;
+    }
+
+    private static IctStage readIct(ConfigReader c) {
+        if (c == null) return null;
+        int steps = c.integer("steps", 1000, 1);
+        return new IctStage(steps, c.integer("batch", 16, 2), c.number("lr", 1e-4, 0, 1), c.integer("warmup", Math.min(1000, steps / 10), 0),
+                c.number("remove_sentence", 0.9, 0, 1));
+    }
+
+    /** The same config starting from another init (the REALM stage after an ICT stage). */
+    public PretrainConfig withInit(InitConfig newInit) {
+        return new PretrainConfig(file, corpus, newInit, projectionDim, k, queryLen, blockLen, batch, accumulate, steps, lr, warmup, refreshEvery, masking,
+                perToken, retrieval, sharedTowers, checkpointDir, checkpointEvery, keepCheckpoints, seed, threads, heldout, refreshBatch,
+                retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, ict);
+    }
+
+    /** The ICT stage as an ICT config of its own: this config's corpus, init, shapes, seed and threads, in ictDir. */
+    public IctConfig ictConfig(Path ictDir) {
+        return new IctConfig(file, corpus, init, projectionDim, queryLen, blockLen, ict.batch(), 1, ict.steps(), ict.lr(), ict.warmup(), ict.removeSentence(),
+                sharedTowers, ictDir, Math.max(1, Math.min(checkpointEvery, ict.steps())), 1, seed, threads);
+    }
+
+    /** How many blocks each query takes from the stale index (at least k). */
+    public int candidatePool() {
+        return Math.max(k, candidates);
     }
 
     /** The keys every training command reads the same way, as the training loop takes them. */

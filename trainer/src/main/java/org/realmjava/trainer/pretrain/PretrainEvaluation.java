@@ -93,6 +93,76 @@ public final class PretrainEvaluation implements AutoCloseable {
         return new Heldout(n, tokens, hits / tokens, ll / tokens);
     }
 
+    /**
+     * What a checkpoint makes of held-out probes: span accuracy (every masked wordpiece right by
+     * argmax of sum_z p(z|x) p(y|z,x)), token accuracy, log-likelihood per masked wordpiece, and
+     * recall@k of the probes' blocks by the query tower over the evaluated document tower's index
+     * (NaN when no probe names blocks).
+     */
+    public record ProbeResult(int probes, int maskedTokens, double spanAccuracy, double tokenAccuracy, double logLikelihoodPerToken, int withBlocks,
+                              int[] ks, double[] recall) {}
+
+    public ProbeResult probes(List<Probe> probes, int[] ks, java.nio.file.Path file) {
+        java.util.Map<String, List<Integer>> bySource = new java.util.HashMap<>();
+        for (var b : trainer.blocks) bySource.computeIfAbsent(b.sourceId(), x -> new ArrayList<>()).add(b.index());
+        List<MaskedQuery> queries = new ArrayList<>();
+        List<java.util.Set<Integer>> relevant = new ArrayList<>();
+        for (Probe p : probes) {
+            java.util.Set<Integer> rel = new java.util.HashSet<>();
+            for (String id : p.blocks()) {
+                List<Integer> at = bySource.get(id);
+                if (at == null) throw new org.realmjava.trainer.corpus.CorpusException(file + ":" + p.line() + ": block id '" + id + "' is not in the corpus");
+                rel.addAll(at);
+            }
+            try {
+                queries.add(p.toQuery(trainer.tokenizer, trainer.config.queryLen()));
+            } catch (org.realmjava.trainer.corpus.CorpusException e) {
+                throw new org.realmjava.trainer.corpus.CorpusException(file + ":" + p.line() + ": " + e.getMessage());
+            }
+            relevant.add(rel);
+        }
+        RealmPretrainer.Sums sums = null;
+        int maxK = 0;
+        for (int k : ks) maxK = Math.max(maxK, k);
+        maxK = Math.min(maxK, trainer.blocks.size());
+        long[] hits = new long[ks.length];
+        int withBlocks = 0;
+        try (var g = Autograd.noGrad()) {
+            for (int start = 0; start < queries.size(); start += trainer.config.batch()) {
+                List<MaskedQuery> batch = queries.subList(start, Math.min(queries.size(), start + trainer.config.batch()));
+                RealmPretrainer.Forward f = trainer.forward(batch, null, new org.realmjava.trainer.train.PhaseTimes());
+                sums = sums == null ? f.sums() : sums.plus(f.sums());
+                // zero-shot recall of the probes' blocks by the query tower (also for a run trained without retrieval)
+                List<int[]> ids = new ArrayList<>(), types = new ArrayList<>();
+                for (MaskedQuery q : batch) {
+                    ids.add(q.ids());
+                    types.add(new int[q.ids().length]);
+                }
+                var qb = org.realmjava.trainer.retrieval.Batches.pad(ids, types, trainer.padId);
+                float[] qv = trainer.model.embedQueries(qb.ids(), qb.types(), qb.mask(), null).toFloatArray();
+                var r = trainer.refresher.index().search(new org.realmjava.mips.FloatMatrix(qv, batch.size(), trainer.model.spec.projectionDim()), maxK,
+                        new org.realmjava.mips.SearchOptions(null, null));
+                for (int i = 0; i < batch.size(); i++) {
+                    java.util.Set<Integer> rel = relevant.get(start + i);
+                    if (rel.isEmpty()) continue;
+                    withBlocks++;
+                    int first = Integer.MAX_VALUE;
+                    for (int rank = 0; rank < r.count(i); rank++) {
+                        if (rel.contains((int) r.id(i, rank))) {
+                            first = rank;
+                            break;
+                        }
+                    }
+                    for (int j = 0; j < ks.length; j++) if (first < ks[j]) hits[j]++;
+                }
+            }
+        }
+        double[] recall = new double[ks.length];
+        for (int j = 0; j < ks.length; j++) recall[j] = withBlocks == 0 ? Double.NaN : (double) hits[j] / withBlocks;
+        return new ProbeResult(sums.queries(), sums.maskedTokens(), sums.spanHits() / sums.queries(), sums.accuracyHits() / sums.maskedTokens(),
+                sums.logLikelihoodSum() / sums.maskedTokens(), withBlocks, ks.clone(), recall);
+    }
+
     public RetrievalRecall.Result recall(List<QaExample> questions, int[] ks) {
         return RetrievalRecall.evaluate(trainer.model, trainer.tokenizer, trainer.blocks, trainer.refresher.index(), questions, trainer.config.queryLen(), ks);
     }

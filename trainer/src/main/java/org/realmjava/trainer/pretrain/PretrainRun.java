@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.realmjava.trainer.config.ConfigException;
+import org.realmjava.trainer.config.InitConfig;
 import org.realmjava.trainer.config.PretrainConfig;
 import org.realmjava.trainer.corpus.Block;
 import org.realmjava.trainer.corpus.BlockSplitter;
@@ -94,6 +95,25 @@ public final class PretrainRun implements AutoCloseable {
         }
         var loop = new TrainingLoop<>(run, trainer, config.training(), model, TrainingFiles.Tokenizer.of(start.tokenizerFile()), identity, listener);
         return new PretrainRun(trainer, loop);
+    }
+
+    /**
+     * The whole pre-training a config describes: its ICT stage first when it has one (in
+     * checkpoint_dir/ict, resumed like any run), then REALM starting from that stage's final
+     * checkpoint. Returns REALM's final checkpoint.
+     */
+    public static Path runStages(PretrainConfig config, TrainingListener listener) throws IOException {
+        PretrainConfig realm = config;
+        if (config.ict() != null) {
+            Path ictDir = config.checkpointDir().resolve("ict");
+            listener.info("stage 1 of 2: ICT warm start of the retriever, " + config.ict().steps() + " steps (" + ictDir + ")");
+            IctRun.open(config.ictConfig(ictDir), listener).run();
+            realm = config.withInit(new InitConfig(null, null, ictDir, null, config.init().pooling(), config.init().normalize()));
+            listener.info("stage 2 of 2: REALM pre-training from the ICT checkpoint");
+        }
+        try (PretrainRun run = open(realm, listener)) {
+            return run.run();
+        }
     }
 
     /** Trains from the start step to config.steps; returns the final checkpoint. */

@@ -66,8 +66,9 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     final IndexRefresher refresher;
     final AdamW optimizer;
     final int padId, sepId, clsId;
-    /** The step being run, and what its refresh schedule did before it. */
+    /** The step being run, whether the retriever learns in it (not during the reader warm-up), and what its refresh schedule did before it. */
     private long step;
+    private boolean retrieverLearns = true;
     private double indexWait, refreshSeconds = Double.NaN;
 
     RealmPretrainer(PretrainConfig config, RealmModel model, WordPieceTokenizer tokenizer, List<Block> blocks, BlockInputs blockInputs, PretrainData data,
@@ -80,7 +81,10 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         this.data = data;
         this.refresher = refresher;
         var retriever = model.retrieverParameters().keySet();
-        this.optimizer = AdamW.bertDefaults(model.namedParameters()).lrScale(name -> retriever.contains(name) ? config.retrieverLrScale() : 1.0);
+        var trained = new java.util.LinkedHashMap<>(model.namedParameters());
+        // a frozen document tower is not in the optimizer (and its index vectors stay exact)
+        if (!config.trainDocTower()) trained.keySet().removeIf(n -> n.startsWith("doc.") || n.startsWith("doc_projection."));
+        this.optimizer = AdamW.bertDefaults(trained).lrScale(name -> retriever.contains(name) ? config.retrieverLrScale() : 1.0);
         this.padId = tokenizer.padId();
         this.sepId = tokenizer.sepId();
         this.clsId = tokenizer.clsId();
@@ -101,9 +105,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     @Override
     public void beforeStep(long s) {
         step = s;
+        retrieverLearns = s >= config.readerWarmup();
         indexWait = 0;
         refreshSeconds = Double.NaN;
-        if (config.retrieval()) refreshSchedule(s);
+        // the document tower changes only when it trains: otherwise the index made before step 0 stays exact
+        if (config.retrieval() && config.trainDocTower()) refreshSchedule(s);
     }
 
     @Override
@@ -124,16 +130,17 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
      * Metric sums of micro-batches.
      *
      * @param accuracyHits masked tokens whose argmax of sum_z p(z|x) p(y_t|z,x) is the target
+     * @param spanHits queries all of whose masked tokens are right
      * @param utilitySum per query: (log p(y|z_top,x) - log p(y|null,x)) per masked token, z_top the
      *     retrieved block with the highest score (0 without retrieval)
      * @param entropySum per query: the entropy of p(z|x) over the candidates, in nats
      * @param logLikelihoodSum log sum_z p(z|x) p(y|z,x) over the queries (per token, or per query for whole-set)
      */
-    public record Sums(int queries, int maskedTokens, long tokens, double accuracyHits, double utilitySum, double entropySum, double logLikelihoodSum)
-            implements Objective.Sums<Sums> {
+    public record Sums(int queries, int maskedTokens, long tokens, double accuracyHits, double spanHits, double utilitySum, double entropySum,
+                       double logLikelihoodSum) implements Objective.Sums<Sums> {
         @Override
         public Sums plus(Sums o) {
-            return new Sums(queries + o.queries, maskedTokens + o.maskedTokens, tokens + o.tokens, accuracyHits + o.accuracyHits,
+            return new Sums(queries + o.queries, maskedTokens + o.maskedTokens, tokens + o.tokens, accuracyHits + o.accuracyHits, spanHits + o.spanHits,
                     utilitySum + o.utilitySum, entropySum + o.entropySum, logLikelihoodSum + o.logLikelihoodSum);
         }
 
@@ -148,7 +155,9 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
 
     @Override
     public void describe(Sums m, ObjectNode line) {
+        line.put("stage", stage());
         MetricsLog.put(line, "mlm_accuracy", m.accuracy());
+        MetricsLog.put(line, "span_accuracy", m.spanHits() / Math.max(1, m.queries()));
         MetricsLog.put(line, "utility", m.utility());
         MetricsLog.put(line, "entropy", m.entropySum() / Math.max(1, m.queries()));
         line.put("staleness", staleness());
@@ -159,7 +168,13 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
 
     @Override
     public String summary(Sums m) {
-        return String.format(Locale.ROOT, "acc %.3f util %+.3f gen %d stale %d", m.accuracy(), m.utility(), refresher.generationNumber(), staleness());
+        return String.format(Locale.ROOT, "%sacc %.3f util %+.3f gen %d stale %d", retrieverLearns ? "" : "reader warm-up, ", m.accuracy(), m.utility(),
+                refresher.generationNumber(), staleness());
+    }
+
+    /** "reader-warmup" while only the reader trains, then "realm". */
+    String stage() {
+        return retrieverLearns ? "realm" : "reader-warmup";
     }
 
     /** Steps since the snapshot of the document tower behind the live index. */
@@ -211,10 +226,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         phases.add("query", t);
 
         t = PhaseTimes.now();
-        int[][] cands = config.retrieval() ? candidates(x.vectors(), batch) : nullOnly(batch.size());
+        int[][] cands = config.retrieval() ? candidates(x.vectors(), batch, config.candidatePool()) : nullOnly(batch.size());
         phases.add("search", t);
 
         t = PhaseTimes.now();
+        if (config.retrieval() && config.candidatePool() > config.k()) cands = rescore(x.vectors(), cands);
         Scores f = score(x.vectors(), cands, rng);
         phases.add("documents", t);
 
@@ -223,8 +239,8 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         phases.add("reader", t);
 
         t = PhaseTimes.now();
-        Marginal m = marginalLoss(f.scores(), r.logLikelihoods(), batch, r.maxMasked());
         float[] fv = f.scores().detach().toFloatArray(), lv = r.logLikelihoods().detach().toFloatArray();
+        Marginal m = marginalLoss(f.scores(), r.logLikelihoods(), batch, r.maxMasked(), fv, lv);
         Sums sums = metrics(fv, lv, r.logits(), batch, cands[0].length, r.maxMasked(), x.tokens() + f.tokens() + r.tokens(), m.logLikelihoodSum());
         phases.add("loss", t);
         return new Forward(m.loss(), sums, cands, fv, lv);
@@ -244,9 +260,17 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         return new Queries(model.embedQueries(qb.ids(), qb.types(), qb.mask(), rng), qb.realTokens());
     }
 
-    /** 2. Candidate blocks per query: k retrieved (own block and its duplicates dropped, {@link #MISSING} if too few), then the null document. */
+    /**
+     * 2. Candidate blocks per query: the top k of the stale index (own block and its duplicates
+     * dropped, {@link #MISSING} if too few), then the null document.
+     */
     int[][] candidates(Tensor q, List<MaskedQuery> batch) {
-        int b = batch.size(), k = config.k(), dim = model.spec.projectionDim();
+        return candidates(q, batch, config.k());
+    }
+
+    /** The top k of the stale index per query (as above), then the null document. */
+    int[][] candidates(Tensor q, List<MaskedQuery> batch, int k) {
+        int b = batch.size(), dim = model.spec.projectionDim();
         float[] qv = q.detach().toFloatArray();
         long[] exclude = new long[b];
         for (int i = 0; i < b; i++) exclude[i] = batch.get(i).block();
@@ -254,13 +278,50 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         SearchResult r = refresher.index().search(new FloatMatrix(qv, b, dim), want, new SearchOptions(exclude, null));
         int[][] out = new int[b][k + 1];
         for (int i = 0; i < b; i++) {
-            long own = blocks.get(batch.get(i).block()).hash();
+            int from = batch.get(i).block(); // -1: a probe, from no block of the corpus
+            long own = from < 0 ? 0 : blocks.get(from).hash();
             int n = 0;
             for (int rank = 0; rank < r.count(i) && n < k; rank++) {
                 int blk = (int) r.id(i, rank);
-                if (blocks.get(blk).hash() != own) out[i][n++] = blk;
+                if (from < 0 || blocks.get(blk).hash() != own) out[i][n++] = blk;
             }
             while (n < k) out[i][n++] = MISSING;
+            out[i][k] = BlockInputs.NULL_DOCUMENT;
+        }
+        return out;
+    }
+
+    /**
+     * The best k of a wider pool (candidates columns before the null document), by scores from the
+     * current towers (no graph; the towers' gradients come through {@link #score} of the k kept).
+     */
+    int[][] rescore(Tensor q, int[][] pool) {
+        int b = pool.length, n = pool[0].length - 1, k = config.k(), dim = model.spec.projectionDim();
+        List<int[]> ids = new ArrayList<>(), types = new ArrayList<>();
+        for (int[] row : pool) {
+            for (int j = 0; j < n; j++) {
+                int[] blk = blockInputs.ids(row[j] == MISSING ? BlockInputs.NULL_DOCUMENT : row[j]);
+                ids.add(blk);
+                types.add(BlockInputs.typeIds(blk, sepId));
+            }
+        }
+        float[] qv = q.detach().toFloatArray(), dv;
+        try (var g = Autograd.noGrad()) {
+            dv = model.documentTower().embedUnpadded(ids, types).toFloatArray();
+        }
+        int[][] out = new int[b][k + 1];
+        for (int i = 0; i < b; i++) {
+            Integer[] order = new Integer[n];
+            double[] fresh = new double[n];
+            for (int j = 0; j < n; j++) {
+                order[j] = j;
+                double dot = 0;
+                for (int x = 0; x < dim; x++) dot += (double) qv[i * dim + x] * dv[(i * n + j) * dim + x];
+                fresh[j] = pool[i][j] == MISSING ? Double.NEGATIVE_INFINITY : dot;
+            }
+            // best first; ties to the earlier (stale-index) rank
+            java.util.Arrays.sort(order, (u, v) -> fresh[u] != fresh[v] ? Double.compare(fresh[v], fresh[u]) : Integer.compare(u, v));
+            for (int j = 0; j < k; j++) out[i][j] = pool[i][order[j]];
             out[i][k] = BlockInputs.NULL_DOCUMENT;
         }
         return out;
@@ -303,9 +364,13 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         }
         Batches db = Batches.pad(dIds, dTypes, padId), nb = Batches.pad(nIds, nTypes, padId);
         int dim = model.spec.projectionDim();
-        Tensor d = Ops.concat(List.of(model.embedDocuments(db.ids(), db.types(), db.mask(), rng).reshape(b, kk, dim),
-                model.embedDocuments(nb.ids(), nb.types(), nb.mask(), rng).reshape(b, 1, dim)), 1);
-        Tensor f = q.unsqueeze(1).mul(d).sum(2, false).scale(model.spec.scoreScale());
+        Tensor d;
+        // the reader warm-up and a frozen document tower record no graph here (no retriever gradient to compute)
+        try (var g = retrieverLearns && config.trainDocTower() ? null : Autograd.noGrad()) {
+            d = Ops.concat(List.of(model.embedDocuments(db.ids(), db.types(), db.mask(), rng).reshape(b, kk, dim),
+                    model.embedDocuments(nb.ids(), nb.types(), nb.mask(), rng).reshape(b, 1, dim)), 1);
+        }
+        Tensor f = (retrieverLearns ? q : q.detach()).unsqueeze(1).mul(d).sum(2, false).scale(model.spec.scoreScale());
         if (anyMissing) f = f.add(Tensor.of(missing, b, z));
         return new Scores(f, db.realTokens() + nb.realTokens());
     }
@@ -383,7 +448,36 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     /** 5. The loss (mean negative marginal log-likelihood) and the summed log-likelihood (a metric). */
     record Marginal(Tensor loss, double logLikelihoodSum) {}
 
-    Marginal marginalLoss(Tensor f, Tensor ll, List<MaskedQuery> batch, int maxT) {
+    Marginal marginalLoss(Tensor f, Tensor ll, List<MaskedQuery> batch, int maxT, float[] fv, float[] lv) {
+        if (config.retrieverLoss() == PretrainConfig.RetrieverLoss.MARGINAL || !config.retrieval()) return marginalLoss(f, ll, batch, maxT);
+        // the reader learns from the marginal with p(z|x) detached; the retriever from a detached target q
+        Marginal reader = marginalLoss(f.detach(), ll, batch, maxT);
+        int b = batch.size(), z = (int) f.size(1);
+        float[] target = new float[b * z];
+        for (int i = 0; i < b; i++) {
+            double[] prior = Softmax.of(fv, i * z, z), logq = new double[z];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < z; j++) {
+                if (prior[j] == 0) {
+                    logq[j] = Double.NEGATIVE_INFINITY;
+                    continue;
+                }
+                double seq = 0; // log p(y|z,x) of the whole masked span
+                for (int t = 0; t < batch.get(i).masked(); t++) seq += lv[(i * z + j) * maxT + t];
+                logq[j] = seq / config.retrieverTemperature() + (config.retrieverLoss() == PretrainConfig.RetrieverLoss.POSTERIOR ? Math.log(prior[j]) : 0);
+                max = Math.max(max, logq[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < z; j++) sum += Math.exp(logq[j] - max);
+            for (int j = 0; j < z; j++) target[i * z + j] = (float) (Math.exp(logq[j] - max) / sum);
+        }
+        Tensor kl = Ops.softCrossEntropy(f, Tensor.of(target, b, z)).sum().scale(1f / b);
+        // the retriever term adds its gradient but not its value: the loss stays -log p(y|x), comparable across recipes
+        return new Marginal(reader.loss().add(kl.sub(kl.detach())), reader.logLikelihoodSum());
+    }
+
+    /** REALM's loss: the marginal over the candidates with the gradient into p(z|x). */
+    private Marginal marginalLoss(Tensor f, Tensor ll, List<MaskedQuery> batch, int maxT) {
         int b = batch.size(), maskedTokens = 0;
         float[] tokenMask = new float[b * maxT];
         for (int i = 0; i < b; i++) {
@@ -411,7 +505,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         int b = batch.size(), maskedTokens = 0;
         float[] lg = logits.detach().toFloatArray();
         int vocab = (int) logits.size(1);
-        double hits = 0, utility = 0, entropy = 0;
+        double hits = 0, spans = 0, utility = 0, entropy = 0;
         double[] mix = new double[vocab];
         for (int i = 0; i < b; i++) {
             double[] prior = Softmax.of(fv, i * z, z);
@@ -425,6 +519,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
                 for (int k = 0; k < mq.masked(); k++) u += lv[(i * z + top) * maxT + k] - lv[(i * z + z - 1) * maxT + k];
                 utility += u / mq.masked();
             }
+            int right = 0;
             for (int k = 0; k < mq.masked(); k++) {
                 Arrays.fill(mix, 0);
                 for (int j = 0; j < z; j++) {
@@ -434,10 +529,12 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
                 }
                 int best = 0;
                 for (int v = 1; v < vocab; v++) if (mix[v] > mix[best]) best = v;
-                if (best == mq.targets()[k]) hits++;
+                if (best == mq.targets()[k]) right++;
             }
+            hits += right;
+            if (right == mq.masked()) spans++;
         }
-        return new Sums(b, maskedTokens, tokens, hits, utility, entropy, logLikelihoodSum);
+        return new Sums(b, maskedTokens, tokens, hits, spans, utility, entropy, logLikelihoodSum);
     }
 
     /** One query's candidates, their p(z|x), and per candidate (log p(y|z,x) - log p(y|null,x)) per masked token. */

@@ -125,7 +125,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, checkpoint_dir, checkpoint_every, corpus, heldout, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, refresh_batch, refresh_every, retrieval, retriever_lr_scale, seed, shared_towers, steps, threads, warmup)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -177,6 +177,80 @@ class PretrainRunTest {
                 + " \"projection_dim\": 16, \"batch\": 4, \"steps\": 2, \"checkpoint_dir\": \"same\", \"threads\": " + org.realmjava.tensor.parallel.Parallel.threads() + "}");
         assertEquals("checkpoint_dir " + dir.resolve("same") + " holds a pretrain run, not ict: use another checkpoint_dir",
                 assertThrows(ConfigException.class, () -> IctRun.open(org.realmjava.trainer.config.IctConfig.read(ict), TrainingListener.SILENT)).getMessage());
+    }
+
+    private static java.util.Map<String, float[]> weights(java.util.Map<String, org.realmjava.tensor.Tensor> params, String prefix) {
+        java.util.Map<String, float[]> out = new java.util.TreeMap<>();
+        params.forEach((n, t) -> { if (n.startsWith(prefix)) out.put(n, t.toFloatArray()); });
+        return out;
+    }
+
+    private static java.util.Map<String, float[]> subset(java.util.Map<String, float[]> all, String prefix) {
+        java.util.Map<String, float[]> out = new java.util.TreeMap<>();
+        all.forEach((n, v) -> { if (n.startsWith(prefix)) out.put(n, v); });
+        return out;
+    }
+
+    private static void assertSameWeights(java.util.Map<String, float[]> a, java.util.Map<String, float[]> b, String what) {
+        assertEquals(a.keySet(), b.keySet(), what);
+        for (String n : a.keySet()) assertArrayEquals(a.get(n), b.get(n), what + ": " + n);
+    }
+
+    @Test
+    void theReaderWarmupLeavesTheRetrieverAloneAndAFrozenDocumentTowerStaysFrozen() throws IOException {
+        PretrainConfig warm = PretrainConfig.read(config("warm", ", \"reader_warmup\": 3, \"steps\": 4, \"checkpoint_every\": 4, \"candidates\": 6"));
+        var model = new java.util.concurrent.atomic.AtomicReference<org.realmjava.trainer.model.RealmModel>();
+        List<java.util.Map<String, float[]>> afterStep = new ArrayList<>();
+        TrainingListener snapshots = new TrainingListener() {
+            @Override
+            public void step(long step, String summary) {
+                afterStep.add(weights(model.get().namedParameters(), ""));
+            }
+        };
+        java.util.Map<String, float[]> start;
+        try (PretrainRun run = PretrainRun.open(warm, snapshots)) {
+            model.set(run.model());
+            start = weights(run.model().namedParameters(), "");
+            run.run();
+        }
+        var warmedUp = afterStep.get(2);
+        for (String tower : new String[] {"query.", "query_projection.", "doc.", "doc_projection."}) {
+            assertSameWeights(subset(start, tower), subset(warmedUp, tower), tower + " after the reader warm-up");
+        }
+        assertTrue(!java.util.Arrays.equals(start.get("reader.embeddings.word_embeddings.weight"), warmedUp.get("reader.embeddings.word_embeddings.weight")),
+                "the reader trains during its warm-up");
+        assertTrue(!java.util.Arrays.equals(start.get("query.embeddings.word_embeddings.weight"), afterStep.get(3).get("query.embeddings.word_embeddings.weight")),
+                "the query tower trains after the warm-up");
+        List<String> stages = new ArrayList<>();
+        for (String line : Files.readAllLines(dir.resolve("warm/metrics.jsonl"))) stages.add(new ObjectMapper().readTree(line).get("stage").asText());
+        assertEquals(List.of("reader-warmup", "reader-warmup", "reader-warmup", "realm"), stages);
+
+        PretrainConfig frozen = PretrainConfig.read(config("frozen", ", \"train_doc_tower\": false, \"retriever_loss\": \"posterior\", \"steps\": 3, \"checkpoint_every\": 3"));
+        try (PretrainRun run = PretrainRun.open(frozen, TrainingListener.SILENT)) {
+            var doc = weights(run.model().namedParameters(), "doc");
+            var query = weights(run.model().namedParameters(), "query.");
+            run.run();
+            assertSameWeights(doc, weights(run.model().namedParameters(), "doc"), "a frozen document tower");
+            assertTrue(!java.util.Arrays.equals(query.get("query.embeddings.word_embeddings.weight"),
+                    weights(run.model().namedParameters(), "query.").get("query.embeddings.word_embeddings.weight")), "the query tower trains");
+        }
+        for (String line : Files.readAllLines(dir.resolve("frozen/metrics.jsonl"))) {
+            JsonNode n = new ObjectMapper().readTree(line);
+            assertEquals(0, n.get("index_generation").asInt(), "a frozen document tower needs no refresh");
+            assertTrue(Double.isFinite(n.get("loss").asDouble()), line);
+        }
+    }
+
+    @Test
+    void anIctStageRunsFirstAndRealmStartsFromItsCheckpoint() throws IOException {
+        PretrainConfig c = PretrainConfig.read(config("staged", ", \"steps\": 2, \"checkpoint_every\": 2, \"ict\": {\"steps\": 3, \"batch\": 4, \"lr\": 0.002}"));
+        Path last = PretrainRun.runStages(c, TrainingListener.SILENT);
+        assertEquals(dir.resolve("staged/step-0000002"), last);
+        assertTrue(Files.exists(dir.resolve("staged/ict/step-0000003/realm-model.json")));
+        assertEquals(3, Files.readAllLines(dir.resolve("staged/ict/metrics.jsonl")).size());
+        // the same command again: both stages are done, nothing trains, the same checkpoint comes back
+        assertEquals(last, PretrainRun.runStages(c, TrainingListener.SILENT));
+        assertEquals(2, Files.readAllLines(dir.resolve("staged/metrics.jsonl")).size());
     }
 
     @Test
