@@ -205,6 +205,11 @@ public final class CudaKernels implements Kernels {
     }
 
     @Override
+    public boolean allFinite(MemorySegment x, long n) {
+        return cpu.allFinite(x, n);
+    }
+
+    @Override
     public void axpy(float alpha, MemorySegment x, MemorySegment y, long n) {
         cpu.axpy(alpha, x, y, n);
     }

@@ -46,6 +46,9 @@ public interface Kernels {
     /** y[i] = s * x[i]. */
     void scale(MemorySegment x, float s, MemorySegment y, long n);
 
+    /** Whether every x[i], i < n, is finite (no NaN, no infinity): the guard on weights and optimizer state. */
+    boolean allFinite(MemorySegment x, long n);
+
     /** y[i] += alpha * x[i]. */
     void axpy(float alpha, MemorySegment x, MemorySegment y, long n);
 

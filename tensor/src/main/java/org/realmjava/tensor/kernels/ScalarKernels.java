@@ -73,6 +73,12 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public boolean allFinite(MemorySegment x, long n) {
+        for (long i = 0; i < n; i++) if (!Float.isFinite(get(x, i))) return false;
+        return true;
+    }
+
+    @Override
     public void dropout(MemorySegment x, MemorySegment y, long n, long seed, int threshold, float scale) {
         for (long i = 0; i < n; i++) set(y, i, Integer.compareUnsigned(dropoutBits(seed, i), threshold) >= 0 ? get(x, i) * scale : 0f);
     }

@@ -85,6 +85,17 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
+    public String firstNonFinite() {
+        String bad = Optimizer.super.firstNonFinite();
+        if (bad != null) return bad;
+        for (String name : params.keySet()) {
+            if (!Optimizer.finite(m.get(name))) return name + " (first moment)";
+            if (!Optimizer.finite(v.get(name))) return name + " (second moment)";
+        }
+        return null;
+    }
+
+    @Override
     public void saveState(DataOutputStream out) throws IOException {
         out.writeInt(STATE_MAGIC);
         out.writeLong(step);

@@ -281,6 +281,27 @@ public class SimdKernels implements Kernels {
     private static final IntVector IOTA = IntVector.zero(INTS).addIndex(1);
 
     @Override
+    public boolean allFinite(MemorySegment x, long n) {
+        // x - x is 0 for a finite x and NaN for NaN or an infinity; NaNs propagate through the sum
+        java.util.concurrent.atomic.AtomicBoolean finite = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> {
+            FloatVector acc = FloatVector.zero(S);
+            long i = s;
+            for (long bound = s + S.loopBound(e - s); i < bound; i += L) {
+                FloatVector v = load(x, i);
+                acc = acc.add(v.sub(v));
+            }
+            float tail = 0f;
+            for (; i < e; i++) {
+                float v = x.getAtIndex(F32, i);
+                tail += v - v;
+            }
+            if (acc.reduceLanes(VectorOperators.ADD) + tail != 0f) finite.set(false);
+        });
+        return finite.get();
+    }
+
+    @Override
     public void dropout(MemorySegment x, MemorySegment y, long n, long seed, int threshold, float scale) {
         Parallel.forRange(n, ELEMENTWISE_GRAIN, (s, e) -> {
             long i = s;

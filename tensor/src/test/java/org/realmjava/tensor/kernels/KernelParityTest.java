@@ -116,6 +116,28 @@ class KernelParityTest {
         COVERED.addAll(List.of("binary", "binaryRow", "scale", "axpy"));
     }
 
+    /** allFinite agrees with the reference with no, one or several non-finite values anywhere (vector body and tail), and on huge finite ones. */
+    @ParameterizedTest
+    @MethodSource("backendAndSize")
+    void allFinite(Kernels k, long n) {
+        Random rng = new Random(n + 77);
+        MemorySegment x = Check.randomSegment(rng, n, -1.5e38f, 1.5e38f);
+        assertEquals(true, k.allFinite(x, n), ctx(k, "allFinite (huge finite values)", n, n));
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            for (long at : new long[] {0, n / 2, n - 1}) {
+                if (n == 0) continue;
+                float keep = x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at);
+                x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at, bad);
+                assertEquals(REF.allFinite(x, n), k.allFinite(x, n), ctx(k, "allFinite " + bad + " at " + at, n, n));
+                assertEquals(false, k.allFinite(x, n), ctx(k, "allFinite " + bad + " at " + at, n, n));
+                // a prefix without it is finite
+                assertEquals(true, k.allFinite(x, at), ctx(k, "allFinite prefix before " + at, n, n));
+                x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at, keep);
+            }
+        }
+        COVERED.add("allFinite");
+    }
+
     @ParameterizedTest
     @MethodSource("backendAndSize")
     void reductions(Kernels k, long n) {

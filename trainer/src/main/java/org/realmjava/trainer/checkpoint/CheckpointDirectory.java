@@ -18,7 +18,8 @@ import org.realmjava.mips.AtomicFiles;
  * A run's checkpoints: {@code step-0000123/} directories under the run's checkpoint_dir, each
  * written whole into {@code .tmp-step-0000123/}, every file fsynced, then renamed into place and
  * the parent fsynced, so a checkpoint directory either exists complete or not at all (kill -9 at
- * any moment leaves at worst a temporary directory, removed on the next start). The newest N are kept.
+ * any moment leaves at worst a temporary directory, removed on the next start). Its last file is
+ * {@link Checksums}' list of every other file. The newest N are kept.
  */
 public final class CheckpointDirectory {
     private static final Pattern STEP = Pattern.compile("step-(\\d{7,})");
@@ -75,12 +76,25 @@ public final class CheckpointDirectory {
         deleteTree(tmp);
         Files.createDirectories(tmp);
         writer.write(tmp);
+        Checksums.write(tmp); // last: it lists every file above
         syncTree(tmp);
         if (Files.exists(target)) deleteTree(target); // a rerun from an older checkpoint rewrites this step
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         AtomicFiles.syncDirectory(runDir);
         List<Path> all = list(runDir);
         for (int i = 0; i < all.size() - keep; i++) deleteTree(all.get(i));
+        return target;
+    }
+
+    /**
+     * Moves a damaged checkpoint out of the run's way (kept, not deleted, for a look):
+     * step-NNNNNNN becomes step-NNNNNNN.corrupt (.corrupt-2, ... if that exists). Returns the new path.
+     */
+    public static Path moveAside(Path checkpoint) throws IOException {
+        Path target = checkpoint.resolveSibling(checkpoint.getFileName() + ".corrupt");
+        for (int i = 2; Files.exists(target); i++) target = checkpoint.resolveSibling(checkpoint.getFileName() + ".corrupt-" + i);
+        Files.move(checkpoint, target, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.syncDirectory(checkpoint.getParent());
         return target;
     }
 

@@ -72,7 +72,14 @@ public final class ModelStore {
         MaskedLanguageModelHead mlm = new MaskedLanguageModelHead(reader, 0);
         Linear qp = projection(heads, "query_projection.", dir), dp = projection(heads, "doc_projection.", dir);
         copyInto(mlm.namedParameters(), heads, dir);
-        return new RealmModel(spec, query, doc, qp, dp, reader, mlm);
+        RealmModel model = new RealmModel(spec, query, doc, qp, dp, reader, mlm);
+        // checksums catch damage on disk; this catches a checkpoint written with a NaN in it
+        for (var e : model.namedParameters().entrySet()) {
+            if (!org.realmjava.tensor.optim.Optimizer.finite(e.getValue())) {
+                throw new IllegalArgumentException(dir + ": weight " + e.getKey() + " holds a NaN or an infinity");
+            }
+        }
+        return model;
     }
 
     /** Marks every parameter of a loaded encoder as trainable. */

@@ -79,7 +79,7 @@ public final class FinetuneRun {
 
     public static FinetuneRun open(FinetuneConfig config, TrainingListener listener) throws IOException {
         String modelKey = ModelInit.key(config.init(), config.projectionDim(), false);
-        RunDirectory run = RunDirectory.open(config.training().checkpointDir(), "finetune", config.training().threads(), modelKey);
+        RunDirectory run = RunDirectory.open(config.training().checkpointDir(), "finetune", config.training().threads(), modelKey, listener);
         Path latest = run.latest();
 
         // the data first: a bad file fails before anything is loaded or written

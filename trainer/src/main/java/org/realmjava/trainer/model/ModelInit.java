@@ -81,8 +81,11 @@ public final class ModelInit {
                 // a random BERT was trained no way at all; its [CLS] vectors barely depend on the input, and
                 // measured: ICT over 8 in-batch candidates stayed at log 8 for 40 steps from [CLS] and fell to
                 // 1.62 nats from mean pooling (PretrainRunTest), so mean pooling is its default
-                RetrieverSpec spec = new RetrieverSpec(init.pooling() == null ? "mean" : init.pooling(), Boolean.TRUE.equals(init.normalize()),
-                        1f, projectionDim, sharedTowers);
+                // normalised vectors score as cosines times the same scale as the built-in model's (a cosine alone
+                // spans [-1, 1]: p(z|x) could not prefer one block much)
+                boolean normalize = Boolean.TRUE.equals(init.normalize());
+                RetrieverSpec spec = new RetrieverSpec(init.pooling() == null ? "mean" : init.pooling(), normalize, normalize ? COSINE_SCALE : 1f,
+                        projectionDim, sharedTowers);
                 BertEncoder q = BertEncoder.random(c, seed + 1);
                 BertEncoder d = sharedTowers ? q : BertEncoder.random(c, seed + 2);
                 BertEncoder reader = BertEncoder.random(c, seed + 3);
@@ -175,13 +178,20 @@ public final class ModelInit {
     public static final class CheckpointPaths {
         private CheckpointPaths() {}
 
-        /** dir itself when it holds a model; else the newest step directory of a run's checkpoint_dir. */
+        /**
+         * dir itself when it holds a model; else the newest step directory of a run's
+         * checkpoint_dir. Either way its files must match their checksums (one line naming the
+         * damaged file otherwise): nothing damaged is loaded.
+         */
         public static Path modelDirectory(Path dir) {
             if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": no such checkpoint directory (not a REALM checkpoint)");
-            if (ModelStore.isModelDirectory(dir)) return dir;
-            Path latest = org.realmjava.trainer.checkpoint.CheckpointDirectory.latest(dir);
-            if (latest == null) throw new IllegalArgumentException(dir + ": not a REALM checkpoint (no " + ModelStore.MANIFEST + ", no step-* checkpoints)");
-            return latest;
+            Path d = dir;
+            if (!ModelStore.isModelDirectory(dir)) {
+                d = org.realmjava.trainer.checkpoint.CheckpointDirectory.latest(dir);
+                if (d == null) throw new IllegalArgumentException(dir + ": not a REALM checkpoint (no " + ModelStore.MANIFEST + ", no step-* checkpoints)");
+            }
+            org.realmjava.trainer.checkpoint.Checksums.requireIntact(d);
+            return d;
         }
 
         public static Path tokenizerIn(Path dir) throws IOException {

@@ -32,7 +32,7 @@ public final class IctRun {
 
     public static IctRun open(IctConfig config, TrainingListener listener) throws IOException {
         String modelKey = ModelInit.key(config.init(), config.projectionDim(), config.sharedTowers());
-        RunDirectory run = RunDirectory.open(config.checkpointDir(), "ict", config.threads(), modelKey);
+        RunDirectory run = RunDirectory.open(config.checkpointDir(), "ict", config.threads(), modelKey, listener);
         var docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit()); // a bad corpus fails first
         ModelInit.Result start = ModelInit.startOrResume(run.latest(), config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
         if (start.needsCorpusPca()) {

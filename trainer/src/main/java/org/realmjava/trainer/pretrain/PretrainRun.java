@@ -56,7 +56,7 @@ public final class PretrainRun implements AutoCloseable {
 
     public static PretrainRun open(PretrainConfig config, TrainingListener listener) throws IOException {
         String modelKey = ModelInit.key(config.init(), config.projectionDim(), config.sharedTowers());
-        RunDirectory run = RunDirectory.open(config.checkpointDir(), "pretrain", config.threads(), modelKey);
+        RunDirectory run = RunDirectory.open(config.checkpointDir(), "pretrain", config.threads(), modelKey, listener);
 
         // the corpus file first: a bad one fails before anything is loaded or printed
         List<Document> docs = CorpusReader.read(config.corpus().path(), config.corpus().format(), config.corpus().limit());

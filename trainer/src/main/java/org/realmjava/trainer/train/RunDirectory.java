@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.realmjava.tensor.parallel.Parallel;
 import org.realmjava.trainer.checkpoint.CheckpointDirectory;
+import org.realmjava.trainer.checkpoint.Checksums;
 import org.realmjava.trainer.config.ConfigException;
 
 /**
@@ -27,12 +28,33 @@ public final class RunDirectory {
         this.state = state;
     }
 
-    /** Opens a run of a kind with a model key; threads: the config's (the worker pool must already run that many). */
-    public static RunDirectory open(Path dir, String kind, int threads, String modelKey) throws IOException {
+    /**
+     * Opens a run of a kind with a model key; threads: the config's (the worker pool must already
+     * run that many). The checkpoint to resume is the newest whose files match their checksums: a
+     * damaged one is reported in one line and moved aside as step-NNNNNNN.corrupt; when every one
+     * is damaged the run stops with one line.
+     */
+    public static RunDirectory open(Path dir, String kind, int threads, String modelKey, TrainingListener listener) throws IOException {
         requireThreads(threads);
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new ConfigException("checkpoint_dir " + dir + " exists and is not a directory");
         CheckpointDirectory.removeTemporaries(dir);
-        Path latest = CheckpointDirectory.latest(dir);
+        Path latest = null;
+        java.util.List<Path> all = CheckpointDirectory.list(dir);
+        int damaged = 0;
+        for (int i = all.size() - 1; i >= 0 && latest == null; i--) {
+            String problem = Checksums.problem(all.get(i));
+            if (problem == null) {
+                latest = all.get(i);
+                if (damaged > 0) listener.info("falling back to " + latest.getFileName() + ", the newest checkpoint whose files verify");
+            } else {
+                Path aside = CheckpointDirectory.moveAside(all.get(i));
+                listener.info(all.get(i).getFileName() + " is damaged: " + problem + "; moved aside as " + aside.getFileName());
+                damaged++;
+            }
+        }
+        if (latest == null && damaged > 0) {
+            throw new ConfigException("checkpoint_dir " + dir + ": every checkpoint is damaged (" + damaged + " moved aside as *.corrupt); nothing to resume");
+        }
         RunState state = latest == null ? null : RunState.read(latest);
         if (state != null) state.requireSameRun(dir, kind, modelKey);
         return new RunDirectory(dir, kind, latest, state);

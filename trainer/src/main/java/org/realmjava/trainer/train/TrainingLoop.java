@@ -22,7 +22,7 @@ import org.realmjava.trainer.model.RealmModel;
  *     drawn from {@link Seeds.Stream#DROPOUT} at (step * accumulate + micro), then backward of
  *     loss / accumulate; a non-finite loss ends the step's micro-batches;</li>
  * <li>the guarded update ({@link GuardedUpdate}: clip 1.0 and AdamW at the warm-up/linear-decay
- *     learning rate, or skip and count a non-finite loss or gradient; ten skipped in a row stop the
+ *     learning rate, or skip and count a non-finite loss, gradient, weight or moment; ten skipped in a row stop the
  *     run). A step none of whose micro-batches had anything to learn from applies nothing and is
  *     not counted as a failure;</li>
  * <li>one metrics.jsonl line (loss, the objective's figures, tokens/s, skipped steps, lr, phase
@@ -68,6 +68,8 @@ public final class TrainingLoop<S extends Objective.Sums<S>> {
         if (run.resuming()) {
             RunState state = run.state();
             TrainingFiles.readOptimizer(run.latest(), objective.optimizer());
+            String bad = objective.optimizer().firstNonFinite();
+            if (bad != null) throw new IllegalArgumentException(run.latest() + ": " + bad + " holds a NaN or an infinity");
             update.skipped = state.skippedSteps();
             update.streak = state.nonFiniteStreak();
             objective.restore(run.latest(), state.extra());
@@ -83,7 +85,7 @@ public final class TrainingLoop<S extends Objective.Sums<S>> {
         return start;
     }
 
-    /** Steps skipped so far for a non-finite loss or gradient. */
+    /** Steps skipped so far for a non-finite loss, gradient, weight or moment. */
     public long skippedSteps() {
         return update.skipped;
     }

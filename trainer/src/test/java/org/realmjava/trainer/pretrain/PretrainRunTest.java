@@ -291,7 +291,7 @@ class PretrainRunTest {
             // a NaN in the reader's MLM bias makes every loss NaN
             run.model().mlm.decoderBias.set(Float.NaN, 7);
             var e = assertThrows(GuardedUpdate.TrainingStopped.class, run::run);
-            assertEquals("10 steps in a row (0 to 9) had a non-finite loss or gradient; stopping (lower lr, or check the data)", e.getMessage());
+            assertEquals("10 steps in a row (0 to 9) had a non-finite loss, gradient, weight or optimizer state; stopping (lower lr, or check the data)", e.getMessage());
         }
         List<String> lines = Files.readAllLines(dir.resolve("nan/metrics.jsonl"));
         assertEquals(10, lines.size());
