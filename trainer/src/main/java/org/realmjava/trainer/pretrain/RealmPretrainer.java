@@ -108,8 +108,9 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         retrieverLearns = s >= config.readerWarmup();
         indexWait = 0;
         refreshSeconds = Double.NaN;
-        // the document tower changes only when it trains: otherwise the index made before step 0 stays exact
-        if (config.retrieval() && config.trainDocTower()) refreshSchedule(s);
+        // the document tower changes only when it trains (not when frozen, not in the reader warm-up):
+        // otherwise the index made before step 0 stays exact
+        if (config.retrieval() && config.trainDocTower() && retrieverLearns) refreshSchedule(s);
     }
 
     @Override

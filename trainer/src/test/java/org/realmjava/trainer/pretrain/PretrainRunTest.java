@@ -224,6 +224,8 @@ class PretrainRunTest {
         List<String> stages = new ArrayList<>();
         for (String line : Files.readAllLines(dir.resolve("warm/metrics.jsonl"))) stages.add(new ObjectMapper().readTree(line).get("stage").asText());
         assertEquals(List.of("reader-warmup", "reader-warmup", "reader-warmup", "realm"), stages);
+        // no refresh while the document tower does not change (refresh_every 2: the first would start at step 2)
+        for (String line : Files.readAllLines(dir.resolve("warm/metrics.jsonl"))) assertEquals(0, new ObjectMapper().readTree(line).get("index_generation").asInt());
 
         PretrainConfig frozen = PretrainConfig.read(config("frozen", ", \"train_doc_tower\": false, \"retriever_loss\": \"posterior\", \"steps\": 3, \"checkpoint_every\": 3"));
         try (PretrainRun run = PretrainRun.open(frozen, TrainingListener.SILENT)) {
@@ -251,6 +253,16 @@ class PretrainRunTest {
         // the same command again: both stages are done, nothing trains, the same checkpoint comes back
         assertEquals(last, PretrainRun.runStages(c, TrainingListener.SILENT));
         assertEquals(2, Files.readAllLines(dir.resolve("staged/metrics.jsonl")).size());
+    }
+
+    @Test
+    void theShippedPretrainingConfigsRead() throws IOException {
+        try (var files = Files.list(Path.of("..", "configs", "experiments"))) {
+            for (Path f : files.filter(p -> p.getFileName().toString().matches("(synthetic|squad-realm|squad-no).*\\.json")).toList()) {
+                PretrainConfig c = PretrainConfig.read(f);
+                assertTrue(c.steps() > 0, f.toString());
+            }
+        }
     }
 
     @Test
