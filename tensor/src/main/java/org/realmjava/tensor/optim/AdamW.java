@@ -84,6 +84,13 @@ public final class AdamW implements Optimizer {
         }
     }
 
+    /** The first moment kept for a parameter (to inspect, or to damage in a test). */
+    public Tensor firstMoment(String name) {
+        Tensor t = m.get(name);
+        if (t == null) throw new IllegalArgumentException("no parameter " + name);
+        return t;
+    }
+
     @Override
     public String firstNonFinite() {
         String bad = Optimizer.super.firstNonFinite();

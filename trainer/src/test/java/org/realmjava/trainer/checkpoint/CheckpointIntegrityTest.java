@@ -168,8 +168,12 @@ class CheckpointIntegrityTest {
     void withEveryCheckpointDamagedTheRunStopsWithOneLineAndAnswersAreRefused() throws IOException {
         data();
         FINETUNE.run(finetuneConfig("all", 4), TrainingListener.SILENT);
+        assertEquals(0, org.realmjava.cli.RealmCli.run("checkpoint", "verify", dir.resolve("all").toString()), "realm checkpoint verify on a good run");
         // answering from a damaged checkpoint: refused, naming the file
         damage(dir.resolve("all/step-0000004/span-head.safetensors"), Damage.FLIP);
+        assertEquals(1, org.realmjava.cli.RealmCli.run("checkpoint", "verify", dir.resolve("all").toString()), "realm checkpoint verify on a damaged run");
+        assertEquals(0, org.realmjava.cli.RealmCli.run("checkpoint", "verify", dir.resolve("all/step-0000002").toString()), "one good step directory");
+        assertEquals(2, org.realmjava.cli.RealmCli.run("checkpoint", "verify", dir.resolve("nowhere").toString()), "bad input");
         String m = assertThrows(Checksums.DamagedCheckpointException.class, () -> QaCheckpoint.load(dir.resolve("all"))).getMessage();
         assertEquals(dir.resolve("all/step-0000004") + " is damaged: span-head.safetensors does not match its checksum (its bytes changed)", m);
         damage(dir.resolve("all/step-0000002/optimizer.bin"), Damage.TRUNCATE);

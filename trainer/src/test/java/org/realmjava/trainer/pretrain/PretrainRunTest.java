@@ -313,6 +313,24 @@ class PretrainRunTest {
     }
 
     @Test
+    void aNonFiniteOptimizerMomentSkipsTheUpdateLikeANonFiniteLoss() throws IOException {
+        PretrainConfig c = PretrainConfig.read(config("moment", ", \"steps\": 12, \"checkpoint_every\": 12"));
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
+            var p = run.model().namedParameters();
+            var before = p.get("reader.embeddings.word_embeddings.weight").toFloatArray();
+            // a damaged moment: the loss and the gradients stay finite, the update would write NaN
+            run.trainer().optimizer.firstMoment("reader.embeddings.word_embeddings.weight").set(Float.NaN, 3, 1);
+            var e = assertThrows(GuardedUpdate.TrainingStopped.class, run::run);
+            assertTrue(e.getMessage().startsWith("10 steps in a row (0 to 9) had a non-finite"), e.getMessage());
+            assertArrayEquals(before, p.get("reader.embeddings.word_embeddings.weight").toFloatArray(), "no update was applied");
+        }
+        for (String line : Files.readAllLines(dir.resolve("moment/metrics.jsonl"))) {
+            JsonNode n = new ObjectMapper().readTree(line);
+            assertTrue(Double.isFinite(n.get("mlm_accuracy").asDouble()) && n.get("loss").isNull(), line);
+        }
+    }
+
+    @Test
     void sharedTowersSaveOneRetrieverBertAndResume() throws IOException {
         PretrainConfig c = PretrainConfig.read(config("shared", ", \"shared_towers\": true, \"steps\": 4, \"checkpoint_every\": 2"));
         try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
