@@ -232,6 +232,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
 
         t = PhaseTimes.now();
         if (config.retrieval() && config.candidatePool() > config.k()) cands = rescore(x.vectors(), cands);
+        if (config.retrieval() && config.warmupOwnBlock() && !retrieverLearns) withOwnBlock(cands, batch);
         Scores f = score(x.vectors(), cands, rng);
         phases.add("documents", t);
 
@@ -326,6 +327,17 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
             out[i][k] = BlockInputs.NULL_DOCUMENT;
         }
         return out;
+    }
+
+    /** The reader warm-up's copy task: each query's own block in its last retrieved slot (unless already read). */
+    private static void withOwnBlock(int[][] cands, List<MaskedQuery> batch) {
+        for (int i = 0; i < cands.length; i++) {
+            int own = batch.get(i).block(), last = cands[i].length - 2;
+            if (own < 0 || last < 0) continue;
+            boolean read = false;
+            for (int j = 0; j <= last; j++) read |= cands[i][j] == own;
+            if (!read) cands[i][last] = own;
+        }
     }
 
     private static int[][] nullOnly(int b) {

@@ -125,7 +125,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_own_block)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -198,7 +198,7 @@ class PretrainRunTest {
 
     @Test
     void theReaderWarmupLeavesTheRetrieverAloneAndAFrozenDocumentTowerStaysFrozen() throws IOException {
-        PretrainConfig warm = PretrainConfig.read(config("warm", ", \"reader_warmup\": 3, \"steps\": 4, \"checkpoint_every\": 4, \"candidates\": 6"));
+        PretrainConfig warm = PretrainConfig.read(config("warm", ", \"reader_warmup\": 3, \"steps\": 4, \"checkpoint_every\": 4, \"candidates\": 6, \"warmup_own_block\": true"));
         var model = new java.util.concurrent.atomic.AtomicReference<org.realmjava.trainer.model.RealmModel>();
         List<java.util.Map<String, float[]>> afterStep = new ArrayList<>();
         TrainingListener snapshots = new TrainingListener() {
