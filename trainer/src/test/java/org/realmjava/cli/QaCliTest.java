@@ -102,6 +102,7 @@ class QaCliTest {
         Path bare = dir.resolve("bare");
         Files.createDirectories(bare);
         for (String f : new String[] {"realm-model.json", "heads.safetensors"}) Files.copy(pre.resolve(f), bare.resolve(f));
+        org.realmjava.trainer.checkpoint.Checksums.write(bare); // intact, only without the Open-QA files
         CliRun r = CliRun.of("ask", "--checkpoint", bare.toString(), "a question");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("without a span reader") && r.err().contains("realm finetune"), r.err());
