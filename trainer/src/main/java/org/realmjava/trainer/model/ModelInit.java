@@ -77,7 +77,7 @@ public final class ModelInit {
                 WordPieceTokenizer tok = WordPieceTokenizer.load(tokFile);
                 InitConfig.RandomBert r = init.random();
                 if (projectionDim <= 0) projectionDim = r.hidden();
-                BertConfig c = BertConfig.tiny(tok.vocabSize(), r.hidden(), r.layers(), r.heads(), r.intermediate(), 512);
+                BertConfig c = BertConfig.tiny(tok.vocabSize(), r.hidden(), r.layers(), r.heads(), r.intermediate(), 512, (float) r.dropout());
                 // a random BERT was trained no way at all; its [CLS] vectors barely depend on the input, and
                 // measured: ICT over 8 in-batch candidates stayed at log 8 for 40 steps from [CLS] and fell to
                 // 1.62 nats from mean pooling (PretrainRunTest), so mean pooling is its default

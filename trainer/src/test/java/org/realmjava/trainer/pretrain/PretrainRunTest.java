@@ -132,6 +132,9 @@ class PretrainRunTest {
                         : rewrite(config("typed", ""), "\"k\": 3", "\"k\": \"8\""))).getMessage());
         assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(rewrite(config("nested", ""), "\"layers\": 1", "\"layers\": 1, \"depth\": 2")))
                 .getMessage().contains("unknown key 'init.random.depth'"));
+        assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(rewrite(config("dropout", ""), "\"layers\": 1", "\"layers\": 1, \"dropout\": 1.5")))
+                .getMessage().contains("'init.random.dropout'"));
+        assertEquals(0.0, PretrainConfig.read(rewrite(config("nodropout", ""), "\"layers\": 1", "\"layers\": 1, \"dropout\": 0")).init().random().dropout());
         assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(rewrite(config("masking", ""), "\"seed\"", "\"masking\": \"entities\", \"seed\"")))
                 .getMessage().contains("'masking' must be salient, random-span or random-token"));
         PretrainConfig bigK = PretrainConfig.read(rewrite(config("bigk", ""), "\"k\": 3", "\"k\": 300"));

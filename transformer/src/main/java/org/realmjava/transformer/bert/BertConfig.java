@@ -27,7 +27,11 @@ public record BertConfig(int vocabSize, int hiddenSize, int layers, int heads, i
 
     /** A tiny configuration for tests. */
     public static BertConfig tiny(int vocab, int hidden, int layers, int heads, int intermediate, int maxPositions) {
-        return new BertConfig(vocab, hidden, layers, heads, intermediate, maxPositions, 2, 1e-12f, "gelu", 0.1f);
+        return tiny(vocab, hidden, layers, heads, intermediate, maxPositions, 0.1f);
+    }
+
+    public static BertConfig tiny(int vocab, int hidden, int layers, int heads, int intermediate, int maxPositions, float dropout) {
+        return new BertConfig(vocab, hidden, layers, heads, intermediate, maxPositions, 2, 1e-12f, "gelu", dropout);
     }
 
     public static BertConfig read(Path configJson) throws IOException {
