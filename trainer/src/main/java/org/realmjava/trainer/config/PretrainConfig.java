@@ -26,6 +26,11 @@ import org.realmjava.trainer.corpus.Masking;
  * @param warmupOwnBlock during the reader warm-up, the last retrieved candidate is replaced by the
  *     query's own block (a copy task: the reader learns to read the fact off a block before any
  *     block it reads holds the fact in other words); never after the warm-up
+ * @param warmupSwapAnswers with warmupOwnBlock: each query's masked span is swapped, in its target and
+ *     in its own block's copy, for the span of another query of the micro-batch with as many
+ *     wordpieces, so that only reading the block gives the answer (weights that memorised the
+ *     corpus, or a prior from the query's words, predict the original; counterfactual entity
+ *     substitution as in Longpre et al. 2021)
  * @param ict an Inverse Cloze Task stage run first into checkpoint_dir/ict (null: none); REALM then
  *     starts from its final checkpoint
  */
@@ -34,7 +39,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                              boolean perToken, boolean retrieval, boolean sharedTowers, Path checkpointDir, int checkpointEvery,
                              int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch, double retrieverLrScale,
                              int readerWarmup, int candidates, RetrieverLoss retrieverLoss, double retrieverTemperature, boolean trainDocTower,
-                             boolean warmupOwnBlock, IctStage ict) {
+                             boolean warmupOwnBlock, boolean warmupSwapAnswers, IctStage ict) {
     /** How the retriever learns (see the record's parameters). */
     public enum RetrieverLoss { MARGINAL, POSTERIOR, READER }
 
@@ -60,7 +65,8 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                 c.integer("refresh_batch", 256, 1), c.number("retriever_lr_scale", 1.0, 0, 100), c.integer("reader_warmup", 0, 0),
                 c.integer("candidates", 0, 0), RetrieverLoss.valueOf(c.choice("retriever_loss", "marginal", "marginal", "posterior", "reader")
                         .toUpperCase(java.util.Locale.ROOT)), c.number("retriever_temperature", 1.0, 1e-3, 1e3), c.bool("train_doc_tower", true),
-                c.bool("warmup_own_block", false), readIct(c.object("ict")));
+                c.bool("warmup_own_block", false), c.bool("warmup_swap_answers", false), readIct(c.object("ict")));
+        if (p.warmupSwapAnswers() && !p.warmupOwnBlock()) throw c.invalid("warmup_swap_answers", "needs warmup_own_block (it swaps answers in the query's own block)");
         if (p.candidates() > 0 && p.candidates() < p.k()) throw c.invalid("candidates", "(" + p.candidates() + ") must be at least k (" + p.k() + ")");
         if (!p.trainDocTower() && p.sharedTowers()) throw c.invalid("train_doc_tower", "false needs separate towers (shared_towers is true)");
         if (p.readerWarmup() >= p.steps()) throw c.invalid("reader_warmup", "(" + p.readerWarmup() + ") must be below steps (" + p.steps() + ")");
@@ -79,7 +85,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
     public PretrainConfig withInit(InitConfig newInit) {
         return new PretrainConfig(file, corpus, newInit, projectionDim, k, queryLen, blockLen, batch, accumulate, steps, lr, warmup, refreshEvery, masking,
                 perToken, retrieval, sharedTowers, checkpointDir, checkpointEvery, keepCheckpoints, seed, threads, heldout, refreshBatch,
-                retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, warmupOwnBlock, ict);
+                retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, warmupOwnBlock, warmupSwapAnswers, ict);
     }
 
     /** The ICT stage as an ICT config of its own: this config's corpus, init, shapes, seed and threads, in ictDir. */

@@ -232,12 +232,15 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
 
         t = PhaseTimes.now();
         if (config.retrieval() && config.candidatePool() > config.k()) cands = rescore(x.vectors(), cands);
-        if (config.retrieval() && config.warmupOwnBlock() && !retrieverLearns) withOwnBlock(cands, batch);
+        boolean copyTask = config.retrieval() && config.warmupOwnBlock() && !retrieverLearns;
+        if (copyTask) withOwnBlock(cands, batch);
         Scores f = score(x.vectors(), cands, rng);
         phases.add("documents", t);
 
         t = PhaseTimes.now();
-        Reading r = read(batch, cands, rng);
+        Swapped swapped = copyTask && config.warmupSwapAnswers() && rng != null ? swapAnswers(batch, rng) : new Swapped(batch, null);
+        batch = swapped.batch();
+        Reading r = read(batch, cands, swapped.ownBlocks(), rng);
         phases.add("reader", t);
 
         t = PhaseTimes.now();
@@ -340,6 +343,55 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         }
     }
 
+    /** The batch the reader learns from, and per query the ids of its own block as read (null: as in the corpus). */
+    record Swapped(List<MaskedQuery> batch, int[][] ownBlocks) {}
+
+    /**
+     * The copy task with swapped answers: queries whose masked wordpieces occur in their own block
+     * are paired at random with another such query of the micro-batch with as many masked
+     * wordpieces; each takes the other's wordpieces as its target, and its own block is read with
+     * every occurrence of its span replaced by them. Memorised facts and word priors then predict
+     * the wrong answer; the block gives the right one.
+     */
+    Swapped swapAnswers(List<MaskedQuery> batch, SplittableRandom rng) {
+        int b = batch.size();
+        int[][] own = new int[b][];
+        List<List<Integer>> bySize = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            MaskedQuery q = batch.get(i);
+            if (q.block() < 0 || occurrences(blockInputs.ids(q.block()), q.targets()).isEmpty()) continue;
+            while (bySize.size() <= q.masked()) bySize.add(new ArrayList<>());
+            bySize.get(q.masked()).add(i);
+        }
+        List<MaskedQuery> out = new ArrayList<>(batch);
+        for (List<Integer> group : bySize) {
+            if (group.size() < 2) continue;
+            // a random cyclic shift of a shuffled group: every member takes another's span
+            for (int i = group.size() - 1; i > 0; i--) java.util.Collections.swap(group, i, rng.nextInt(i + 1));
+            for (int g = 0; g < group.size(); g++) {
+                MaskedQuery q = batch.get(group.get(g)), donor = batch.get(group.get((g + 1) % group.size()));
+                if (Arrays.equals(q.targets(), donor.targets())) continue;
+                int[] ids = blockInputs.ids(q.block()).clone();
+                for (int at : occurrences(ids, q.targets())) System.arraycopy(donor.targets(), 0, ids, at, donor.masked());
+                own[group.get(g)] = ids;
+                out.set(group.get(g), new MaskedQuery(q.block(), q.sentence(), q.ids(), q.positions(), donor.targets(), donor.maskedText()));
+            }
+        }
+        return new Swapped(out, own);
+    }
+
+    /** Start positions of the non-overlapping occurrences of span in ids. */
+    static List<Integer> occurrences(int[] ids, int[] span) {
+        List<Integer> at = new ArrayList<>();
+        for (int i = 0; i + span.length <= ids.length; i++) {
+            if (Arrays.equals(ids, i, i + span.length, span, 0, span.length)) {
+                at.add(i);
+                i += span.length - 1;
+            }
+        }
+        return at;
+    }
+
     private static int[][] nullOnly(int b) {
         int[][] out = new int[b][1];
         for (int[] o : out) o[0] = BlockInputs.NULL_DOCUMENT;
@@ -393,10 +445,15 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
 
     /** Reads every (x, z): the retrieved candidates as one batch, the null documents as another. */
     Reading read(List<MaskedQuery> batch, int[][] cands, SplittableRandom rng) {
+        return read(batch, cands, null, rng);
+    }
+
+    /** As above; ownBlocks[i] (if not null) are the ids read for query i's own block. */
+    Reading read(List<MaskedQuery> batch, int[][] cands, int[][] ownBlocks, SplittableRandom rng) {
         int b = batch.size(), z = cands[0].length, kk = z - 1, maxT = 0;
         for (MaskedQuery mq : batch) maxT = Math.max(maxT, mq.masked());
-        Columns retrieved = kk == 0 ? null : readColumns(batch, cands, 0, kk, maxT, rng);
-        Columns nul = readColumns(batch, cands, kk, 1, maxT, rng);
+        Columns retrieved = kk == 0 ? null : readColumns(batch, cands, ownBlocks, 0, kk, maxT, rng);
+        Columns nul = readColumns(batch, cands, null, kk, 1, maxT, rng);
         Tensor ll = retrieved == null ? nul.ll() : Ops.concat(List.of(retrieved.ll(), nul.ll()), 1);
         Tensor logits;
         try (var g = Autograd.noGrad()) {
@@ -411,13 +468,14 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     private record Columns(Tensor ll, Tensor logits, long tokens) {}
 
     /** Reads [CLS] x [SEP] z [SEP] for the candidates in columns [from, from + n) of cands, as one batch. */
-    private Columns readColumns(List<MaskedQuery> batch, int[][] cands, int from, int n, int maxT, SplittableRandom rng) {
+    private Columns readColumns(List<MaskedQuery> batch, int[][] cands, int[][] ownBlocks, int from, int n, int maxT, SplittableRandom rng) {
         int b = batch.size(), maxLen = model.reader.config.maxPositions();
         List<int[]> rIds = new ArrayList<>(b * n), rTypes = new ArrayList<>(b * n);
         for (int i = 0; i < b; i++) {
             for (int j = from; j < from + n; j++) {
                 int blk = cands[i][j];
-                ReaderSequence seq = readerInput(batch.get(i).ids(), blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
+                boolean swapped = ownBlocks != null && ownBlocks[i] != null && blk == batch.get(i).block();
+                ReaderSequence seq = readerInput(batch.get(i).ids(), swapped ? ownBlocks[i] : blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
                 rIds.add(seq.ids());
                 rTypes.add(seq.types());
             }

@@ -2,6 +2,7 @@ package org.realmjava.trainer.pretrain;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -125,7 +126,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_own_block)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_own_block, warmup_swap_answers)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -344,6 +345,42 @@ class PretrainRunTest {
         assertTrue(!Files.exists(dir.resolve("shared/step-0000004/doc")), "shared towers: no doc/ directory");
         var loaded = org.realmjava.trainer.checkpoint.ModelStore.load(dir.resolve("shared/step-0000004"));
         assertTrue(loaded.queryTower == loaded.docTower);
+    }
+
+    @Test
+    void swappedAnswersAreAnotherQuerysSpanWrittenIntoTheOwnBlock() throws IOException {
+        PretrainConfig c = PretrainConfig.read(rewrite(config("swap", ""), "\"batch\": 2", "\"batch\": 16"));
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
+            RealmPretrainer t = run.trainer();
+            var batch = t.batch(0, 0);
+            var swapped = t.swapAnswers(batch, new java.util.SplittableRandom(5));
+            int changed = 0;
+            for (int i = 0; i < batch.size(); i++) {
+                var before = batch.get(i);
+                var after = swapped.batch().get(i);
+                int[] block = t.blockInputs.ids(before.block());
+                assertArrayEquals(before.ids(), after.ids(), "the query the reader sees is unchanged");
+                if (swapped.ownBlocks()[i] == null) {
+                    assertArrayEquals(before.targets(), after.targets());
+                    continue;
+                }
+                changed++;
+                int[] read = swapped.ownBlocks()[i];
+                assertEquals(block.length, read.length);
+                assertFalse(java.util.Arrays.equals(before.targets(), after.targets()));
+                assertEquals(before.masked(), after.masked());
+                final int q = i;
+                assertTrue(batch.stream().anyMatch(o -> o != batch.get(q) && java.util.Arrays.equals(o.targets(), after.targets())), "a span of another query");
+                var at = RealmPretrainer.occurrences(block, before.targets());
+                assertFalse(at.isEmpty());
+                for (int p : at) assertArrayEquals(after.targets(), java.util.Arrays.copyOfRange(read, p, p + after.masked()));
+                for (int x = 0; x < block.length; x++) {
+                    final int y = x;
+                    if (at.stream().noneMatch(p -> y >= p && y < p + after.masked())) assertEquals(block[x], read[x], "only the span's wordpieces change");
+                }
+            }
+            assertTrue(changed >= 2, "swaps in a batch of 16: " + changed);
+        }
     }
 
     @Test
