@@ -31,6 +31,9 @@ import org.realmjava.trainer.corpus.Masking;
  *     wordpieces, so that only reading the block gives the answer (weights that memorised the
  *     corpus, or a prior from the query's words, predict the original; counterfactual entity
  *     substitution as in Longpre et al. 2021)
+ * @param warmupWithoutNull with warmupOwnBlock: p(null|x) = 0 during the warm-up, so the reader
+ *     learns from the blocks it reads alone (measured: the null document's half of the marginal
+ *     slows a random reader's copying about five-fold; docs/experiments.md)
  * @param ict an Inverse Cloze Task stage run first into checkpoint_dir/ict (null: none); REALM then
  *     starts from its final checkpoint
  */
@@ -39,7 +42,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                              boolean perToken, boolean retrieval, boolean sharedTowers, Path checkpointDir, int checkpointEvery,
                              int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch, double retrieverLrScale,
                              int readerWarmup, int candidates, RetrieverLoss retrieverLoss, double retrieverTemperature, boolean trainDocTower,
-                             boolean warmupOwnBlock, boolean warmupSwapAnswers, IctStage ict) {
+                             boolean warmupOwnBlock, boolean warmupSwapAnswers, boolean warmupWithoutNull, IctStage ict) {
     /** How the retriever learns (see the record's parameters). */
     public enum RetrieverLoss { MARGINAL, POSTERIOR, READER }
 
@@ -65,7 +68,9 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                 c.integer("refresh_batch", 256, 1), c.number("retriever_lr_scale", 1.0, 0, 100), c.integer("reader_warmup", 0, 0),
                 c.integer("candidates", 0, 0), RetrieverLoss.valueOf(c.choice("retriever_loss", "marginal", "marginal", "posterior", "reader")
                         .toUpperCase(java.util.Locale.ROOT)), c.number("retriever_temperature", 1.0, 1e-3, 1e3), c.bool("train_doc_tower", true),
-                c.bool("warmup_own_block", false), c.bool("warmup_swap_answers", false), readIct(c.object("ict")));
+                c.bool("warmup_own_block", false), c.bool("warmup_swap_answers", false), c.bool("warmup_without_null", false),
+                readIct(c.object("ict")));
+        if (p.warmupWithoutNull() && !p.warmupOwnBlock()) throw c.invalid("warmup_without_null", "needs warmup_own_block (the own block is then always there to read)");
         if (p.warmupSwapAnswers() && !p.warmupOwnBlock()) throw c.invalid("warmup_swap_answers", "needs warmup_own_block (it swaps answers in the query's own block)");
         if (p.candidates() > 0 && p.candidates() < p.k()) throw c.invalid("candidates", "(" + p.candidates() + ") must be at least k (" + p.k() + ")");
         if (!p.trainDocTower() && p.sharedTowers()) throw c.invalid("train_doc_tower", "false needs separate towers (shared_towers is true)");
@@ -85,7 +90,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
     public PretrainConfig withInit(InitConfig newInit) {
         return new PretrainConfig(file, corpus, newInit, projectionDim, k, queryLen, blockLen, batch, accumulate, steps, lr, warmup, refreshEvery, masking,
                 perToken, retrieval, sharedTowers, checkpointDir, checkpointEvery, keepCheckpoints, seed, threads, heldout, refreshBatch,
-                retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, warmupOwnBlock, warmupSwapAnswers, ict);
+                retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, warmupOwnBlock, warmupSwapAnswers, warmupWithoutNull, ict);
     }
 
     /** The ICT stage as an ICT config of its own: this config's corpus, init, shapes, seed and threads, in ictDir. */

@@ -235,6 +235,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         boolean copyTask = config.retrieval() && config.warmupOwnBlock() && !retrieverLearns;
         if (copyTask) withOwnBlock(cands, batch);
         Scores f = score(x.vectors(), cands, rng);
+        if (copyTask && config.warmupWithoutNull()) f = withoutNull(f, cands[0].length);
         phases.add("documents", t);
 
         t = PhaseTimes.now();
@@ -341,6 +342,14 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
             for (int j = 0; j <= last; j++) read |= cands[i][j] == own;
             if (!read) cands[i][last] = own;
         }
+    }
+
+    /** Scores with p(null|x) = 0 (the null document's column at -inf); no graph in the warm-up, so a constant. */
+    private static Scores withoutNull(Scores f, int z) {
+        int b = (int) f.scores().size(0);
+        float[] mask = new float[b * z];
+        for (int i = 0; i < b; i++) mask[i * z + z - 1] = Float.NEGATIVE_INFINITY;
+        return new Scores(f.scores().add(Tensor.of(mask, b, z)), f.tokens());
     }
 
     /** The batch the reader learns from, and per query the ids of its own block as read (null: as in the corpus). */

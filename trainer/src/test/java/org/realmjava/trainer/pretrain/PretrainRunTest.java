@@ -126,7 +126,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_own_block, warmup_swap_answers)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_own_block, warmup_swap_answers, warmup_without_null)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -345,6 +345,26 @@ class PretrainRunTest {
         assertTrue(!Files.exists(dir.resolve("shared/step-0000004/doc")), "shared towers: no doc/ directory");
         var loaded = org.realmjava.trainer.checkpoint.ModelStore.load(dir.resolve("shared/step-0000004"));
         assertTrue(loaded.queryTower == loaded.docTower);
+    }
+
+    @Test
+    void withoutTheNullDocumentTheWarmupReadsOnlyTheOwnBlock() throws IOException {
+        Path cfg = rewrite(config("nonull", ", \"reader_warmup\": 3, \"warmup_own_block\": true, \"warmup_without_null\": true"), "\"k\": 3", "\"k\": 1");
+        try (PretrainRun run = PretrainRun.open(PretrainConfig.read(cfg), TrainingListener.SILENT)) {
+            run.run();
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = Files.readAllLines(dir.resolve("nonull").resolve("metrics.jsonl"));
+        for (String line : lines) {
+            JsonNode n = json.readTree(line);
+            boolean warmup = n.get("stage").asText().equals("reader-warmup");
+            // in the warm-up p(z|x) is all on the one block read (entropy 0); after it, on it and the null document
+            if (warmup) assertEquals(0.0, n.get("entropy").asDouble(), 1e-9, line);
+            else assertTrue(n.get("entropy").asDouble() > 1e-6, line);
+        }
+        assertEquals(8, lines.size());
+        assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(config("nullonly", ", \"warmup_without_null\": true")))
+                .getMessage().contains("'warmup_without_null' needs warmup_own_block"));
     }
 
     @Test
