@@ -232,10 +232,9 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
 
         t = PhaseTimes.now();
         if (config.retrieval() && config.candidatePool() > config.k()) cands = rescore(x.vectors(), cands);
-        boolean copyTask = config.retrieval() && config.warmupOwnBlock() && !retrieverLearns;
+        boolean copyTask = copyTask();
         if (copyTask) withOwnBlock(cands, batch);
         Scores f = score(x.vectors(), cands, rng);
-        if (copyTask && config.warmupWithoutNull()) f = withoutNull(f, cands[0].length);
         phases.add("documents", t);
 
         t = PhaseTimes.now();
@@ -344,12 +343,9 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         }
     }
 
-    /** Scores with p(null|x) = 0 (the null document's column at -inf); no graph in the warm-up, so a constant. */
-    private static Scores withoutNull(Scores f, int z) {
-        int b = (int) f.scores().size(0);
-        float[] mask = new float[b * z];
-        for (int i = 0; i < b; i++) mask[i * z + z - 1] = Float.NEGATIVE_INFINITY;
-        return new Scores(f.scores().add(Tensor.of(mask, b, z)), f.tokens());
+    /** The reader warm-up's copy task is on: each query reads its own block. */
+    private boolean copyTask() {
+        return config.retrieval() && config.warmupOwnBlock() && !retrieverLearns;
     }
 
     /** The batch the reader learns from, and per query the ids of its own block as read (null: as in the corpus). */
@@ -365,10 +361,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     Swapped swapAnswers(List<MaskedQuery> batch, SplittableRandom rng) {
         int b = batch.size();
         int[][] own = new int[b][];
-        List<List<Integer>> bySize = new ArrayList<>();
+        List<List<Integer>> bySize = new ArrayList<>(), spans = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
             MaskedQuery q = batch.get(i);
-            if (q.block() < 0 || occurrences(blockInputs.ids(q.block()), q.targets()).isEmpty()) continue;
+            spans.add(q.block() < 0 ? List.of() : occurrences(blockInputs.ids(q.block()), q.targets()));
+            if (spans.get(i).isEmpty()) continue;
             while (bySize.size() <= q.masked()) bySize.add(new ArrayList<>());
             bySize.get(q.masked()).add(i);
         }
@@ -381,7 +378,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
                 MaskedQuery q = batch.get(group.get(g)), donor = batch.get(group.get((g + 1) % group.size()));
                 if (Arrays.equals(q.targets(), donor.targets())) continue;
                 int[] ids = blockInputs.ids(q.block()).clone();
-                for (int at : occurrences(ids, q.targets())) System.arraycopy(donor.targets(), 0, ids, at, donor.masked());
+                for (int at : spans.get(group.get(g))) System.arraycopy(donor.targets(), 0, ids, at, donor.masked());
                 own[group.get(g)] = ids;
                 out.set(group.get(g), new MaskedQuery(q.block(), q.sentence(), q.ids(), q.positions(), donor.targets(), donor.maskedText()));
             }
@@ -435,6 +432,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
             }
             nIds.add(nul);
             nTypes.add(BlockInputs.typeIds(nul, sepId));
+            // warmup_without_null: p(null|x) = 0 (the null document is still read: the utility metric compares with it)
+            if (copyTask() && config.warmupWithoutNull()) {
+                missing[i * z + kk] = Float.NEGATIVE_INFINITY;
+                anyMissing = true;
+            }
         }
         Batches db = Batches.pad(dIds, dTypes, padId), nb = Batches.pad(nIds, nTypes, padId);
         int dim = model.spec.projectionDim();
