@@ -54,7 +54,7 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 public final class ReaderCopyExperiment {
     private record Example(int[] ids, int[] types, int[] positions, int[] targets, int queryLen) {}
 
-    private static final int HIDDEN = 128, CLS = 101, SEP = 102, MASK = 103;
+    private static final int HIDDEN = Integer.getInteger("hidden", 128), CLS = 101, SEP = 102, MASK = 103;
 
     public static void main(String[] args) throws Exception {
         String source = args[0];
@@ -64,10 +64,45 @@ public final class ReaderCopyExperiment {
         WordPieceTokenizer tok = WordPieceTokenizer.load(DefaultModel.file(DefaultModel.TOKENIZER));
         Corpus corpus = Files.exists(Path.of(source)) ? Corpus.read(Path.of(source), tok) : null;
         RealmQueries realm = source.startsWith("realm:") ? RealmQueries.of(Path.of(source.substring(6)), tok) : null;
-        BertEncoder reader = BertEncoder.random(BertConfig.tiny(tok.vocabSize(), HIDDEN, 2, 2, 4 * HIDDEN, 512, dropout), 1);
+        BertEncoder reader = BertEncoder.random(BertConfig.tiny(tok.vocabSize(), HIDDEN, Integer.getInteger("layers", 2), Integer.getInteger("heads", 2), 4 * HIDDEN, 512, dropout), 1);
+        String pos = System.getProperty("pos", "");
+        if (pos.startsWith("sin:")) {
+            float scale = Float.parseFloat(pos.substring(4));
+            int rows = (int) reader.positionEmbeddings.size(0);
+            float[] pe = new float[rows * HIDDEN];
+            for (int r = 0; r < rows; r++) for (int i = 0; i < HIDDEN / 2; i++) {
+                double w = Math.pow(10000, -2.0 * i / HIDDEN);
+                pe[r * HIDDEN + 2 * i] = (float) (scale * Math.sin(r * w));
+                pe[r * HIDDEN + 2 * i + 1] = (float) (scale * Math.cos(r * w));
+            }
+            reader.positionEmbeddings.copyFrom(Tensor.of(pe, rows, HIDDEN));
+        }
+        // -Dqk=S: W_q = W_k = one N(0, S) matrix per layer (attention starts biased to similar tokens);
+        // -Dov=G: W_o W_v ~ G I (the attended token passes through); mimetic initialisation (Trockman & Kolter 2023)
+        float qk = Float.parseFloat(System.getProperty("qk", "0")), ov = Float.parseFloat(System.getProperty("ov", "0"));
+        java.util.Random mim = new java.util.Random(11);
+        Map<String, Tensor> named = reader.namedParameters();
+        for (int l = 0; l < Integer.getInteger("layers", 2); l++) {
+            String n = "encoder.layer." + l + ".attention.";
+            if (qk > 0) {
+                Tensor r = Tensor.randn(mim, qk, HIDDEN, HIDDEN);
+                named.get(n + "self.query.weight").detach().copyFrom(r);
+                named.get(n + "self.key.weight").detach().copyFrom(r);
+            }
+            if (ov != 0) {
+                Tensor v = named.get(n + "self.value.weight").detach();
+                named.get(n + "output.dense.weight").detach().copyFrom(v.transpose(0, 1).contiguous().scale(ov / (HIDDEN * 0.02f * 0.02f)));
+            }
+        }
         MaskedLanguageModelHead head = new MaskedLanguageModelHead(reader, 2);
         Map<String, Tensor> params = new LinkedHashMap<>(reader.namedParameters());
         head.collectParameters("", params);
+        float headId = Float.parseFloat(System.getProperty("head", "0"));
+        if (headId > 0) { // -Dhead=G: the head's dense starts as G I (the hidden state's direction reaches the tied decoder)
+            float[] eye = new float[HIDDEN * HIDDEN];
+            for (int i = 0; i < HIDDEN; i++) eye[i * HIDDEN + i] = headId;
+            params.get("cls.predictions.transform.dense.weight").detach().copyFrom(Tensor.of(eye, HIDDEN, HIDDEN));
+        }
         AdamW opt = AdamW.bertDefaults(params);
         SplittableRandom data = new SplittableRandom(7), drop = new SplittableRandom(8);
         double hits = 0, count = 0, loss = 0, probeHits = 0, probeCount = 0;
@@ -100,7 +135,7 @@ public final class ReaderCopyExperiment {
             losses++;
             l.backward();
             GradientClipping.clipGlobalNorm(params.values(), 1.0);
-            opt.step(lr * Math.min(1f, (s + 1) / 50f));
+            opt.step(lr * Math.min(1f, (s + 1) / (float) Integer.getInteger("warm", 50)));
             opt.zeroGrad();
             if ((s + 1) % 50 == 0) {
                 System.out.printf(Locale.ROOT, "step %d loss %.3f acc %.3f%s (%.0f s)%n", s + 1, loss / losses, hits / count,

@@ -9,10 +9,13 @@ import java.nio.file.Path;
  * the towers (null: as the init model was trained: mean + L2 for the built-in model, [CLS] otherwise).
  */
 public record InitConfig(Path model, Path tokenizer, Path checkpoint, RandomBert random, String pooling, Boolean normalize) {
-    /** A random BERT's shape; dropout (BERT's 0.1 by default) is kept in its saved config. */
-    public record RandomBert(int layers, int hidden, int heads, int intermediate, double dropout) {
+    /**
+     * A random BERT's shape; dropout (BERT's 0.1 by default) is kept in its saved config. mimetic:
+     * attention and MLM-head weights start with trained layers' structure ({@code MimeticInit}).
+     */
+    public record RandomBert(int layers, int hidden, int heads, int intermediate, double dropout, boolean mimetic) {
         public RandomBert(int layers, int hidden, int heads, int intermediate) {
-            this(layers, hidden, heads, intermediate, 0.1);
+            this(layers, hidden, heads, intermediate, 0.1, false);
         }
     }
 
@@ -22,7 +25,7 @@ public record InitConfig(Path model, Path tokenizer, Path checkpoint, RandomBert
         ConfigReader r = c.object("random");
         RandomBert random = r == null ? null
                 : new RandomBert(r.integer("layers", 2, 1), r.integer("hidden", 64, 8), r.integer("heads", 2, 1), r.integer("intermediate", 128, 8),
-                        r.number("dropout", 0.1, 0, 0.9));
+                        r.number("dropout", 0.1, 0, 0.9), r.bool("mimetic", false));
         boolean hasPooling = c.has("pooling"), hasNormalize = c.has("normalize");
         String pooling = c.choice("pooling", "cls", "cls", "mean");
         Boolean normalize = c.bool("normalize", false);

@@ -23,15 +23,16 @@ import org.realmjava.trainer.corpus.Masking;
  *     distillation: q(z) ~ p(y|z,x)^(1/T) over the candidates read)
  * @param retrieverTemperature T above
  * @param trainDocTower false: the document tower is frozen (query side only; its index stays exact)
- * @param warmupOwnBlock during the reader warm-up, the last retrieved candidate is replaced by the
- *     query's own block (a copy task: the reader learns to read the fact off a block before any
- *     block it reads holds the fact in other words); never after the warm-up
+ * @param warmupOwnBlock during the reader warm-up, each query reads its own block and the null
+ *     document instead of the top k (a copy task: the reader learns to read the fact off a block
+ *     before any block it reads holds the fact in other words; one block read, not k); never after
+ *     the warm-up, never in evaluation
  * @param warmupSwapAnswers with warmupOwnBlock: each query's masked span is swapped, in its target and
  *     in its own block's copy, for the span of another query of the micro-batch with as many
  *     wordpieces, so that only reading the block gives the answer (weights that memorised the
  *     corpus, or a prior from the query's words, predict the original; counterfactual entity
  *     substitution as in Longpre et al. 2021)
- * @param warmupWithoutNull with warmupOwnBlock: p(null|x) = 0 during the warm-up, so the reader
+ * @param warmupWithoutNull p(null|x) = 0 during the reader warm-up (in training), so the reader
  *     learns from the blocks it reads alone (measured: the null document's half of the marginal
  *     slows a random reader's copying about five-fold; docs/experiments.md)
  * @param ict an Inverse Cloze Task stage run first into checkpoint_dir/ict (null: none); REALM then
@@ -70,7 +71,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                         .toUpperCase(java.util.Locale.ROOT)), c.number("retriever_temperature", 1.0, 1e-3, 1e3), c.bool("train_doc_tower", true),
                 c.bool("warmup_own_block", false), c.bool("warmup_swap_answers", false), c.bool("warmup_without_null", false),
                 readIct(c.object("ict")));
-        if (p.warmupWithoutNull() && !p.warmupOwnBlock()) throw c.invalid("warmup_without_null", "needs warmup_own_block (the own block is then always there to read)");
+        if (p.warmupWithoutNull() && p.readerWarmup() == 0) throw c.invalid("warmup_without_null", "needs reader_warmup (it changes the warm-up only)");
         if (p.warmupSwapAnswers() && !p.warmupOwnBlock()) throw c.invalid("warmup_swap_answers", "needs warmup_own_block (it swaps answers in the query's own block)");
         if (p.candidates() > 0 && p.candidates() < p.k()) throw c.invalid("candidates", "(" + p.candidates() + ") must be at least k (" + p.k() + ")");
         if (!p.trainDocTower() && p.sharedTowers()) throw c.invalid("train_doc_tower", "false needs separate towers (shared_towers is true)");

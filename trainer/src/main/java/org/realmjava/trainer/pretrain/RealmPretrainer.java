@@ -227,18 +227,20 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         phases.add("query", t);
 
         t = PhaseTimes.now();
-        int[][] cands = config.retrieval() ? candidates(x.vectors(), batch, config.candidatePool()) : nullOnly(batch.size());
+        boolean copyTask = rng != null && copyTask();
+        // while the retriever is frozen (the reader warm-up) the index is exact: the wide pool's re-scoring would give its top k again
+        boolean widePool = retrieverLearns && config.retrieval() && config.candidatePool() > config.k();
+        int[][] cands = copyTask ? ownBlockOnly(batch) : !config.retrieval() ? nullOnly(batch.size())
+                : candidates(x.vectors(), batch, widePool ? config.candidatePool() : config.k());
         phases.add("search", t);
 
         t = PhaseTimes.now();
-        if (config.retrieval() && config.candidatePool() > config.k()) cands = rescore(x.vectors(), cands);
-        boolean copyTask = copyTask();
-        if (copyTask) withOwnBlock(cands, batch);
-        Scores f = score(x.vectors(), cands, rng);
+        if (widePool) cands = rescore(x.vectors(), cands);
+        Scores f = score(x.vectors(), cands, rng != null && !retrieverLearns && config.warmupWithoutNull(), rng);
         phases.add("documents", t);
 
         t = PhaseTimes.now();
-        Swapped swapped = copyTask && config.warmupSwapAnswers() && rng != null ? swapAnswers(batch, rng) : new Swapped(batch, null);
+        Swapped swapped = copyTask && config.warmupSwapAnswers() ? swapAnswers(batch, rng) : new Swapped(batch, null);
         batch = swapped.batch();
         Reading r = read(batch, cands, swapped.ownBlocks(), rng);
         phases.add("reader", t);
@@ -332,18 +334,14 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         return out;
     }
 
-    /** The reader warm-up's copy task: each query's own block in its last retrieved slot (unless already read). */
-    private static void withOwnBlock(int[][] cands, List<MaskedQuery> batch) {
-        for (int i = 0; i < cands.length; i++) {
-            int own = batch.get(i).block(), last = cands[i].length - 2;
-            if (own < 0 || last < 0) continue;
-            boolean read = false;
-            for (int j = 0; j <= last; j++) read |= cands[i][j] == own;
-            if (!read) cands[i][last] = own;
-        }
+    /** The reader warm-up's copy task: each query reads its own block (the sentence it was cut from) and the null document, nothing else. */
+    private static int[][] ownBlockOnly(List<MaskedQuery> batch) {
+        int[][] out = new int[batch.size()][];
+        for (int i = 0; i < out.length; i++) out[i] = new int[] {batch.get(i).block() < 0 ? MISSING : batch.get(i).block(), BlockInputs.NULL_DOCUMENT};
+        return out;
     }
 
-    /** The reader warm-up's copy task is on: each query reads its own block. */
+    /** The reader warm-up's copy task is on (in training only: evaluation always retrieves). */
     private boolean copyTask() {
         return config.retrieval() && config.warmupOwnBlock() && !retrieverLearns;
     }
@@ -412,7 +410,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
      * (p(z|x) = 0). The null documents ([CLS] [SEP] [SEP]) go through in a batch of their own, here
      * and in the reader: padded beside full blocks they would cost as much as a block.
      */
-    Scores score(Tensor q, int[][] cands, SplittableRandom rng) {
+    Scores score(Tensor q, int[][] cands, boolean withoutNull, SplittableRandom rng) {
         int b = cands.length, z = cands[0].length, kk = z - 1;
         if (!config.retrieval()) return new Scores(Tensor.zeros(b, 1), 0);
         List<int[]> dIds = new ArrayList<>(b * kk), dTypes = new ArrayList<>(b * kk), nIds = new ArrayList<>(b), nTypes = new ArrayList<>(b);
@@ -432,8 +430,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
             }
             nIds.add(nul);
             nTypes.add(BlockInputs.typeIds(nul, sepId));
-            // warmup_without_null: p(null|x) = 0 (the null document is still read: the utility metric compares with it)
-            if (copyTask() && config.warmupWithoutNull()) {
+            // warmup_without_null: p(null|x) = 0 (the null document is still read: the utility metric compares
+            // with it), unless no block was found to read
+            boolean anyBlock = false;
+            for (int j = 0; j < kk; j++) anyBlock |= cands[i][j] != MISSING;
+            if (withoutNull && anyBlock) {
                 missing[i * z + kk] = Float.NEGATIVE_INFINITY;
                 anyMissing = true;
             }

@@ -136,6 +136,9 @@ class PretrainRunTest {
         assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(rewrite(config("dropout", ""), "\"layers\": 1", "\"layers\": 1, \"dropout\": 1.5")))
                 .getMessage().contains("'init.random.dropout'"));
         assertEquals(0.0, PretrainConfig.read(rewrite(config("nodropout", ""), "\"layers\": 1", "\"layers\": 1, \"dropout\": 0")).init().random().dropout());
+        assertTrue(PretrainConfig.read(rewrite(config("mimetic", ""), "\"layers\": 1", "\"layers\": 1, \"mimetic\": true")).init().random().mimetic());
+        assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(rewrite(config("mimetic2", ""), "\"layers\": 1", "\"layers\": 1, \"mimetic\": 1")))
+                .getMessage().contains("'init.random.mimetic'"));
         assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(rewrite(config("masking", ""), "\"seed\"", "\"masking\": \"entities\", \"seed\"")))
                 .getMessage().contains("'masking' must be salient, random-span or random-token"));
         PretrainConfig bigK = PretrainConfig.read(rewrite(config("bigk", ""), "\"k\": 3", "\"k\": 300"));
@@ -349,7 +352,8 @@ class PretrainRunTest {
 
     @Test
     void withoutTheNullDocumentTheWarmupReadsOnlyTheOwnBlock() throws IOException {
-        Path cfg = rewrite(config("nonull", ", \"reader_warmup\": 3, \"warmup_own_block\": true, \"warmup_without_null\": true"), "\"k\": 3", "\"k\": 1");
+        // k 3: the copy warm-up reads the own block alone all the same
+        Path cfg = config("nonull", ", \"reader_warmup\": 3, \"warmup_own_block\": true, \"warmup_without_null\": true");
         try (PretrainRun run = PretrainRun.open(PretrainConfig.read(cfg), TrainingListener.SILENT)) {
             run.run();
         }
@@ -358,13 +362,13 @@ class PretrainRunTest {
         for (String line : lines) {
             JsonNode n = json.readTree(line);
             boolean warmup = n.get("stage").asText().equals("reader-warmup");
-            // in the warm-up p(z|x) is all on the one block read (entropy 0); after it, on it and the null document
+            // in the warm-up p(z|x) is all on the one block read (entropy 0); after it, spread over the top k and the null document
             if (warmup) assertEquals(0.0, n.get("entropy").asDouble(), 1e-9, line);
             else assertTrue(n.get("entropy").asDouble() > 1e-6, line);
         }
         assertEquals(8, lines.size());
         assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(config("nullonly", ", \"warmup_without_null\": true")))
-                .getMessage().contains("'warmup_without_null' needs warmup_own_block"));
+                .getMessage().contains("'warmup_without_null' needs reader_warmup"));
     }
 
     @Test
