@@ -50,6 +50,11 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
  * With {@code null}, the loss is REALM's marginal over the block and the null document (each with
  * prior 1/2): -log (p(y|z,x) + p(y|null,x)) / 2.
  *   ReaderCopyExperiment SOURCE LR DROPOUT BATCH STEPS [null]
+ *
+ * <p>The reader's shape and initialisation through JVM flags (docs/experiments.md, "mimetic
+ * initialisation"): {@code -Dlayers -Dheads -Dhidden} (2, 2, 128), {@code -Dpos=sin:SCALE}
+ * (sinusoidal position embeddings), {@code -Dqk=S} (W_q = W_k ~ N(0, S)), {@code -Dov=G}
+ * (W_o W_v ~ G I), {@code -Dhead=G} (the MLM head's dense = G I), {@code -Dwarm=N} (warm-up steps, 50).
  */
 public final class ReaderCopyExperiment {
     private record Example(int[] ids, int[] types, int[] positions, int[] targets, int queryLen) {}

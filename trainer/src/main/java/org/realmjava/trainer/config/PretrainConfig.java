@@ -35,6 +35,10 @@ import org.realmjava.trainer.corpus.Masking;
  * @param warmupWithoutNull p(null|x) = 0 during the reader warm-up (in training), so the reader
  *     learns from the blocks it reads alone (measured: the null document's half of the marginal
  *     slows a random reader's copying about five-fold; docs/experiments.md)
+ * @param warmupAnswerBlocks during the reader warm-up, each query reads only those of the frozen
+ *     retriever's top {@code candidates} blocks (own block excluded) that contain its masked span,
+ *     at most k: every block read states the fact, in other words than the query's (the answer
+ *     string as weak supervision, as ORQA and DPR pick positives)
  * @param ict an Inverse Cloze Task stage run first into checkpoint_dir/ict (null: none); REALM then
  *     starts from its final checkpoint
  */
@@ -43,7 +47,8 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                              boolean perToken, boolean retrieval, boolean sharedTowers, Path checkpointDir, int checkpointEvery,
                              int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch, double retrieverLrScale,
                              int readerWarmup, int candidates, RetrieverLoss retrieverLoss, double retrieverTemperature, boolean trainDocTower,
-                             boolean warmupOwnBlock, boolean warmupSwapAnswers, boolean warmupWithoutNull, IctStage ict) {
+                             boolean warmupOwnBlock, boolean warmupSwapAnswers, boolean warmupWithoutNull, boolean warmupAnswerBlocks,
+                             IctStage ict) {
     /** How the retriever learns (see the record's parameters). */
     public enum RetrieverLoss { MARGINAL, POSTERIOR, READER }
 
@@ -70,8 +75,11 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                 c.integer("candidates", 0, 0), RetrieverLoss.valueOf(c.choice("retriever_loss", "marginal", "marginal", "posterior", "reader")
                         .toUpperCase(java.util.Locale.ROOT)), c.number("retriever_temperature", 1.0, 1e-3, 1e3), c.bool("train_doc_tower", true),
                 c.bool("warmup_own_block", false), c.bool("warmup_swap_answers", false), c.bool("warmup_without_null", false),
-                readIct(c.object("ict")));
+                c.bool("warmup_answer_blocks", false), readIct(c.object("ict")));
         if (p.warmupWithoutNull() && p.readerWarmup() == 0) throw c.invalid("warmup_without_null", "needs reader_warmup (it changes the warm-up only)");
+        if (p.warmupAnswerBlocks() && (p.readerWarmup() == 0 || p.warmupOwnBlock())) {
+            throw c.invalid("warmup_answer_blocks", "needs reader_warmup and no warmup_own_block (it chooses which retrieved blocks the warm-up reads)");
+        }
         if (p.warmupSwapAnswers() && !p.warmupOwnBlock()) throw c.invalid("warmup_swap_answers", "needs warmup_own_block (it swaps answers in the query's own block)");
         if (p.candidates() > 0 && p.candidates() < p.k()) throw c.invalid("candidates", "(" + p.candidates() + ") must be at least k (" + p.k() + ")");
         if (!p.trainDocTower() && p.sharedTowers()) throw c.invalid("train_doc_tower", "false needs separate towers (shared_towers is true)");
@@ -91,7 +99,8 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
     public PretrainConfig withInit(InitConfig newInit) {
         return new PretrainConfig(file, corpus, newInit, projectionDim, k, queryLen, blockLen, batch, accumulate, steps, lr, warmup, refreshEvery, masking,
                 perToken, retrieval, sharedTowers, checkpointDir, checkpointEvery, keepCheckpoints, seed, threads, heldout, refreshBatch,
-                retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, warmupOwnBlock, warmupSwapAnswers, warmupWithoutNull, ict);
+                retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, warmupOwnBlock, warmupSwapAnswers, warmupWithoutNull,
+                warmupAnswerBlocks, ict);
     }
 
     /** The ICT stage as an ICT config of its own: this config's corpus, init, shapes, seed and threads, in ictDir. */

@@ -230,7 +230,9 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         boolean copyTask = rng != null && copyTask();
         // while the retriever is frozen (the reader warm-up) the index is exact: the wide pool's re-scoring would give its top k again
         boolean widePool = retrieverLearns && config.retrieval() && config.candidatePool() > config.k();
+        boolean answerBlocks = rng != null && !retrieverLearns && config.warmupAnswerBlocks();
         int[][] cands = copyTask ? ownBlockOnly(batch) : !config.retrieval() ? nullOnly(batch.size())
+                : answerBlocks ? answerBlocks(candidates(x.vectors(), batch, config.candidatePool()), batch)
                 : candidates(x.vectors(), batch, widePool ? config.candidatePool() : config.k());
         phases.add("search", t);
 
@@ -338,6 +340,25 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     private static int[][] ownBlockOnly(List<MaskedQuery> batch) {
         int[][] out = new int[batch.size()][];
         for (int i = 0; i < out.length; i++) out[i] = new int[] {batch.get(i).block() < 0 ? MISSING : batch.get(i).block(), BlockInputs.NULL_DOCUMENT};
+        return out;
+    }
+
+    /**
+     * warmup_answer_blocks: of each query's pool (best first, null document last), the first k
+     * blocks that contain its masked span; {@link #MISSING} where fewer do.
+     */
+    int[][] answerBlocks(int[][] pool, List<MaskedQuery> batch) {
+        int k = config.k();
+        int[][] out = new int[pool.length][k + 1];
+        for (int i = 0; i < pool.length; i++) {
+            int n = 0;
+            for (int j = 0; j < pool[i].length - 1 && n < k; j++) {
+                int blk = pool[i][j];
+                if (blk != MISSING && !occurrences(blockInputs.ids(blk), batch.get(i).targets()).isEmpty()) out[i][n++] = blk;
+            }
+            while (n < k) out[i][n++] = MISSING;
+            out[i][k] = BlockInputs.NULL_DOCUMENT;
+        }
         return out;
     }
 

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.realmjava.trainer.checkpoint.CheckpointDirectory;
 import org.realmjava.trainer.config.ConfigException;
 import org.realmjava.trainer.config.PretrainConfig;
+import org.realmjava.trainer.retrieval.BlockInputs;
 import org.realmjava.trainer.train.TrainingListener;
 import org.realmjava.trainer.train.GuardedUpdate;
 
@@ -126,7 +127,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_own_block, warmup_swap_answers, warmup_without_null)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_own_block, warmup_swap_answers, warmup_without_null)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -405,6 +406,39 @@ class PretrainRunTest {
             }
             assertTrue(changed >= 2, "swaps in a batch of 16: " + changed);
         }
+    }
+
+    @Test
+    void answerBlocksKeepTheRetrievedBlocksThatHoldTheSpanInPoolOrder() throws IOException {
+        PretrainConfig c = PretrainConfig.read(rewrite(config("answers", ", \"reader_warmup\": 1, \"warmup_answer_blocks\": true"), "\"batch\": 2", "\"batch\": 16"));
+        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
+            RealmPretrainer t = run.trainer();
+            var batch = t.batch(0, 0);
+            // a pool of every block but the own one, in id order, then the null document
+            int n = t.blockInputs.size();
+            int[][] pool = new int[batch.size()][];
+            for (int i = 0; i < batch.size(); i++) {
+                int own = batch.get(i).block(), m = 0;
+                pool[i] = new int[n];
+                for (int b = 0; b < n; b++) if (b != own) pool[i][m++] = b;
+                pool[i][m] = BlockInputs.NULL_DOCUMENT;
+            }
+            int[][] read = t.answerBlocks(pool, batch);
+            int found = 0;
+            for (int i = 0; i < batch.size(); i++) {
+                assertEquals(c.k() + 1, read[i].length);
+                assertEquals(BlockInputs.NULL_DOCUMENT, read[i][c.k()]);
+                List<Integer> expected = new ArrayList<>();
+                for (int b = 0; b < n && expected.size() < c.k(); b++) {
+                    if (b != batch.get(i).block() && !RealmPretrainer.occurrences(t.blockInputs.ids(b), batch.get(i).targets()).isEmpty()) expected.add(b);
+                }
+                for (int j = 0; j < c.k(); j++) assertEquals(j < expected.size() ? expected.get(j) : RealmPretrainer.MISSING, read[i][j]);
+                found += expected.size();
+            }
+            assertTrue(found > 0, "some span occurs in another block");
+        }
+        assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(config("answers2", ", \"warmup_answer_blocks\": true")))
+                .getMessage().contains("'warmup_answer_blocks' needs reader_warmup"));
     }
 
     @Test
