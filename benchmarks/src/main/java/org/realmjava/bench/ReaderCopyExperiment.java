@@ -20,6 +20,7 @@ import org.realmjava.trainer.model.DefaultModel;
 import org.realmjava.transformer.bert.BertConfig;
 import org.realmjava.transformer.bert.BertEncoder;
 import org.realmjava.transformer.bert.MaskedLanguageModelHead;
+import org.realmjava.transformer.bert.MimeticInit;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 
 /**
@@ -82,32 +83,14 @@ public final class ReaderCopyExperiment {
             }
             reader.positionEmbeddings.copyFrom(Tensor.of(pe, rows, HIDDEN));
         }
-        // -Dqk=S: W_q = W_k = one N(0, S) matrix per layer (attention starts biased to similar tokens);
-        // -Dov=G: W_o W_v ~ G I (the attended token passes through); mimetic initialisation (Trockman & Kolter 2023)
+        // -Dqk=S: W_q = W_k ~ N(0, S); -Dov=G: W_o W_v ~ G I; -Dhead=G: the head's dense = G I (MimeticInit)
         float qk = Float.parseFloat(System.getProperty("qk", "0")), ov = Float.parseFloat(System.getProperty("ov", "0"));
-        java.util.Random mim = new java.util.Random(11);
-        Map<String, Tensor> named = reader.namedParameters();
-        for (int l = 0; l < Integer.getInteger("layers", 2); l++) {
-            String n = "encoder.layer." + l + ".attention.";
-            if (qk > 0) {
-                Tensor r = Tensor.randn(mim, qk, HIDDEN, HIDDEN);
-                named.get(n + "self.query.weight").detach().copyFrom(r);
-                named.get(n + "self.key.weight").detach().copyFrom(r);
-            }
-            if (ov != 0) {
-                Tensor v = named.get(n + "self.value.weight").detach();
-                named.get(n + "output.dense.weight").detach().copyFrom(v.transpose(0, 1).contiguous().scale(ov / (HIDDEN * 0.02f * 0.02f)));
-            }
-        }
+        MimeticInit.apply(reader, new java.util.Random(11), qk, ov);
         MaskedLanguageModelHead head = new MaskedLanguageModelHead(reader, 2);
         Map<String, Tensor> params = new LinkedHashMap<>(reader.namedParameters());
         head.collectParameters("", params);
-        float headId = Float.parseFloat(System.getProperty("head", "0"));
-        if (headId > 0) { // -Dhead=G: the head's dense starts as G I (the hidden state's direction reaches the tied decoder)
-            float[] eye = new float[HIDDEN * HIDDEN];
-            for (int i = 0; i < HIDDEN; i++) eye[i * HIDDEN + i] = headId;
-            params.get("cls.predictions.transform.dense.weight").detach().copyFrom(Tensor.of(eye, HIDDEN, HIDDEN));
-        }
+        float headGain = Float.parseFloat(System.getProperty("head", "0"));
+        if (headGain > 0) MimeticInit.apply(head, headGain);
         AdamW opt = AdamW.bertDefaults(params);
         SplittableRandom data = new SplittableRandom(7), drop = new SplittableRandom(8);
         double hits = 0, count = 0, loss = 0, probeHits = 0, probeCount = 0;

@@ -439,6 +439,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         boolean anyMissing = false;
         int[] nul = blockInputs.ids(BlockInputs.NULL_DOCUMENT);
         for (int i = 0; i < b; i++) {
+            boolean anyBlock = false;
             for (int j = 0; j < kk; j++) {
                 int blk = cands[i][j];
                 int[] ids = blockInputs.ids(blk == MISSING ? BlockInputs.NULL_DOCUMENT : blk);
@@ -447,14 +448,14 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
                 if (blk == MISSING) {
                     missing[i * z + j] = Float.NEGATIVE_INFINITY;
                     anyMissing = true;
+                } else {
+                    anyBlock = true;
                 }
             }
             nIds.add(nul);
             nTypes.add(BlockInputs.typeIds(nul, sepId));
             // warmup_without_null: p(null|x) = 0 (the null document is still read: the utility metric compares
             // with it), unless no block was found to read
-            boolean anyBlock = false;
-            for (int j = 0; j < kk; j++) anyBlock |= cands[i][j] != MISSING;
             if (withoutNull && anyBlock) {
                 missing[i * z + kk] = Float.NEGATIVE_INFINITY;
                 anyMissing = true;

@@ -28,15 +28,18 @@ public final class MimeticInit {
 
     private MimeticInit() {}
 
-    /** Rewrites the attention weights of every layer of a randomly initialised encoder in place. */
+    /** Rewrites the attention weights of every layer of a randomly initialised encoder in place (qkStd 0 or ovGain 0: that part is left as it is). */
     public static void apply(BertEncoder encoder, Random rng, float qkStd, float ovGain) {
         int h = encoder.config.hiddenSize();
         Map<String, Tensor> p = encoder.namedParameters();
         for (int l = 0; l < encoder.config.layers(); l++) {
             String n = "encoder.layer." + l + ".attention.";
-            Tensor r = Tensor.randn(rng, qkStd, h, h);
-            p.get(n + "self.query.weight").detach().copyFrom(r);
-            p.get(n + "self.key.weight").detach().copyFrom(r);
+            if (qkStd > 0) {
+                Tensor r = Tensor.randn(rng, qkStd, h, h);
+                p.get(n + "self.query.weight").detach().copyFrom(r);
+                p.get(n + "self.key.weight").detach().copyFrom(r);
+            }
+            if (ovGain == 0) continue;
             // W_v ~ N(0, s): W_v^T W_v ~ h s^2 I, with s measured rather than assumed
             Tensor v = p.get(n + "self.value.weight").detach();
             double ss = 0;
