@@ -27,8 +27,8 @@ import org.realmjava.trainer.corpus.Masking;
  *     document instead of the top k (a copy task: the reader learns to read the fact off a block
  *     before any block it reads holds the fact in other words; one block read, not k); never after
  *     the warm-up, never in evaluation
- * @param warmupSwapAnswers with warmupOwnBlock: each query's masked span is swapped, in its target and
- *     in its own block's copy, for the span of another query of the micro-batch with as many
+ * @param warmupSwapAnswers with warmupOwnBlock or warmupAnswerBlocks: each query's masked span is
+ *     swapped, in its target and in the blocks it reads, for the span of another query of the micro-batch with as many
  *     wordpieces, so that only reading the block gives the answer (weights that memorised the
  *     corpus, or a prior from the query's words, predict the original; counterfactual entity
  *     substitution as in Longpre et al. 2021)
@@ -80,7 +80,9 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
         if (p.warmupAnswerBlocks() && (p.readerWarmup() == 0 || p.warmupOwnBlock())) {
             throw c.invalid("warmup_answer_blocks", "needs reader_warmup and no warmup_own_block (it chooses which retrieved blocks the warm-up reads)");
         }
-        if (p.warmupSwapAnswers() && !p.warmupOwnBlock()) throw c.invalid("warmup_swap_answers", "needs warmup_own_block (it swaps answers in the query's own block)");
+        if (p.warmupSwapAnswers() && !p.warmupOwnBlock() && !p.warmupAnswerBlocks()) {
+            throw c.invalid("warmup_swap_answers", "needs warmup_own_block or warmup_answer_blocks (it swaps answers in the blocks that hold them)");
+        }
         if (p.candidates() > 0 && p.candidates() < p.k()) throw c.invalid("candidates", "(" + p.candidates() + ") must be at least k (" + p.k() + ")");
         if (!p.trainDocTower() && p.sharedTowers()) throw c.invalid("train_doc_tower", "false needs separate towers (shared_towers is true)");
         if (p.readerWarmup() >= p.steps()) throw c.invalid("reader_warmup", "(" + p.readerWarmup() + ") must be below steps (" + p.steps() + ")");

@@ -242,9 +242,9 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         phases.add("documents", t);
 
         t = PhaseTimes.now();
-        Swapped swapped = copyTask && config.warmupSwapAnswers() ? swapAnswers(batch, rng) : new Swapped(batch, null);
-        batch = swapped.batch();
-        Reading r = read(batch, cands, swapped.ownBlocks(), rng);
+        Swapped swapped = (copyTask || answerBlocks) && config.warmupSwapAnswers() ? swapAnswers(batch, cands, rng) : null;
+        if (swapped != null) batch = swapped.batch();
+        Reading r = read(batch, cands, swapped, rng);
         phases.add("reader", t);
 
         t = PhaseTimes.now();
@@ -367,24 +367,41 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         return config.retrieval() && config.warmupOwnBlock() && !retrieverLearns;
     }
 
-    /** The batch the reader learns from, and per query the ids of its own block as read (null: as in the corpus). */
-    record Swapped(List<MaskedQuery> batch, int[][] ownBlocks) {}
+    /**
+     * The batch the reader learns from, and per query the span it had before the swap (null: not
+     * swapped); every block that query reads is read with that span replaced by its new target.
+     */
+    record Swapped(List<MaskedQuery> batch, int[][] originals) {
+        /** The ids of a block as query i reads it. */
+        int[] asRead(int i, int[] ids) {
+            if (originals[i] == null) return ids;
+            int[] out = null, target = batch.get(i).targets();
+            for (int at : occurrences(ids, originals[i])) {
+                if (out == null) out = ids.clone();
+                System.arraycopy(target, 0, out, at, target.length);
+            }
+            return out == null ? ids : out;
+        }
+    }
 
     /**
-     * The copy task with swapped answers: queries whose masked wordpieces occur in their own block
-     * are paired at random with another such query of the micro-batch with as many masked
-     * wordpieces; each takes the other's wordpieces as its target, and its own block is read with
-     * every occurrence of its span replaced by them. Memorised facts and word priors then predict
-     * the wrong answer; the block gives the right one.
+     * The warm-up with swapped answers: queries whose masked wordpieces occur in a block they read
+     * (the own block of the copy task, or the answer blocks) are paired at random with another such
+     * query of the micro-batch with as many masked wordpieces; each takes the other's wordpieces as
+     * its target, and its blocks are read with every occurrence of its span replaced by them.
+     * Memorised facts and word priors then predict the wrong answer; the block gives the right one.
      */
-    Swapped swapAnswers(List<MaskedQuery> batch, SplittableRandom rng) {
+    Swapped swapAnswers(List<MaskedQuery> batch, int[][] cands, SplittableRandom rng) {
         int b = batch.size();
-        int[][] own = new int[b][];
-        List<List<Integer>> bySize = new ArrayList<>(), spans = new ArrayList<>(b);
+        int[][] originals = new int[b][];
+        List<List<Integer>> bySize = new ArrayList<>();
         for (int i = 0; i < b; i++) {
             MaskedQuery q = batch.get(i);
-            spans.add(q.block() < 0 ? List.of() : occurrences(blockInputs.ids(q.block()), q.targets()));
-            if (spans.get(i).isEmpty()) continue;
+            boolean found = false;
+            for (int j = 0; j < cands[i].length && !found; j++) {
+                found = cands[i][j] >= 0 && !occurrences(blockInputs.ids(cands[i][j]), q.targets()).isEmpty();
+            }
+            if (!found) continue;
             while (bySize.size() <= q.masked()) bySize.add(new ArrayList<>());
             bySize.get(q.masked()).add(i);
         }
@@ -396,13 +413,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
             for (int g = 0; g < group.size(); g++) {
                 MaskedQuery q = batch.get(group.get(g)), donor = batch.get(group.get((g + 1) % group.size()));
                 if (Arrays.equals(q.targets(), donor.targets())) continue;
-                int[] ids = blockInputs.ids(q.block()).clone();
-                for (int at : spans.get(group.get(g))) System.arraycopy(donor.targets(), 0, ids, at, donor.masked());
-                own[group.get(g)] = ids;
+                originals[group.get(g)] = q.targets();
                 out.set(group.get(g), new MaskedQuery(q.block(), q.sentence(), q.ids(), q.positions(), donor.targets(), donor.maskedText()));
             }
         }
-        return new Swapped(out, own);
+        return new Swapped(out, originals);
     }
 
     /** Start positions of the non-overlapping occurrences of span in ids. */
@@ -482,11 +497,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         return read(batch, cands, null, rng);
     }
 
-    /** As above; ownBlocks[i] (if not null) are the ids read for query i's own block. */
-    Reading read(List<MaskedQuery> batch, int[][] cands, int[][] ownBlocks, SplittableRandom rng) {
+    /** As above; swapped (if not null): the blocks are read with each query's old span replaced by its target. */
+    Reading read(List<MaskedQuery> batch, int[][] cands, Swapped swapped, SplittableRandom rng) {
         int b = batch.size(), z = cands[0].length, kk = z - 1, maxT = 0;
         for (MaskedQuery mq : batch) maxT = Math.max(maxT, mq.masked());
-        Columns retrieved = kk == 0 ? null : readColumns(batch, cands, ownBlocks, 0, kk, maxT, rng);
+        Columns retrieved = kk == 0 ? null : readColumns(batch, cands, swapped, 0, kk, maxT, rng);
         Columns nul = readColumns(batch, cands, null, kk, 1, maxT, rng);
         Tensor ll = retrieved == null ? nul.ll() : Ops.concat(List.of(retrieved.ll(), nul.ll()), 1);
         Tensor logits;
@@ -502,14 +517,14 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     private record Columns(Tensor ll, Tensor logits, long tokens) {}
 
     /** Reads [CLS] x [SEP] z [SEP] for the candidates in columns [from, from + n) of cands, as one batch. */
-    private Columns readColumns(List<MaskedQuery> batch, int[][] cands, int[][] ownBlocks, int from, int n, int maxT, SplittableRandom rng) {
+    private Columns readColumns(List<MaskedQuery> batch, int[][] cands, Swapped swapped, int from, int n, int maxT, SplittableRandom rng) {
         int b = batch.size(), maxLen = model.reader.config.maxPositions();
         List<int[]> rIds = new ArrayList<>(b * n), rTypes = new ArrayList<>(b * n);
         for (int i = 0; i < b; i++) {
             for (int j = from; j < from + n; j++) {
                 int blk = cands[i][j];
-                boolean swapped = ownBlocks != null && ownBlocks[i] != null && blk == batch.get(i).block();
-                ReaderSequence seq = readerInput(batch.get(i).ids(), swapped ? ownBlocks[i] : blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk), maxLen);
+                int[] ids = blockInputs.ids(blk < 0 ? BlockInputs.NULL_DOCUMENT : blk);
+                ReaderSequence seq = readerInput(batch.get(i).ids(), swapped == null ? ids : swapped.asRead(i, ids), maxLen);
                 rIds.add(seq.ids());
                 rTypes.add(seq.types());
             }

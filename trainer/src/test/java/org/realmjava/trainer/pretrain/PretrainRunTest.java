@@ -378,19 +378,21 @@ class PretrainRunTest {
         try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
             RealmPretrainer t = run.trainer();
             var batch = t.batch(0, 0);
-            var swapped = t.swapAnswers(batch, new java.util.SplittableRandom(5));
+            int[][] ownOnly = new int[batch.size()][];
+            for (int i = 0; i < ownOnly.length; i++) ownOnly[i] = new int[] {batch.get(i).block(), BlockInputs.NULL_DOCUMENT};
+            var swapped = t.swapAnswers(batch, ownOnly, new java.util.SplittableRandom(5));
             int changed = 0;
             for (int i = 0; i < batch.size(); i++) {
                 var before = batch.get(i);
                 var after = swapped.batch().get(i);
                 int[] block = t.blockInputs.ids(before.block());
                 assertArrayEquals(before.ids(), after.ids(), "the query the reader sees is unchanged");
-                if (swapped.ownBlocks()[i] == null) {
+                if (swapped.originals()[i] == null) {
                     assertArrayEquals(before.targets(), after.targets());
                     continue;
                 }
                 changed++;
-                int[] read = swapped.ownBlocks()[i];
+                int[] read = swapped.asRead(i, block);
                 assertEquals(block.length, read.length);
                 assertFalse(java.util.Arrays.equals(before.targets(), after.targets()));
                 assertEquals(before.masked(), after.masked());
