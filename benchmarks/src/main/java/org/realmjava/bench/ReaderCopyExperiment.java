@@ -47,6 +47,10 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
  * <li>{@code realm:FILE}: the queries {@code realm pretrain} makes of a corpus (salient masking,
  *     query_len 32, block_len 64, in its order), each read with its own block as
  *     {@code warmup_own_block} reads it: the pre-training step's reader inputs outside its loop.</li>
+ * <li>{@code other:FILE}: the same queries, each read with another block of its entity (source ids
+ *     up to the last '-', as {@code realm synthetic} names them) that states the masked span in other
+ *     words, the span swapped there and in the target for another query's: reading a paraphrase,
+ *     what the probes ask (queries without such a block are skipped).</li>
  * </ul>
  * With {@code null}, the loss is REALM's marginal over the block and the null document (each with
  * prior 1/2): -log (p(y|z,x) + p(y|null,x)) / 2.
@@ -55,7 +59,9 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
  * <p>The reader's shape and initialisation through JVM flags (docs/experiments.md, "mimetic
  * initialisation"): {@code -Dlayers -Dheads -Dhidden} (2, 2, 128), {@code -Dpos=sin:SCALE}
  * (sinusoidal position embeddings), {@code -Dqk=S} (W_q = W_k ~ N(0, S)), {@code -Dov=G}
- * (W_o W_v ~ G I), {@code -Dhead=G} (the MLM head's dense = G I), {@code -Dwarm=N} (warm-up steps, 50).
+ * (W_o W_v ~ G I), {@code -Dhead=G} (the MLM head's dense = G I), {@code -Dwarm=N} (warm-up steps, 50),
+ * {@code -Dsvd=S} (the corpus's co-occurrence vectors, {@code CorpusEmbeddings}, added at length S;
+ * {@code -Dwindow=W} neighbours each side, 2).
  */
 public final class ReaderCopyExperiment {
     private record Example(int[] ids, int[] types, int[] positions, int[] targets, int queryLen) {}
@@ -69,7 +75,8 @@ public final class ReaderCopyExperiment {
         boolean nullMixture = args.length > 5 && args[5].equals("null");
         WordPieceTokenizer tok = WordPieceTokenizer.load(DefaultModel.file(DefaultModel.TOKENIZER));
         Corpus corpus = Files.exists(Path.of(source)) ? Corpus.read(Path.of(source), tok) : null;
-        RealmQueries realm = source.startsWith("realm:") ? RealmQueries.of(Path.of(source.substring(6)), tok) : null;
+        RealmQueries realm = source.startsWith("realm:") ? RealmQueries.of(Path.of(source.substring(6)), tok, false)
+                : source.startsWith("other:") ? RealmQueries.of(Path.of(source.substring(6)), tok, true) : null;
         BertEncoder reader = BertEncoder.random(BertConfig.tiny(tok.vocabSize(), HIDDEN, Integer.getInteger("layers", 2), Integer.getInteger("heads", 2), 4 * HIDDEN, 512, dropout), 1);
         String pos = System.getProperty("pos", "");
         if (pos.startsWith("sin:")) {
@@ -86,6 +93,19 @@ public final class ReaderCopyExperiment {
         // -Dqk=S: W_q = W_k ~ N(0, S); -Dov=G: W_o W_v ~ G I; -Dhead=G: the head's dense = G I (MimeticInit)
         float qk = Float.parseFloat(System.getProperty("qk", "0")), ov = Float.parseFloat(System.getProperty("ov", "0"));
         MimeticInit.apply(reader, new java.util.Random(11), qk, ov);
+        // -Dsvd=SCALE: add the corpus's co-occurrence vectors (CorpusEmbeddings) at that length to the word embeddings
+        float svd = Float.parseFloat(System.getProperty("svd", "0"));
+        if (svd > 0) {
+            Path file = Path.of(source.substring(source.indexOf(':') + 1));
+            List<int[]> seqs = new ArrayList<>();
+            for (var d : org.realmjava.trainer.corpus.CorpusReader.read(file, org.realmjava.trainer.corpus.CorpusFormat.JSONL, 0)) {
+                seqs.add(tok.encode(d.title() + " " + d.text(), null, 512, WordPieceTokenizer.Truncation.LONGEST_FIRST).ids());
+            }
+            long t = System.nanoTime();
+            float[] v = org.realmjava.trainer.model.CorpusEmbeddings.compute(seqs, tok.vocabSize(), HIDDEN, Integer.getInteger("window", 2), 5);
+            System.out.printf(Locale.ROOT, "corpus vectors in %.1f s%n", (System.nanoTime() - t) / 1e9);
+            org.realmjava.trainer.model.CorpusEmbeddings.addTo(reader, v, svd);
+        }
         MaskedLanguageModelHead head = new MaskedLanguageModelHead(reader, 2);
         Map<String, Tensor> params = new LinkedHashMap<>(reader.namedParameters());
         head.collectParameters("", params);
@@ -176,26 +196,61 @@ public final class ReaderCopyExperiment {
     }
 
     /** Pre-training queries of a corpus as {@code realm pretrain} makes them, each with its own block. */
-    private record RealmQueries(org.realmjava.trainer.pretrain.PretrainData data, org.realmjava.trainer.retrieval.BlockInputs blocks) {
-        static RealmQueries of(Path file, WordPieceTokenizer tok) {
+    private record RealmQueries(org.realmjava.trainer.pretrain.PretrainData data, org.realmjava.trainer.retrieval.BlockInputs blocks,
+                                List<org.realmjava.trainer.corpus.Block> list, boolean other, List<List<int[]>> spansBySize) {
+        static RealmQueries of(Path file, WordPieceTokenizer tok, boolean other) {
             var docs = org.realmjava.trainer.corpus.CorpusReader.read(file, org.realmjava.trainer.corpus.CorpusFormat.JSONL, 0);
             var blocks = new org.realmjava.trainer.corpus.BlockSplitter(tok, 64).split(docs);
             List<String> titles = new ArrayList<>();
             for (var b : blocks) titles.add(b.title());
             var masking = new org.realmjava.trainer.corpus.Masking(tok, org.realmjava.trainer.corpus.Masking.Strategy.SALIENT, 32, titles);
-            return new RealmQueries(new org.realmjava.trainer.pretrain.PretrainData(blocks, masking, 1, 0), new org.realmjava.trainer.retrieval.BlockInputs(blocks, tok, 64));
+            var data = new org.realmjava.trainer.pretrain.PretrainData(blocks, masking, 1, 0);
+            List<List<int[]>> bySize = new ArrayList<>();
+            for (int i = 0; i < data.trainingQueries(); i++) {
+                int[] t = data.query(i).targets();
+                while (bySize.size() <= t.length) bySize.add(new ArrayList<>());
+                bySize.get(t.length).add(t);
+            }
+            return new RealmQueries(data, new org.realmjava.trainer.retrieval.BlockInputs(blocks, tok, 64), blocks, other, bySize);
+        }
+
+        /** The source id up to its last '-' (person-0001-register: person-0001): blocks of one entity. */
+        private static String entity(String sourceId) {
+            int cut = sourceId.lastIndexOf('-');
+            return cut < 0 ? sourceId : sourceId.substring(0, cut);
         }
 
         Example example(long position) {
             var q = data.query(position);
-            int[] block = blocks.ids(q.block());
+            int read = q.block();
+            int[] targets = q.targets();
+            int[] block = blocks.ids(read);
+            if (other) {
+                // other:FILE: the fact read off another block of the same entity (in other words), its span swapped
+                // there and in the target for another query's span of as many wordpieces
+                String who = entity(list.get(q.block()).sourceId());
+                int found = -1;
+                for (var b : list) {
+                    if (b.index() != q.block() && entity(b.sourceId()).equals(who)
+                            && !org.realmjava.trainer.pretrain.RealmPretrainer.occurrences(blocks.ids(b.index()), targets).isEmpty()) {
+                        found = b.index();
+                        break;
+                    }
+                }
+                if (found < 0) return example(position + data.trainingQueries() * 7L + 1);
+                List<int[]> pool = spansBySize.get(targets.length);
+                int[] donor = pool.get((int) Math.floorMod(position * 2654435761L, (long) pool.size()));
+                block = blocks.ids(found).clone();
+                for (int at : org.realmjava.trainer.pretrain.RealmPretrainer.occurrences(block, targets)) System.arraycopy(donor, 0, block, at, donor.length);
+                targets = donor;
+            }
             int len = q.ids().length + block.length - 1;
             int[] ids = Arrays.copyOf(q.ids(), len), types = new int[len];
             for (int j = 1; j < block.length; j++) {
                 ids[q.ids().length + j - 1] = block[j];
                 types[q.ids().length + j - 1] = 1;
             }
-            return new Example(ids, types, q.positions(), q.targets(), q.ids().length);
+            return new Example(ids, types, q.positions(), targets, q.ids().length);
         }
     }
 

@@ -42,6 +42,10 @@ final class PretrainEvalCommand implements Callable<Integer> {
             + "log-likelihood and recall@k of their blocks")
     Path probes;
 
+    @Option(names = "--predictions", description = "write one JSON line per probe: its line, mask, predicted span, right or not, the rank of its "
+            + "first block in the search (-1: beyond the largest --k) and right or not when it reads its own blocks")
+    Path predictions;
+
     @Option(names = "--k", defaultValue = "1,5,20", split = ",", description = "recall cut-offs (default ${DEFAULT-VALUE})")
     int[] ks;
 
@@ -91,9 +95,16 @@ final class PretrainEvalCommand implements Callable<Integer> {
                     if (Double.isNaN(p.recall()[i])) out.putNull("recall@" + ks[i]);
                     else out.put("recall@" + ks[i], p.recall()[i]);
                 }
+                if (!Double.isNaN(p.readingSpanAccuracy())) {
+                    head.append(" span accuracy reading their blocks |");
+                    rule.append("---|");
+                    row.append(String.format(Locale.ROOT, " %.4f |", p.readingSpanAccuracy()));
+                    out.put("reading_span_accuracy", p.readingSpanAccuracy());
+                }
                 System.out.println(head);
                 System.out.println(rule);
                 System.out.println(row);
+                if (predictions != null) writePredictions(predictions, p.outcomes());
             }
             if (qs != null) {
                 RetrievalRecall.Result r = e.recall(qs, ks);
@@ -113,5 +124,17 @@ final class PretrainEvalCommand implements Callable<Integer> {
         }
         System.out.println(out);
         return 0;
+    }
+
+    private static void writePredictions(Path file, List<PretrainEvaluation.Outcome> outcomes) throws java.io.IOException {
+        ObjectMapper json = new ObjectMapper();
+        StringBuilder sb = new StringBuilder();
+        for (PretrainEvaluation.Outcome o : outcomes) {
+            ObjectNode n = json.createObjectNode().put("line", o.line()).put("mask", o.mask()).put("predicted", o.predicted()).put("right", o.right())
+                    .put("first_block_rank", o.firstBlockRank());
+            if (o.rightReadingItsBlocks() != null) n.put("right_reading_its_blocks", o.rightReadingItsBlocks());
+            sb.append(json.writeValueAsString(n)).append('\n');
+        }
+        org.realmjava.mips.AtomicFiles.write(file, java.nio.ByteBuffer.wrap(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 }

@@ -12,10 +12,16 @@ public record InitConfig(Path model, Path tokenizer, Path checkpoint, RandomBert
     /**
      * A random BERT's shape; dropout (BERT's 0.1 by default) is kept in its saved config. mimetic:
      * attention and MLM-head weights start with trained layers' structure ({@code MimeticInit}).
+     * corpusVectors: the length at which the corpus's co-occurrence vectors ({@code CorpusEmbeddings})
+     * are added to the reader's word embeddings before step 0 (0: none).
      */
-    public record RandomBert(int layers, int hidden, int heads, int intermediate, double dropout, boolean mimetic) {
+    public record RandomBert(int layers, int hidden, int heads, int intermediate, double dropout, boolean mimetic, double corpusVectors) {
         public RandomBert(int layers, int hidden, int heads, int intermediate) {
-            this(layers, hidden, heads, intermediate, 0.1, false);
+            this(layers, hidden, heads, intermediate, 0.1, false, 0);
+        }
+
+        public RandomBert(int layers, int hidden, int heads, int intermediate, double dropout, boolean mimetic) {
+            this(layers, hidden, heads, intermediate, dropout, mimetic, 0);
         }
     }
 
@@ -25,7 +31,7 @@ public record InitConfig(Path model, Path tokenizer, Path checkpoint, RandomBert
         ConfigReader r = c.object("random");
         RandomBert random = r == null ? null
                 : new RandomBert(r.integer("layers", 2, 1), r.integer("hidden", 64, 8), r.integer("heads", 2, 1), r.integer("intermediate", 128, 8),
-                        r.number("dropout", 0.1, 0, 0.9), r.bool("mimetic", false));
+                        r.number("dropout", 0.1, 0, 0.9), r.bool("mimetic", false), r.number("corpus_vectors", 0.0, 0, 10));
         boolean hasPooling = c.has("pooling"), hasNormalize = c.has("normalize");
         String pooling = c.choice("pooling", "cls", "cls", "mean");
         Boolean normalize = c.bool("normalize", false);

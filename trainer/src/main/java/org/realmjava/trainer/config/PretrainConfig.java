@@ -39,6 +39,10 @@ import org.realmjava.trainer.corpus.Masking;
  *     retriever's top {@code candidates} blocks (own block excluded) that contain its masked span,
  *     at most k: every block read states the fact, in other words than the query's (the answer
  *     string as weak supervision, as ORQA and DPR pick positives)
+ * @param warmupK with warmupAnswerBlocks: at most this many answer blocks per query (0: k); one
+ *     block teaches the copy at a k-th of the reading
+ * @param warmupDistractors with warmupAnswerBlocks: also read this many of the pool's best blocks
+ *     that do not contain the span, so the reader learns which block is about the query
  * @param ict an Inverse Cloze Task stage run first into checkpoint_dir/ict (null: none); REALM then
  *     starts from its final checkpoint
  */
@@ -48,7 +52,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                              int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch, double retrieverLrScale,
                              int readerWarmup, int candidates, RetrieverLoss retrieverLoss, double retrieverTemperature, boolean trainDocTower,
                              boolean warmupOwnBlock, boolean warmupSwapAnswers, boolean warmupWithoutNull, boolean warmupAnswerBlocks,
-                             IctStage ict) {
+                             int warmupK, int warmupDistractors, IctStage ict) {
     /** How the retriever learns (see the record's parameters). */
     public enum RetrieverLoss { MARGINAL, POSTERIOR, READER }
 
@@ -75,10 +79,16 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                 c.integer("candidates", 0, 0), RetrieverLoss.valueOf(c.choice("retriever_loss", "marginal", "marginal", "posterior", "reader")
                         .toUpperCase(java.util.Locale.ROOT)), c.number("retriever_temperature", 1.0, 1e-3, 1e3), c.bool("train_doc_tower", true),
                 c.bool("warmup_own_block", false), c.bool("warmup_swap_answers", false), c.bool("warmup_without_null", false),
-                c.bool("warmup_answer_blocks", false), readIct(c.object("ict")));
+                c.bool("warmup_answer_blocks", false), c.integer("warmup_k", 0, 0), c.integer("warmup_distractors", 0, 0),
+                readIct(c.object("ict")));
         if (p.warmupWithoutNull() && p.readerWarmup() == 0) throw c.invalid("warmup_without_null", "needs reader_warmup (it changes the warm-up only)");
         if (p.warmupAnswerBlocks() && (p.readerWarmup() == 0 || p.warmupOwnBlock())) {
             throw c.invalid("warmup_answer_blocks", "needs reader_warmup and no warmup_own_block (it chooses which retrieved blocks the warm-up reads)");
+        }
+        if (p.warmupK() > 0 && !p.warmupAnswerBlocks()) throw c.invalid("warmup_k", "needs warmup_answer_blocks (it caps the answer blocks read)");
+        if (p.warmupK() > p.k()) throw c.invalid("warmup_k", "(" + p.warmupK() + ") must be at most k (" + p.k() + ")");
+        if (p.warmupDistractors() > 0 && !p.warmupAnswerBlocks()) {
+            throw c.invalid("warmup_distractors", "needs warmup_answer_blocks (it adds blocks without the answer beside them)");
         }
         if (p.warmupSwapAnswers() && !p.warmupOwnBlock() && !p.warmupAnswerBlocks()) {
             throw c.invalid("warmup_swap_answers", "needs warmup_own_block or warmup_answer_blocks (it swaps answers in the blocks that hold them)");
@@ -102,7 +112,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
         return new PretrainConfig(file, corpus, newInit, projectionDim, k, queryLen, blockLen, batch, accumulate, steps, lr, warmup, refreshEvery, masking,
                 perToken, retrieval, sharedTowers, checkpointDir, checkpointEvery, keepCheckpoints, seed, threads, heldout, refreshBatch,
                 retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, warmupOwnBlock, warmupSwapAnswers, warmupWithoutNull,
-                warmupAnswerBlocks, ict);
+                warmupAnswerBlocks, warmupK, warmupDistractors, ict);
     }
 
     /** The ICT stage as an ICT config of its own: this config's corpus, init, shapes, seed and threads, in ictDir. */

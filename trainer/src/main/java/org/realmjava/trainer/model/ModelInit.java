@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.realmjava.tensor.Autograd;
@@ -32,7 +33,28 @@ public final class ModelInit {
     /** Built-in model's training scale for cosine similarities (sentence-transformers' MultipleNegativesRankingLoss). */
     static final float COSINE_SCALE = 20f;
 
-    public record Result(RealmModel model, WordPieceTokenizer tokenizer, Path tokenizerFile, boolean needsCorpusPca, String description) {}
+    public record Result(RealmModel model, WordPieceTokenizer tokenizer, Path tokenizerFile, boolean needsCorpusPca, String description,
+                         double readerCorpusVectors) {
+        public Result(RealmModel model, WordPieceTokenizer tokenizer, Path tokenizerFile, boolean needsCorpusPca, String description) {
+            this(model, tokenizer, tokenizerFile, needsCorpusPca, description, 0);
+        }
+
+        /**
+         * init.random.corpus_vectors: adds the corpus's co-occurrence vectors at that length to the
+         * reader's word embeddings (a no-op when it is 0, as for any model not created at random).
+         * blocks: the wordpieces of every block. Returns a line for the log, or null.
+         */
+        public String addCorpusVectors(List<int[]> blocks) {
+            if (readerCorpusVectors <= 0) return null;
+            long t = System.nanoTime();
+            BertEncoder reader = model.reader;
+            float[] v = CorpusEmbeddings.compute(blocks, (int) reader.wordEmbeddings.size(0), reader.config.hiddenSize(), CorpusEmbeddings.WINDOW,
+                    CorpusEmbeddings.SEED);
+            CorpusEmbeddings.addTo(reader, v, (float) readerCorpusVectors);
+            return String.format(java.util.Locale.ROOT, "reader: corpus co-occurrence vectors (length %.2f) added to its word embeddings in %.1f s",
+                    readerCorpusVectors, (System.nanoTime() - t) / 1e9);
+        }
+    }
 
     private ModelInit() {}
 
@@ -100,7 +122,8 @@ public final class ModelInit {
                 Random rng = new Random(seed + 4);
                 Linear qp = Linear.init(rng, r.hidden(), projectionDim, 0.02f, false), dp = Linear.init(rng, r.hidden(), projectionDim, 0.02f, false);
                 return new Result(new RealmModel(spec, q, d, qp, dp, reader, head), tok, tokFile, false,
-                        "random BERT (" + r.layers() + " layers, hidden " + r.hidden() + ", " + r.heads() + " heads" + (r.mimetic() ? ", mimetic" : "") + ")");
+                        "random BERT (" + r.layers() + " layers, hidden " + r.hidden() + ", " + r.heads() + " heads" + (r.mimetic() ? ", mimetic" : "")
+                                + (r.corpusVectors() > 0 ? ", reader with corpus vectors" : "") + ")", r.corpusVectors());
             }
             Path modelFile = builtIn ? DefaultModel.file(DefaultModel.ONNX) : init.model();
             BertEncoder base = ModelFiles.load(modelFile);

@@ -49,6 +49,11 @@ public final class IctRun {
                     + eligible.length);
         }
         listener.info(blocks.size() + " blocks, " + eligible.length + " with 2+ sentences (ICT examples)");
+        if (!run.resuming()) {
+            // the reader is not trained here, but REALM's stage starts from this run's checkpoint, reader included
+            String done = start.addCorpusVectors(new org.realmjava.trainer.retrieval.BlockInputs(blocks, tokenizer, config.blockLen()).all());
+            if (done != null) listener.info(done);
+        }
         var identity = new TrainingLoop.Identity(modelKey, RunState.corpusKey(blocks), RunState.settingsOf(config));
         var objective = new IctObjective(config, model, tokenizer, blocks, eligible);
         return new IctRun(new TrainingLoop<>(run, objective, config.training(), model, TrainingFiles.Tokenizer.of(start.tokenizerFile()), identity, listener));

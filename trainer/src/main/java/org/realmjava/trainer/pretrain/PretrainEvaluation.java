@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -43,6 +44,7 @@ public final class PretrainEvaluation implements AutoCloseable {
         RealmModel model;
         WordPieceTokenizer tokenizer;
         boolean needsPca = false;
+        ModelInit.Result created = null;
         if (checkpoint != null) {
             Path dir = ModelInit.CheckpointPaths.modelDirectory(checkpoint);
             model = ModelStore.load(dir);
@@ -50,12 +52,14 @@ public final class PretrainEvaluation implements AutoCloseable {
             listener.info("model: checkpoint " + dir);
         } else {
             ModelInit.Result init = ModelInit.create(config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
+            created = init;
             model = init.model();
             tokenizer = init.tokenizer();
             needsPca = init.needsCorpusPca();
             listener.info("model: " + init.description() + " (the config's starting point)");
         }
         PretrainRun.Corpus corpus = PretrainRun.Corpus.load(config, tokenizer, listener);
+        if (created != null) created.addCorpusVectors(corpus.inputs().all());
         Path indexDir = Files.createTempDirectory("realm-eval-index");
         IndexRefresher refresher = new IndexRefresher(indexDir, corpus.inputs(), tokenizer.sepId(), config.refreshBatch(),
                 model.spec.projectionDim());
@@ -100,8 +104,20 @@ public final class PretrainEvaluation implements AutoCloseable {
      * (NaN when no probe names blocks).
      */
     public record ProbeResult(int probes, int maskedTokens, double spanAccuracy, double tokenAccuracy, double logLikelihoodPerToken, int withBlocks,
-                              int[] ks, double[] recall) {}
+                              int[] ks, double[] recall, double readingSpanAccuracy, List<Outcome> outcomes) {}
 
+    /**
+     * One probe: the predicted span (wordpieces joined), right or not, the rank of its first block
+     * in the query tower's search (-1: not in the top max k, or no blocks named), and right or not
+     * when it reads its own blocks (null: no blocks named).
+     */
+    public record Outcome(int line, String mask, String predicted, boolean right, int firstBlockRank, Boolean rightReadingItsBlocks) {}
+
+    /**
+     * As documented at {@link ProbeResult}; readingSpanAccuracy: the span accuracy when each probe
+     * naming blocks reads those (up to k, then the null document, p(z|x) from the towers over them)
+     * instead of the index's top k: the reader's share of the errors, apart from the retriever's.
+     */
     public ProbeResult probes(List<Probe> probes, int[] ks, java.nio.file.Path file) {
         java.util.Map<String, List<Integer>> bySource = new java.util.HashMap<>();
         for (var b : trainer.blocks) bySource.computeIfAbsent(b.sourceId(), x -> new ArrayList<>()).add(b.index());
@@ -126,12 +142,29 @@ public final class PretrainEvaluation implements AutoCloseable {
         for (int k : ks) maxK = Math.max(maxK, k);
         maxK = Math.min(maxK, trainer.blocks.size());
         long[] hits = new long[ks.length];
-        int withBlocks = 0;
+        int withBlocks = 0, readingHits = 0;
+        List<Outcome> outcomes = new ArrayList<>();
         try (var g = Autograd.noGrad()) {
             for (int start = 0; start < queries.size(); start += trainer.config.batch()) {
                 List<MaskedQuery> batch = queries.subList(start, Math.min(queries.size(), start + trainer.config.batch()));
                 RealmPretrainer.Forward f = trainer.forward(batch, null, new org.realmjava.trainer.train.PhaseTimes());
                 sums = sums == null ? f.sums() : sums.plus(f.sums());
+                Boolean[] readingRight = new Boolean[batch.size()];
+                if (trainer.config.retrieval()) {
+                    int k = trainer.config.k();
+                    int[][] own = new int[batch.size()][k + 1];
+                    for (int i = 0; i < batch.size(); i++) {
+                        int[] rel = relevant.get(start + i).stream().mapToInt(Integer::intValue).sorted().toArray();
+                        for (int j = 0; j < k; j++) own[i][j] = j < rel.length ? rel[j] : RealmPretrainer.MISSING;
+                        own[i][k] = org.realmjava.trainer.retrieval.BlockInputs.NULL_DOCUMENT;
+                    }
+                    int[][] pred = trainer.forwardOn(batch, own).predictions();
+                    for (int i = 0; i < batch.size(); i++) {
+                        if (relevant.get(start + i).isEmpty()) continue;
+                        readingRight[i] = Arrays.equals(pred[i], batch.get(i).targets());
+                        if (readingRight[i]) readingHits++;
+                    }
+                }
                 // zero-shot recall of the probes' blocks by the query tower (also for a run trained without retrieval)
                 List<int[]> ids = new ArrayList<>(), types = new ArrayList<>();
                 for (MaskedQuery q : batch) {
@@ -144,23 +177,39 @@ public final class PretrainEvaluation implements AutoCloseable {
                         new org.realmjava.mips.SearchOptions(null, null));
                 for (int i = 0; i < batch.size(); i++) {
                     java.util.Set<Integer> rel = relevant.get(start + i);
-                    if (rel.isEmpty()) continue;
-                    withBlocks++;
                     int first = Integer.MAX_VALUE;
-                    for (int rank = 0; rank < r.count(i); rank++) {
-                        if (rel.contains((int) r.id(i, rank))) {
-                            first = rank;
-                            break;
+                    if (!rel.isEmpty()) {
+                        withBlocks++;
+                        for (int rank = 0; rank < r.count(i); rank++) {
+                            if (rel.contains((int) r.id(i, rank))) {
+                                first = rank;
+                                break;
+                            }
                         }
+                        for (int j = 0; j < ks.length; j++) if (first < ks[j]) hits[j]++;
                     }
-                    for (int j = 0; j < ks.length; j++) if (first < ks[j]) hits[j]++;
+                    Probe p = probes.get(start + i);
+                    outcomes.add(new Outcome(p.line(), p.mask(), spanText(f.predictions()[i]), Arrays.equals(f.predictions()[i], batch.get(i).targets()),
+                            first == Integer.MAX_VALUE ? -1 : first, readingRight[i]));
                 }
             }
         }
         double[] recall = new double[ks.length];
         for (int j = 0; j < ks.length; j++) recall[j] = withBlocks == 0 ? Double.NaN : (double) hits[j] / withBlocks;
         return new ProbeResult(sums.queries(), sums.maskedTokens(), sums.spanHits() / sums.queries(), sums.accuracyHits() / sums.maskedTokens(),
-                sums.logLikelihoodSum() / sums.maskedTokens(), withBlocks, ks.clone(), recall);
+                sums.logLikelihoodSum() / sums.maskedTokens(), withBlocks, ks.clone(), recall,
+                withBlocks == 0 || !trainer.config.retrieval() ? Double.NaN : (double) readingHits / withBlocks, List.copyOf(outcomes));
+    }
+
+    /** Wordpieces as text: continuation pieces (##) joined to the piece before. */
+    private String spanText(int[] ids) {
+        StringBuilder sb = new StringBuilder();
+        for (int id : ids) {
+            String t = trainer.tokenizer.token(id);
+            if (t.startsWith("##")) sb.append(t, 2, t.length());
+            else sb.append(sb.isEmpty() ? "" : " ").append(t);
+        }
+        return sb.toString();
     }
 
     public RetrievalRecall.Result recall(List<QaExample> questions, int[] ks) {

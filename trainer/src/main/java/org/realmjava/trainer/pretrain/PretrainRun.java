@@ -76,6 +76,8 @@ public final class PretrainRun implements AutoCloseable {
                 model.spec.projectionDim());
         RealmPretrainer trainer = new RealmPretrainer(config, model, tokenizer, blocks, corpus.inputs(), corpus.data(), refresher);
         if (!run.resuming()) {
+            String vectors = start.addCorpusVectors(corpus.inputs().all());
+            if (vectors != null) listener.info(vectors);
             if (needsPca) {
                 listener.stageStart("corpus PCA", blocks.size(), "blocks");
                 float[] pooled = DocumentEmbedder.pooled(model.spec, model.docTower, corpus.inputs(), tokenizer.sepId(), config.refreshBatch(),

@@ -218,7 +218,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
      * One micro-batch's forward pass: the loss, its metric sums, and host copies of the candidates,
      * scores f [b, z] and reader log-likelihoods [b, z, T] (for {@link #explain}).
      */
-    record Forward(Tensor loss, Sums sums, int[][] candidates, float[] scores, float[] logLikelihoods) {}
+    record Forward(Tensor loss, Sums sums, int[][] candidates, float[] scores, float[] logLikelihoods, int[][] predictions) {}
 
     /** The REALM forward pass over a batch of masked queries; rng null: no dropout (evaluation). */
     Forward forward(List<MaskedQuery> batch, SplittableRandom rng, PhaseTimes phases) {
@@ -236,13 +236,30 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
                 : candidates(x.vectors(), batch, widePool ? config.candidatePool() : config.k());
         phases.add("search", t);
 
-        t = PhaseTimes.now();
-        if (widePool) cands = rescore(x.vectors(), cands);
+        if (widePool) {
+            t = PhaseTimes.now();
+            cands = rescore(x.vectors(), cands);
+            phases.add("documents", t);
+        }
+        return forwardOn(batch, x, cands, (copyTask || answerBlocks) && config.warmupSwapAnswers(), rng, phases);
+    }
+
+    /**
+     * Evaluation reading given candidates (per query: blocks or {@link #MISSING}, then the null
+     * document) instead of the index's: p(z|x) from the towers over those candidates only.
+     */
+    Forward forwardOn(List<MaskedQuery> batch, int[][] cands) {
+        return forwardOn(batch, embedQueries(batch, null), cands, false, null, new PhaseTimes());
+    }
+
+    /** Steps 3-6 of the forward pass on chosen candidates; swap: the warm-up's swapped answers. */
+    private Forward forwardOn(List<MaskedQuery> batch, Queries x, int[][] cands, boolean swap, SplittableRandom rng, PhaseTimes phases) {
+        long t = PhaseTimes.now();
         Scores f = score(x.vectors(), cands, rng != null && !retrieverLearns && config.warmupWithoutNull(), rng);
         phases.add("documents", t);
 
         t = PhaseTimes.now();
-        Swapped swapped = (copyTask || answerBlocks) && config.warmupSwapAnswers() ? swapAnswers(batch, cands, rng) : null;
+        Swapped swapped = swap ? swapAnswers(batch, cands, rng) : null;
         if (swapped != null) batch = swapped.batch();
         Reading r = read(batch, cands, swapped, rng);
         phases.add("reader", t);
@@ -250,9 +267,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         t = PhaseTimes.now();
         float[] fv = f.scores().detach().toFloatArray(), lv = r.logLikelihoods().detach().toFloatArray();
         Marginal m = marginalLoss(f.scores(), r.logLikelihoods(), batch, r.maxMasked(), fv, lv);
-        Sums sums = metrics(fv, lv, r.logits(), batch, cands[0].length, r.maxMasked(), x.tokens() + f.tokens() + r.tokens(), m.logLikelihoodSum());
+        int[][] predictions = new int[batch.size()][];
+        Sums sums = metrics(fv, lv, r.logits(), batch, cands[0].length, r.maxMasked(), x.tokens() + f.tokens() + r.tokens(), m.logLikelihoodSum(),
+                predictions);
         phases.add("loss", t);
-        return new Forward(m.loss(), sums, cands, fv, lv);
+        return new Forward(m.loss(), sums, cands, fv, lv, predictions);
     }
 
     /** 1. The query tower's vectors q [b, dim] (null without retrieval) and the wordpieces read. */
@@ -345,19 +364,27 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
 
     /**
      * warmup_answer_blocks: of each query's pool (best first, null document last), the first k
-     * blocks that contain its masked span; {@link #MISSING} where fewer do.
+     * (warmup_k if set) blocks that contain its masked span, then the first warmup_distractors
+     * that do not (the reader must tell which block is about the query); {@link #MISSING} where
+     * fewer are found.
      */
     int[][] answerBlocks(int[][] pool, List<MaskedQuery> batch) {
-        int k = config.k();
-        int[][] out = new int[pool.length][k + 1];
+        int k = config.warmupK() > 0 ? config.warmupK() : config.k(), d = config.warmupDistractors();
+        int[][] out = new int[pool.length][k + d + 1];
         for (int i = 0; i < pool.length; i++) {
-            int n = 0;
-            for (int j = 0; j < pool[i].length - 1 && n < k; j++) {
+            int n = 0, m = 0;
+            for (int j = 0; j < pool[i].length - 1 && (n < k || m < d); j++) {
                 int blk = pool[i][j];
-                if (blk != MISSING && !occurrences(blockInputs.ids(blk), batch.get(i).targets()).isEmpty()) out[i][n++] = blk;
+                if (blk == MISSING) continue;
+                if (!occurrences(blockInputs.ids(blk), batch.get(i).targets()).isEmpty()) {
+                    if (n < k) out[i][n++] = blk;
+                } else if (m < d) {
+                    out[i][k + m++] = blk;
+                }
             }
             while (n < k) out[i][n++] = MISSING;
-            out[i][k] = BlockInputs.NULL_DOCUMENT;
+            while (m < d) out[i][k + m++] = MISSING;
+            out[i][k + d] = BlockInputs.NULL_DOCUMENT;
         }
         return out;
     }
@@ -387,14 +414,14 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     /**
      * The warm-up with swapped answers: queries whose masked wordpieces occur in a block they read
      * (the own block of the copy task, or the answer blocks) are paired at random with another such
-     * query of the micro-batch with as many masked wordpieces; each takes the other's wordpieces as
+     * query of the micro-batch whose span has the same {@link #shape}; each takes the other's wordpieces as
      * its target, and its blocks are read with every occurrence of its span replaced by them.
      * Memorised facts and word priors then predict the wrong answer; the block gives the right one.
      */
     Swapped swapAnswers(List<MaskedQuery> batch, int[][] cands, SplittableRandom rng) {
         int b = batch.size();
         int[][] originals = new int[b][];
-        List<List<Integer>> bySize = new ArrayList<>();
+        java.util.Map<String, List<Integer>> byShape = new java.util.TreeMap<>();
         for (int i = 0; i < b; i++) {
             MaskedQuery q = batch.get(i);
             boolean found = false;
@@ -402,11 +429,10 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
                 found = cands[i][j] >= 0 && !occurrences(blockInputs.ids(cands[i][j]), q.targets()).isEmpty();
             }
             if (!found) continue;
-            while (bySize.size() <= q.masked()) bySize.add(new ArrayList<>());
-            bySize.get(q.masked()).add(i);
+            byShape.computeIfAbsent(shape(q), x -> new ArrayList<>()).add(i);
         }
         List<MaskedQuery> out = new ArrayList<>(batch);
-        for (List<Integer> group : bySize) {
+        for (List<Integer> group : byShape.values()) {
             if (group.size() < 2) continue;
             // a random cyclic shift of a shuffled group: every member takes another's span
             for (int i = group.size() - 1; i > 0; i--) java.util.Collections.swap(group, i, rng.nextInt(i + 1));
@@ -420,8 +446,19 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         return new Swapped(out, originals);
     }
 
+    /**
+     * Which spans may be swapped for each other: as many wordpieces, and a number only for a
+     * number of as many digits (a year for a year, a count for a count), so the block still reads
+     * as the corpus does and the kind of answer asked for is still told by the words around it.
+     */
+    static String shape(MaskedQuery q) {
+        String t = q.maskedText() == null ? "" : q.maskedText().strip();
+        boolean digits = !t.isEmpty() && t.chars().allMatch(Character::isDigit);
+        return q.masked() + (digits ? " digits " + t.length() : " words");
+    }
+
     /** Start positions of the non-overlapping occurrences of span in ids. */
-    static List<Integer> occurrences(int[] ids, int[] span) {
+    public static List<Integer> occurrences(int[] ids, int[] span) {
         List<Integer> at = new ArrayList<>();
         for (int i = 0; i + span.length <= ids.length; i++) {
             if (Arrays.equals(ids, i, i + span.length, span, 0, span.length)) {
@@ -619,9 +656,11 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
 
     /**
      * 6. The metric sums of a micro-batch from host copies of f [b, z] and ll [b, z, T]: the
-     * prediction for a masked token is argmax_v sum_z p(z|x) softmax(logits)_v.
+     * prediction for a masked token is argmax_v sum_z p(z|x) softmax(logits)_v (into predictions,
+     * per query its masked tokens' predicted wordpieces).
      */
-    Sums metrics(float[] fv, float[] lv, Tensor logits, List<MaskedQuery> batch, int z, int maxT, long tokens, double logLikelihoodSum) {
+    Sums metrics(float[] fv, float[] lv, Tensor logits, List<MaskedQuery> batch, int z, int maxT, long tokens, double logLikelihoodSum,
+                 int[][] predictions) {
         int b = batch.size(), maskedTokens = 0;
         float[] lg = logits.detach().toFloatArray();
         int vocab = (int) logits.size(1);
@@ -640,6 +679,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
                 utility += u / mq.masked();
             }
             int right = 0;
+            predictions[i] = new int[mq.masked()];
             for (int k = 0; k < mq.masked(); k++) {
                 Arrays.fill(mix, 0);
                 for (int j = 0; j < z; j++) {
@@ -649,6 +689,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
                 }
                 int best = 0;
                 for (int v = 1; v < vocab; v++) if (mix[v] > mix[best]) best = v;
+                predictions[i][k] = best;
                 if (best == mq.targets()[k]) right++;
             }
             hits += right;

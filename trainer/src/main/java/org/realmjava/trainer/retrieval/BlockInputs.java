@@ -28,6 +28,11 @@ public final class BlockInputs {
         return ids.size();
     }
 
+    /** Every block's ids, in block order (the arrays themselves, not copies). */
+    public List<int[]> all() {
+        return java.util.Collections.unmodifiableList(ids);
+    }
+
     /** Document-tower ids of block i; NULL_DOCUMENT (-1) gives the null document's. */
     public int[] ids(int block) {
         return block == NULL_DOCUMENT ? nullIds : ids.get(block);

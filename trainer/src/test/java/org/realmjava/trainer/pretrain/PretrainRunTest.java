@@ -127,7 +127,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_own_block, warmup_swap_answers, warmup_without_null)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_distractors, warmup_k, warmup_own_block, warmup_swap_answers, warmup_without_null)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -397,7 +397,10 @@ class PretrainRunTest {
                 assertFalse(java.util.Arrays.equals(before.targets(), after.targets()));
                 assertEquals(before.masked(), after.masked());
                 final int q = i;
-                assertTrue(batch.stream().anyMatch(o -> o != batch.get(q) && java.util.Arrays.equals(o.targets(), after.targets())), "a span of another query");
+                assertTrue(batch.stream().anyMatch(o -> o != batch.get(q) && java.util.Arrays.equals(o.targets(), after.targets())
+                        && RealmPretrainer.shape(o).equals(RealmPretrainer.shape(before))), "a span of another query, of the same shape");
+                String was = before.maskedText().strip(), now = after.maskedText().strip();
+                if (was.chars().allMatch(Character::isDigit)) assertTrue(now.length() == was.length() && now.chars().allMatch(Character::isDigit), was + " -> " + now);
                 var at = RealmPretrainer.occurrences(block, before.targets());
                 assertFalse(at.isEmpty());
                 for (int p : at) assertArrayEquals(after.targets(), java.util.Arrays.copyOfRange(read, p, p + after.masked()));
@@ -412,35 +415,45 @@ class PretrainRunTest {
 
     @Test
     void answerBlocksKeepTheRetrievedBlocksThatHoldTheSpanInPoolOrder() throws IOException {
-        PretrainConfig c = PretrainConfig.read(rewrite(config("answers", ", \"reader_warmup\": 1, \"warmup_answer_blocks\": true"), "\"batch\": 2", "\"batch\": 16"));
-        try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
-            RealmPretrainer t = run.trainer();
-            var batch = t.batch(0, 0);
-            // a pool of every block but the own one, in id order, then the null document
-            int n = t.blockInputs.size();
-            int[][] pool = new int[batch.size()][];
-            for (int i = 0; i < batch.size(); i++) {
-                int own = batch.get(i).block(), m = 0;
-                pool[i] = new int[n];
-                for (int b = 0; b < n; b++) if (b != own) pool[i][m++] = b;
-                pool[i][m] = BlockInputs.NULL_DOCUMENT;
-            }
-            int[][] read = t.answerBlocks(pool, batch);
-            int found = 0;
-            for (int i = 0; i < batch.size(); i++) {
-                assertEquals(c.k() + 1, read[i].length);
-                assertEquals(BlockInputs.NULL_DOCUMENT, read[i][c.k()]);
-                List<Integer> expected = new ArrayList<>();
-                for (int b = 0; b < n && expected.size() < c.k(); b++) {
-                    if (b != batch.get(i).block() && !RealmPretrainer.occurrences(t.blockInputs.ids(b), batch.get(i).targets()).isEmpty()) expected.add(b);
+        for (String cap : new String[] {"", ", \"warmup_k\": 1", ", \"warmup_k\": 1, \"warmup_distractors\": 2"}) {
+            PretrainConfig c = PretrainConfig.read(rewrite(config("answers" + cap.length(), ", \"reader_warmup\": 1, \"warmup_answer_blocks\": true" + cap),
+                    "\"batch\": 2", "\"batch\": 16"));
+            int k = cap.isEmpty() ? c.k() : 1, d = c.warmupDistractors();
+            try (PretrainRun run = PretrainRun.open(c, TrainingListener.SILENT)) {
+                RealmPretrainer t = run.trainer();
+                var batch = t.batch(0, 0);
+                // a pool of every block but the own one, in id order, then the null document
+                int n = t.blockInputs.size();
+                int[][] pool = new int[batch.size()][];
+                for (int i = 0; i < batch.size(); i++) {
+                    int own = batch.get(i).block(), m = 0;
+                    pool[i] = new int[n];
+                    for (int b = 0; b < n; b++) if (b != own) pool[i][m++] = b;
+                    pool[i][m] = BlockInputs.NULL_DOCUMENT;
                 }
-                for (int j = 0; j < c.k(); j++) assertEquals(j < expected.size() ? expected.get(j) : RealmPretrainer.MISSING, read[i][j]);
-                found += expected.size();
+                int[][] read = t.answerBlocks(pool, batch);
+                int found = 0;
+                for (int i = 0; i < batch.size(); i++) {
+                    assertEquals(k + d + 1, read[i].length);
+                    assertEquals(BlockInputs.NULL_DOCUMENT, read[i][k + d]);
+                    List<Integer> expected = new ArrayList<>(), others = new ArrayList<>();
+                    for (int b = 0; b < n; b++) {
+                        if (b == batch.get(i).block()) continue;
+                        boolean holds = !RealmPretrainer.occurrences(t.blockInputs.ids(b), batch.get(i).targets()).isEmpty();
+                        if (holds && expected.size() < k) expected.add(b);
+                        if (!holds && others.size() < d) others.add(b);
+                    }
+                    for (int j = 0; j < k; j++) assertEquals(j < expected.size() ? expected.get(j) : RealmPretrainer.MISSING, read[i][j]);
+                    for (int j = 0; j < d; j++) assertEquals(others.get(j), read[i][k + j], "the first blocks without the span, in pool order");
+                    found += expected.size();
+                }
+                assertTrue(found > 0, "some span occurs in another block");
             }
-            assertTrue(found > 0, "some span occurs in another block");
         }
         assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(config("answers2", ", \"warmup_answer_blocks\": true")))
                 .getMessage().contains("'warmup_answer_blocks' needs reader_warmup"));
+        assertTrue(assertThrows(ConfigException.class, () -> PretrainConfig.read(config("answers3", ", \"reader_warmup\": 1, \"warmup_k\": 1")))
+                .getMessage().contains("'warmup_k' needs warmup_answer_blocks"));
     }
 
     @Test
