@@ -64,34 +64,52 @@ class CorpusEmbeddingsTest {
         Random r = new Random(3);
         double[][] m = new double[n][n];
         for (int a = 0; a < n; a++) for (int b = a; b < n; b++) m[a][b] = m[b][a] = r.nextDouble() < 0.4 ? r.nextDouble() * 3 : 0;
+        sameRowsAsExact(m, dim, 1e-6);
+        // rank 5 plus noise, 60 x 60: the sketch (15 columns) is much smaller than the matrix
+        n = 60;
+        double[][] f = new double[n][5], low = new double[n][n];
+        for (double[] row : f) for (int c = 0; c < 5; c++) row[c] = r.nextDouble();
+        for (int a = 0; a < n; a++) {
+            for (int b = a; b < n; b++) {
+                double v = 1e-4 * r.nextDouble();
+                for (int c = 0; c < 5; c++) v += f[a][c] * f[b][c] * (5 - c);
+                low[a][b] = low[b][a] = v;
+            }
+        }
+        sameRowsAsExact(low, 5, 1e-4);
+    }
+
+    private static void sameRowsAsExact(double[][] m, int dim, double tolerance) {
+        int n = m.length;
         double[][] fast = CorpusEmbeddings.rows(m, dim, 7);
         SingularValueDecomposition svd = new SingularValueDecomposition(new Array2DRowRealMatrix(m));
         double[] s = svd.getSingularValues();
         double[][] u = svd.getU().getData();
         // sign-free comparison: the Gram matrices of the unit rows
         for (int a = 0; a < n; a++) {
-            double[] exact = new double[dim];
-            double norm = 0;
-            for (int c = 0; c < dim; c++) {
-                exact[c] = u[a][c] * Math.sqrt(s[c]);
-                norm += exact[c] * exact[c];
-            }
-            for (int c = 0; c < dim; c++) exact[c] /= Math.sqrt(norm);
+            double[] ea = unitRow(u[a], s, dim);
             for (int b = 0; b < n; b++) {
-                double[] eb = new double[dim];
-                double nb = 0;
-                for (int c = 0; c < dim; c++) {
-                    eb[c] = u[b][c] * Math.sqrt(s[c]);
-                    nb += eb[c] * eb[c];
-                }
+                double[] eb = unitRow(u[b], s, dim);
                 double dotExact = 0, dotFast = 0;
                 for (int c = 0; c < dim; c++) {
-                    dotExact += exact[c] * eb[c] / Math.sqrt(nb);
+                    dotExact += ea[c] * eb[c];
                     dotFast += fast[a][c] * fast[b][c];
                 }
-                assertEquals(dotExact, dotFast, 1e-6, a + "," + b);
+                assertEquals(dotExact, dotFast, tolerance, a + "," + b);
             }
         }
+    }
+
+    /** The first dim columns of a row of U S^(1/2), scaled to unit length. */
+    private static double[] unitRow(double[] u, double[] s, int dim) {
+        double[] out = new double[dim];
+        double norm = 0;
+        for (int c = 0; c < dim; c++) {
+            out[c] = u[c] * Math.sqrt(s[c]);
+            norm += out[c] * out[c];
+        }
+        for (int c = 0; c < dim; c++) out[c] /= Math.sqrt(norm);
+        return out;
     }
 
     @Test
