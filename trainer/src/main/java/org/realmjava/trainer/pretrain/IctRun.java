@@ -49,10 +49,9 @@ public final class IctRun {
                     + eligible.length);
         }
         listener.info(blocks.size() + " blocks, " + eligible.length + " with 2+ sentences (ICT examples)");
-        if (!run.resuming()) {
+        if (!run.resuming() && start.readerCorpusVectors() > 0) {
             // the reader is not trained here, but REALM's stage starts from this run's checkpoint, reader included
-            String done = start.addCorpusVectors(new org.realmjava.trainer.retrieval.BlockInputs(blocks, tokenizer, config.blockLen()).all());
-            if (done != null) listener.info(done);
+            listener.info(start.addCorpusVectors(new org.realmjava.trainer.retrieval.BlockInputs(blocks, tokenizer, config.blockLen()).all()));
         }
         var identity = new TrainingLoop.Identity(modelKey, RunState.corpusKey(blocks), RunState.settingsOf(config));
         var objective = new IctObjective(config, model, tokenizer, blocks, eligible);

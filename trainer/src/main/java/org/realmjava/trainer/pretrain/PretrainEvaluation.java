@@ -51,12 +51,11 @@ public final class PretrainEvaluation implements AutoCloseable {
             tokenizer = WordPieceTokenizer.load(ModelInit.CheckpointPaths.tokenizerIn(dir));
             listener.info("model: checkpoint " + dir);
         } else {
-            ModelInit.Result init = ModelInit.create(config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
-            created = init;
-            model = init.model();
-            tokenizer = init.tokenizer();
-            needsPca = init.needsCorpusPca();
-            listener.info("model: " + init.description() + " (the config's starting point)");
+            created = ModelInit.create(config.init(), config.projectionDim(), config.sharedTowers(), config.seed());
+            model = created.model();
+            tokenizer = created.tokenizer();
+            needsPca = created.needsCorpusPca();
+            listener.info("model: " + created.description() + " (the config's starting point)");
         }
         PretrainRun.Corpus corpus = PretrainRun.Corpus.load(config, tokenizer, listener);
         if (created != null) created.addCorpusVectors(corpus.inputs().all());
