@@ -48,6 +48,41 @@ public final class Autograd {
         return ENABLED.get();
     }
 
+    /** A scope in which the graph is recorded again (inside a backward, which runs without one). */
+    static Scope enableGrad() {
+        boolean previous = ENABLED.get();
+        ENABLED.set(true);
+        return new Scope(previous);
+    }
+
+    /**
+     * f(x) without keeping f's intermediate activations: f's graph is dropped as soon as it has run,
+     * and f runs again with one when the backward reaches its output, which then back-propagates through that second run
+     * (activation recomputation: the memory of f's activations for about one more forward).
+     * f must compute the same values both times (replay any randomness it draws from a seed taken
+     * before) and read only x and leaf tensors: its parameters receive their gradients during the
+     * second run's backward, as a direct use would give them; {@code params} lists those leaves, so
+     * the node is recorded when only they require a gradient.
+     */
+    public static Tensor recompute(String op, Tensor x, java.util.function.UnaryOperator<Tensor> f, List<Tensor> params) {
+        boolean record = needsGrad(x) || (ENABLED.get() && params.stream().anyMatch(Tensor::requiresGrad));
+        if (!record) return f.apply(x);
+        // the first run records its graph too, then drops it: ops choose kernels by whether they
+        // record (e.g. a packed-weight GEMM without one), and both runs must give the same bits
+        Tensor out = f.apply(x).detach();
+        out.setNode(new Node(op, new Tensor[] {x}, gradOut -> {
+            Tensor leaf = x.detach();
+            if (x.requiresGrad()) leaf.requiresGrad(true);
+            Tensor again;
+            try (var g = enableGrad()) {
+                again = f.apply(leaf);
+            }
+            if (again.requiresGrad()) again.backward(gradOut);
+            if (leaf.grad() != null) accumulate(x, leaf.grad());
+        }));
+        return out;
+    }
+
     /** True when an op on these inputs must record a node. */
     static boolean needsGrad(Tensor... inputs) {
         if (!ENABLED.get()) return false;
@@ -74,6 +109,8 @@ public final class Autograd {
         }
         List<Tensor> order = topologicalOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        // a backward run inside another one's node (recompute) hands the outer map back when done
+        Map<Tensor, Tensor> outer = PENDING.get();
         grads.put(root, seed);
         try (var scope = noGrad()) {
             for (int i = order.size() - 1; i >= 0; i--) {
@@ -95,7 +132,8 @@ public final class Autograd {
                             node.backward().apply(g);
                         }
                     } finally {
-                        PENDING.remove();
+                        if (outer == null) PENDING.remove();
+                        else PENDING.set(outer);
                     }
                 }
             }

@@ -29,6 +29,7 @@ import org.realmjava.trainer.train.Objective;
 import org.realmjava.trainer.train.PhaseTimes;
 import org.realmjava.trainer.train.Softmax;
 import org.realmjava.trainer.train.TrainingLoop;
+import org.realmjava.transformer.bert.BertEncoder;
 import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
 
 /**
@@ -66,6 +67,8 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     final IndexRefresher refresher;
     final AdamW optimizer;
     final int padId, sepId, clsId;
+    /** What the reader keeps of each layer for the backward (reader_recompute). */
+    final BertEncoder.LayerMemory readerMemory;
     /** The step being run, whether the retriever learns in it (not during the reader warm-up), and what its refresh schedule did before it. */
     private long step;
     private boolean retrieverLearns = true;
@@ -88,6 +91,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         this.padId = tokenizer.padId();
         this.sepId = tokenizer.sepId();
         this.clsId = tokenizer.clsId();
+        this.readerMemory = config.readerRecompute() ? BertEncoder.LayerMemory.RECOMPUTE : BertEncoder.LayerMemory.KEEP;
     }
 
     // ---- the objective's part of the loop
@@ -568,7 +572,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         }
         Batches rb = Batches.pad(rIds, rTypes, padId);
         int len = rb.length(), h = model.reader.config.hiddenSize();
-        Tensor hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), rng).reshape((long) b * n * len, h);
+        Tensor hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), rng, readerMemory).reshape((long) b * n * len, h);
         int[] rows = new int[b * n * maxT], targets = new int[b * n * maxT];
         for (int i = 0; i < b; i++) {
             MaskedQuery mq = batch.get(i);

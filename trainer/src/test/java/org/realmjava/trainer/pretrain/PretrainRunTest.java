@@ -127,7 +127,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_distractors, warmup_k, warmup_own_block, warmup_swap_answers, warmup_without_null)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_recompute, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_distractors, warmup_k, warmup_own_block, warmup_swap_answers, warmup_without_null)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -349,6 +349,25 @@ class PretrainRunTest {
         assertTrue(!Files.exists(dir.resolve("shared/step-0000004/doc")), "shared towers: no doc/ directory");
         var loaded = org.realmjava.trainer.checkpoint.ModelStore.load(dir.resolve("shared/step-0000004"));
         assertTrue(loaded.queryTower == loaded.docTower);
+    }
+
+    /** reader_recompute changes what the step keeps in memory, not what it computes: without dropout the run is the same bit for bit. */
+    @Test
+    void recomputingTheReaderGivesTheSameRun() throws IOException {
+        for (String run : new String[] {"kept", "recomputed"}) {
+            Path cfg = config(run, run.equals("kept") ? "" : ", \"reader_recompute\": true");
+            // two layers, so that a recomputed layer's input gradient feeds another recomputed layer
+            Files.writeString(cfg, Files.readString(cfg).replace("\"layers\": 1, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64}",
+                    "\"layers\": 2, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64, \"dropout\": 0}"));
+            assertTrue(Files.readString(cfg).contains("\"dropout\": 0}"));
+            try (PretrainRun r = PretrainRun.open(PretrainConfig.read(cfg), TrainingListener.SILENT)) {
+                r.run();
+            }
+        }
+        assertEquals(losses(dir.resolve("kept")), losses(dir.resolve("recomputed")));
+        for (String f : new String[] {"reader/model.safetensors", "heads.safetensors", "query/model.safetensors", "optimizer.bin"}) {
+            assertArrayEquals(Files.readAllBytes(dir.resolve("kept/step-0000008/" + f)), Files.readAllBytes(dir.resolve("recomputed/step-0000008/" + f)), f);
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.realmjava.transformer.bert;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
@@ -216,6 +217,21 @@ public final class BertEncoder implements Module {
      * ([batch, len], f32: 1 real token, 0 padding). dropoutRng null means inference (no dropout).
      */
     public Tensor forward(Tensor ids, Tensor typeIds, Tensor mask, SplittableRandom dropoutRng) {
+        return forward(ids, typeIds, mask, dropoutRng, LayerMemory.KEEP);
+    }
+
+    /**
+     * What a training forward keeps of each layer for the backward. KEEP: every activation (the
+     * fastest backward). RECOMPUTE: only the layer's input; the backward runs the layer again with
+     * its graph (Autograd.recompute), about one more forward of time for the memory of all but
+     * one layer's activations. Each layer's dropout then draws from its own seed, taken from the
+     * step's generator before the layer runs, so that both runs drop the same units; SEEDED draws
+     * those seeds and keeps everything (the same values as RECOMPUTE: what its test compares to).
+     */
+    public enum LayerMemory { KEEP, SEEDED, RECOMPUTE }
+
+    /** {@link #forward(Tensor, Tensor, Tensor, SplittableRandom)} keeping each layer's activations as {@code memory} says (inference: ignored). */
+    public Tensor forward(Tensor ids, Tensor typeIds, Tensor mask, SplittableRandom dropoutRng, LayerMemory memory) {
         long b = ids.size(0), len = ids.size(1);
         if (len > config.maxPositions()) {
             throw new IllegalArgumentException("BERT: sequence length " + len + " exceeds max_position_embeddings " + config.maxPositions());
@@ -228,6 +244,17 @@ public final class BertEncoder implements Module {
         // [b, len]: 0 for real keys, MASKED for padding keys
         Tensor maskBias = Tensor.ones(b, len).sub(mask).scale(MASKED);
         for (Layer layer : layers) {
+            if (training && memory != LayerMemory.KEEP) {
+                long seed = dropoutRng.nextLong();
+                if (memory == LayerMemory.SEEDED) {
+                    x = layer(layer, x, maskBias, new SplittableRandom(seed));
+                } else {
+                    Map<String, Tensor> params = new LinkedHashMap<>();
+                    layer.collectParameters("", params);
+                    x = Autograd.recompute("bert_layer", x, in -> layer(layer, in, maskBias, new SplittableRandom(seed)), List.copyOf(params.values()));
+                }
+                continue;
+            }
             boolean graphFree = !training && !layerRecordsGrad(layer, x);
             Tensor next = layer(layer, x, maskBias, dropoutRng);
             // inference: the layer input is dead once the layer has run (it is an activation made
