@@ -2,6 +2,9 @@ package org.realmjava;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.realmjava.serve.AnswerService;
 import org.realmjava.trainer.qa.OpenQa;
 import org.realmjava.trainer.qa.QaCheckpoint;
 
@@ -16,14 +19,20 @@ import org.realmjava.trainer.qa.QaCheckpoint;
  * }
  * }</pre>
  *
- * Safe to call from several threads: calls are served one at a time (each one already uses every
- * worker thread of the engine), so concurrent callers queue rather than share half-built state.
+ * Safe and concurrent from many threads: questions asked at the same time are answered together,
+ * as one batch through the query tower and the index ({@link AnswerService}); no lock is held
+ * around a whole question. Each batch already uses every worker thread of the engine.
  */
 public final class Realm implements AutoCloseable {
+    /** Questions answered as one batch at most, and how many may wait for the model. */
+    static final int MAX_BATCH = 16, QUEUE = 256;
+
     private final OpenQa qa;
+    private final AnswerService answers;
 
     private Realm(OpenQa qa) {
         this.qa = qa;
+        this.answers = new AnswerService(qa, MAX_BATCH, QUEUE, n -> {});
     }
 
     /** Loads a fine-tuned checkpoint: a step directory, or a run's checkpoint_dir (its newest step). */
@@ -37,16 +46,29 @@ public final class Realm implements AutoCloseable {
     }
 
     /** Answers from the top k blocks (k is clamped to the corpus size). */
-    public synchronized OpenQa.Prediction ask(String question, int k) {
+    public OpenQa.Prediction ask(String question, int k) {
         if (question == null || question.isBlank()) throw new IllegalArgumentException("the question is empty");
         if (k < 1) throw new IllegalArgumentException("k must be at least 1, got " + k);
-        return qa.predict(List.of(question.strip()), Math.min(k, qa.blocks.size())).get(0);
+        return join(answers.submitWaiting(question.strip(), Math.min(k, qa.blocks.size())));
     }
 
     /** Answers several questions (one batch through the query tower). */
-    public synchronized List<OpenQa.Prediction> askAll(List<String> questions, int k) {
+    public List<OpenQa.Prediction> askAll(List<String> questions, int k) {
         for (String q : questions) if (q == null || q.isBlank()) throw new IllegalArgumentException("a question is empty");
-        return qa.predict(questions.stream().map(String::strip).toList(), Math.min(k, qa.blocks.size()));
+        if (k < 1) throw new IllegalArgumentException("k must be at least 1, got " + k);
+        int kk = Math.min(k, qa.blocks.size());
+        List<CompletableFuture<OpenQa.Prediction>> pending = questions.stream().map(q -> answers.submitWaiting(q.strip(), kk)).toList();
+        return pending.stream().map(Realm::join).toList();
+    }
+
+    private static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw e;
+        }
     }
 
     public int defaultK() {
@@ -62,8 +84,9 @@ public final class Realm implements AutoCloseable {
         return qa;
     }
 
+    /** Answers the questions already asked, then closes the index. */
     @Override
-    public synchronized void close() {
-        qa.index.close();
+    public void close() {
+        answers.close();
     }
 }

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "realm", mixinStandardHelpOptions = true, version = "realm-java 0.1.0",
         description = "Retrieval-augmented language model engine (REALM) in Java.",
         subcommands = {DevicesCommand.class, EncodeCommand.class, IndexCommand.class, PretrainCommand.class, PretrainEvalCommand.class, IctCommand.class,
-                FinetuneCommand.class, AskCommand.class, EvalCommand.class, DemoCommand.class, SyntheticCommand.class, CheckpointCommand.class})
+                FinetuneCommand.class, AskCommand.class, EvalCommand.class, DemoCommand.class, SyntheticCommand.class, CheckpointCommand.class, ServeCommand.class})
 public final class RealmCli implements Callable<Integer> {
 
     @Override
