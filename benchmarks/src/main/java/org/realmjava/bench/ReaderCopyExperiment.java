@@ -61,12 +61,16 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
  * (sinusoidal position embeddings), {@code -Dqk=S} (W_q = W_k ~ N(0, S)), {@code -Dov=G}
  * (W_o W_v ~ G I), {@code -Dhead=G} (the MLM head's dense = G I), {@code -Dwarm=N} (warm-up steps, 50),
  * {@code -Dsvd=S} (the corpus's co-occurrence vectors, {@code CorpusEmbeddings}, added at length S;
- * {@code -Dwindow=W} neighbours each side, 2).
+ * {@code -Dwindow=W} neighbours each side, 2). For the realm: and other: sources, {@code -Dqlen=N}
+ * (query_len, 32), {@code -Dcontext=block} (query_context) and {@code -Dprobes=FILE -Devery=N}
+ * (the probes' span accuracy every N steps, each probe read with its first block).
  */
 public final class ReaderCopyExperiment {
     private record Example(int[] ids, int[] types, int[] positions, int[] targets, int queryLen) {}
 
     private static final int HIDDEN = Integer.getInteger("hidden", 128), CLS = 101, SEP = 102, MASK = 103;
+    /** -Dqlen: query_len of the realm: and other: sources (32, as the synthetic configs). */
+    private static final int QUERY_LEN = Integer.getInteger("qlen", 32);
 
     public static void main(String[] args) throws Exception {
         String source = args[0];
@@ -112,6 +116,11 @@ public final class ReaderCopyExperiment {
         float headGain = Float.parseFloat(System.getProperty("head", "0"));
         if (headGain > 0) MimeticInit.apply(head, headGain);
         AdamW opt = AdamW.bertDefaults(params);
+        // -Dprobes=FILE (with realm: or other:): every -Devery steps (100), the span accuracy on those probes, each read
+        // with its first block, by kind of fact (a 4-digit number, another number, a word): what pretrain-eval's
+        // reading_span_accuracy measures, outside REALM's loop
+        List<Probe> probes = System.getProperty("probes") == null || realm == null ? List.of() : realm.probes(Path.of(System.getProperty("probes")), tok);
+        int every = Integer.getInteger("every", 100);
         SplittableRandom data = new SplittableRandom(7), drop = new SplittableRandom(8);
         double hits = 0, count = 0, loss = 0, probeHits = 0, probeCount = 0;
         int losses = 0;
@@ -145,6 +154,7 @@ public final class ReaderCopyExperiment {
             GradientClipping.clipGlobalNorm(params.values(), 1.0);
             opt.step(lr * Math.min(1f, (s + 1) / (float) Integer.getInteger("warm", 50)));
             opt.zeroGrad();
+            if (!probes.isEmpty() && ((s + 1) % every == 0 || s == 0)) System.out.println("step " + (s + 1) + " probes " + probeAccuracy(reader, head, probes));
             if ((s + 1) % 50 == 0) {
                 System.out.printf(Locale.ROOT, "step %d loss %.3f acc %.3f%s (%.0f s)%n", s + 1, loss / losses, hits / count,
                         probeCount > 0 ? String.format(Locale.ROOT, " copy-probe %.3f", probeHits / probeCount) : "", (System.nanoTime() - t0) / 1e9);
@@ -181,6 +191,39 @@ public final class ReaderCopyExperiment {
         return new Tensor[] {Ops.targetLogProb(logits, Tensor.ofInts(targets, n)), logits};
     }
 
+    /** A probe read with its first block; kind: year (4 digits), count (other digits) or word. */
+    private record Probe(Example example, String kind) {}
+
+    /** Span accuracy (every masked wordpiece right by argmax), in all and by kind, without dropout. */
+    private static String probeAccuracy(BertEncoder reader, MaskedLanguageModelHead head, List<Probe> probes) {
+        Map<String, int[]> byKind = new java.util.TreeMap<>();
+        try (var g = org.realmjava.tensor.Autograd.noGrad()) {
+            for (int from = 0; from < probes.size(); from += 32) {
+                List<Probe> part = probes.subList(from, Math.min(probes.size(), from + 32));
+                List<Example> ex = part.stream().map(Probe::example).toList();
+                float[] lg = read(reader, head, ex, null, false)[1].toFloatArray();
+                int v = (int) (lg.length / ex.stream().mapToInt(e -> e.targets().length).sum()), r = 0;
+                for (Probe p : part) {
+                    boolean all = true;
+                    for (int target : p.example().targets()) {
+                        int best = 0;
+                        for (int u = 1; u < v; u++) if (lg[r * v + u] > lg[r * v + best]) best = u;
+                        all &= best == target;
+                        r++;
+                    }
+                    for (String k : new String[] {"all", p.kind()}) {
+                        int[] c = byKind.computeIfAbsent(k, x -> new int[2]);
+                        c[0] += all ? 1 : 0;
+                        c[1]++;
+                    }
+                }
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        byKind.forEach((k, c) -> sb.append(String.format(Locale.ROOT, "%s %.3f (%d) ", k, c[0] / (double) c[1], c[1])));
+        return sb.toString().strip();
+    }
+
     private static int correct(Tensor logits, List<Example> ex) {
         float[] lg = logits.detach().toFloatArray();
         int v = (int) logits.size(1), r = 0, right = 0;
@@ -203,7 +246,10 @@ public final class ReaderCopyExperiment {
             var blocks = new org.realmjava.trainer.corpus.BlockSplitter(tok, 64).split(docs);
             List<String> titles = new ArrayList<>();
             for (var b : blocks) titles.add(b.title());
-            var masking = new org.realmjava.trainer.corpus.Masking(tok, org.realmjava.trainer.corpus.Masking.Strategy.SALIENT, 32, titles);
+            // -Dcontext=block: queries hold their block's neighbouring sentences (query_context)
+            var masking = new org.realmjava.trainer.corpus.Masking(tok, org.realmjava.trainer.corpus.Masking.Strategy.SALIENT, QUERY_LEN, titles,
+                    System.getProperty("context", "sentence").equals("block") ? org.realmjava.trainer.corpus.Masking.Context.BLOCK
+                            : org.realmjava.trainer.corpus.Masking.Context.SENTENCE);
             var data = new org.realmjava.trainer.pretrain.PretrainData(blocks, masking, 1, 0);
             List<List<int[]>> bySize = new ArrayList<>();
             for (int i = 0; i < data.trainingQueries(); i++) {
@@ -212,6 +258,26 @@ public final class ReaderCopyExperiment {
                 bySize.get(t.length).add(t);
             }
             return new RealmQueries(data, new org.realmjava.trainer.retrieval.BlockInputs(blocks, tok, 64), blocks, other, bySize);
+        }
+
+        /** The probes of a probes.jsonl as the reader reads them with their first block (as pretrain-eval masks them). */
+        List<Probe> probes(Path file, WordPieceTokenizer tok) {
+            Map<String, Integer> byId = new java.util.HashMap<>();
+            for (var b : list) byId.putIfAbsent(b.sourceId(), b.index());
+            List<Probe> out = new ArrayList<>();
+            for (var p : org.realmjava.trainer.pretrain.Probe.read(file)) {
+                var q = p.toQuery(tok, QUERY_LEN);
+                int[] block = blocks.ids(byId.get(p.blocks().get(0)));
+                int len = q.ids().length + block.length - 1;
+                int[] ids = Arrays.copyOf(q.ids(), len), types = new int[len];
+                for (int j = 1; j < block.length; j++) {
+                    ids[q.ids().length + j - 1] = block[j];
+                    types[q.ids().length + j - 1] = 1;
+                }
+                String kind = p.mask().matches("\\d{4}") ? "year" : p.mask().matches("\\d+") ? "count" : "word";
+                out.add(new Probe(new Example(ids, types, q.positions(), q.targets(), q.ids().length), kind));
+            }
+            return out;
         }
 
         /** The source id up to its last '-' (person-0001-register: person-0001): blocks of one entity. */

@@ -67,8 +67,33 @@ public final class Masking {
     private final Set<String> titles;
     private final int maskId;
 
+    /** Where a query's text comes from: its sentence alone, or its sentence with the block's neighbouring sentences. */
+    public enum Context {
+        SENTENCE("sentence"), BLOCK("block");
+
+        public final String configName;
+
+        Context(String configName) {
+            this.configName = configName;
+        }
+    }
+
+    private final Context context;
+
     /** titles: the corpus's block titles (lowercased here; short ones and stopwords are dropped). */
     public Masking(WordPieceTokenizer tokenizer, Strategy strategy, int queryLength, Collection<String> titles) {
+        this(tokenizer, strategy, queryLength, titles, Context.SENTENCE);
+    }
+
+    /**
+     * context BLOCK: a query is its sentence with the sentences after it, then before it, in its
+     * block, as many whole ones as fit query_len; the masked span is still chosen in the sentence.
+     * A query then holds other facts of its block beside the masked one, so the reader must tell
+     * which of a block's facts is asked from the words around the mask, not from which sentence
+     * the query is (a one-fact sentence says "the year" by its other words alone).
+     */
+    public Masking(WordPieceTokenizer tokenizer, Strategy strategy, int queryLength, Collection<String> titles, Context context) {
+        this.context = context;
         if (queryLength < MIN_QUERY_TOKENS + 2) throw new IllegalArgumentException("query_len must be at least " + (MIN_QUERY_TOKENS + 2) + ", got " + queryLength);
         this.tokenizer = tokenizer;
         this.strategy = strategy;
@@ -88,8 +113,16 @@ public final class Masking {
 
     /** The masked query of sentence s of block b, or null when the sentence is too short to make one. */
     public MaskedQuery mask(Block b, int s, SplittableRandom rng) {
-        String sentence = b.sentence(s);
-        Encoding enc = tokenizer.encode(sentence, null, queryLength, WordPieceTokenizer.Truncation.LONGEST_FIRST);
+        String sentence = b.sentence(s), text = sentence;
+        int shift = 0; // where the sentence starts in the query's text
+        if (context == Context.BLOCK) {
+            int first = s, last = s;
+            while (last + 1 < b.sentences() && fits(b, first, last + 1)) last++;
+            while (first > 0 && fits(b, first - 1, last)) first--;
+            text = b.text().substring(b.sentenceStarts()[first], b.sentenceEnds()[last]);
+            shift = b.sentenceStarts()[s] - b.sentenceStarts()[first];
+        }
+        Encoding enc = tokenizer.encode(text, null, queryLength, WordPieceTokenizer.Truncation.LONGEST_FIRST);
         int real = enc.length() - 2;
         if (real < MIN_QUERY_TOKENS) return null;
         boolean[] masked = new boolean[enc.length()];
@@ -99,11 +132,11 @@ public final class Masking {
             masked[1 + rng.nextInt(real)] = true;
             what = null;
         } else {
-            int[] span = strategy == Strategy.SALIENT ? salientSpan(sentence, enc, rng) : null;
-            if (span == null) span = randomWordSpan(sentence, enc, rng);
+            int[] span = strategy == Strategy.SALIENT ? salientSpan(sentence, shift, enc, rng) : null;
+            if (span == null) span = randomWordSpan(sentence, shift, enc, rng);
             if (span == null) return null;
             for (int p = 1; p <= real; p++) masked[p] = overlaps(enc, p, span);
-            what = sentence.substring(span[0], span[1]);
+            what = text.substring(span[0], span[1]);
         }
         int count = 0;
         for (boolean m : masked) if (m) count++;
@@ -150,9 +183,17 @@ public final class Masking {
         return out;
     }
 
-    private int[] salientSpan(String sentence, Encoding enc, SplittableRandom rng) {
+    /** Sentences first..last of b as one text, within query_len wordpieces with [CLS] and [SEP]. */
+    private boolean fits(Block b, int first, int last) {
+        String t = b.text().substring(b.sentenceStarts()[first], b.sentenceEnds()[last]);
+        return tokenizer.encode(t, null, queryLength + 1, WordPieceTokenizer.Truncation.LONGEST_FIRST).length() <= queryLength;
+    }
+
+    /** A salient span of the sentence, as a range of the query's text (the sentence starts at shift in it). */
+    private int[] salientSpan(String sentence, int shift, Encoding enc, SplittableRandom rng) {
         List<int[]> usable = new ArrayList<>();
-        for (int[] s : salientSpans(sentence)) {
+        for (int[] found : salientSpans(sentence)) {
+            int[] s = {found[0] + shift, found[1] + shift};
             int n = tokensIn(enc, s);
             // a span that is the whole sentence leaves nothing to read it from
             if (n > 0 && n <= MAX_SPAN_TOKENS && n < enc.length() - 2) usable.add(s);
@@ -160,10 +201,10 @@ public final class Masking {
         return usable.isEmpty() ? null : usable.get(rng.nextInt(usable.size()));
     }
 
-    private static int[] randomWordSpan(String sentence, Encoding enc, SplittableRandom rng) {
+    private static int[] randomWordSpan(String sentence, int shift, Encoding enc, SplittableRandom rng) {
         List<int[]> words = new ArrayList<>();
         Matcher w = WORD.matcher(sentence);
-        while (w.find()) if (tokensIn(enc, new int[] {w.start(), w.end()}) > 0) words.add(new int[] {w.start(), w.end()});
+        while (w.find()) if (tokensIn(enc, new int[] {w.start() + shift, w.end() + shift}) > 0) words.add(new int[] {w.start() + shift, w.end() + shift});
         if (words.size() < 2) return null;
         for (int attempt = 0; attempt < 8; attempt++) {
             int len = 1 + rng.nextInt(Math.min(3, words.size() - 1));

@@ -137,7 +137,7 @@ public final class PretrainRun implements AutoCloseable {
             }
             List<String> titles = new ArrayList<>();
             for (Block b : blocks) titles.add(b.title());
-            Masking masking = new Masking(tokenizer, config.masking(), config.queryLen(), titles);
+            Masking masking = new Masking(tokenizer, config.masking(), config.queryLen(), titles, config.queryContext());
             PretrainData data = new PretrainData(blocks, masking, config.seed(), config.heldout());
             listener.info(String.format("corpus: %d documents, %d blocks (<= %d wordpieces); %d training queries, %d held out; %s masking",
                     docs.size(), blocks.size(), config.blockLen(), data.trainingQueries(), data.heldoutQueries(), config.masking().configName));

@@ -132,4 +132,30 @@ class CorpusTest {
         assertEquals(null, new Masking(tok, Masking.Strategy.SALIENT, 96, List.of())
                 .mask(new BlockSplitter(tok, 128).split(List.of(new Document("y", "", "Too short."))).get(0), 0, new SplittableRandom(1)));
     }
+
+    /** query_context block: the sentence with its neighbours (after it first) as fit query_len, the span still from the sentence. */
+    @Test
+    void blockContextQueriesHoldTheNeighbouringSentences() throws IOException {
+        WordPieceTokenizer tok = tokenizer();
+        String text = "Anna was born in 1801. She kept 12 goats on the farm. Her brother sold 40 sheep in town. The farm burned in 1850.";
+        Block b = new BlockSplitter(tok, 128).split(List.of(new Document("x", "T", text))).get(0);
+        assertEquals(4, b.sentences());
+        Masking m = new Masking(tok, Masking.Strategy.SALIENT, 96, List.of(), Masking.Context.BLOCK);
+        for (int s = 0; s < 4; s++) {
+            MaskedQuery q = m.mask(b, s, new SplittableRandom(3));
+            int[] whole = tok.encode(text, null, 96, WordPieceTokenizer.Truncation.LONGEST_FIRST).ids();
+            assertEquals(whole.length, q.ids().length, "the whole block fits 96 wordpieces");
+            String expected = new String[] {"1801", "12", "40", "1850"}[s];
+            assertEquals(expected, q.maskedText(), "sentence " + s + "'s own salient span");
+            for (int i = 0; i < q.masked(); i++) assertEquals(whole[q.positions()[i]], q.targets()[i]);
+        }
+        // a short query_len: as many whole neighbouring sentences as fit, never a cut one
+        Masking small = new Masking(tok, Masking.Strategy.SALIENT, 16, List.of(), Masking.Context.BLOCK);
+        MaskedQuery q = small.mask(b, 2, new SplittableRandom(3));
+        assertTrue(q.ids().length <= 16, "within query_len");
+        assertEquals("40", q.maskedText());
+        // sentence context: the sentence alone
+        MaskedQuery alone = new Masking(tok, Masking.Strategy.SALIENT, 96, List.of()).mask(b, 1, new SplittableRandom(3));
+        assertEquals(tok.encode(b.sentence(1), null, 96, WordPieceTokenizer.Truncation.LONGEST_FIRST).length(), alone.ids().length);
+    }
 }

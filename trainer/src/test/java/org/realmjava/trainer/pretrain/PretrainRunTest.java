@@ -127,7 +127,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_len, reader_recompute, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_distractors, warmup_k, warmup_own_block, warmup_swap_answers, warmup_without_null)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_context, query_len, reader_recompute, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_distractors, warmup_k, warmup_own_block, warmup_swap_answers, warmup_without_null)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
