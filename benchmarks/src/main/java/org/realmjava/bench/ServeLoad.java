@@ -106,7 +106,20 @@ public final class ServeLoad {
         int requests = Integer.parseInt(a[4]), k = Integer.parseInt(a[6]);
         double maxSeconds = Double.parseDouble(a[5]);
         load(base, questions, 2, 20, 60, k); // warm-up: JIT and the page cache
+        // the HTTP round trip alone: GET /health (no model), median of 200
+        double[] rtt = new double[200];
+        for (int i = 0; i < rtt.length; i++) {
+            long t0 = System.nanoTime();
+            try {
+                HTTP.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+            } catch (IOException e) {
+                throw new IllegalStateException("GET /health failed: " + e);
+            }
+            rtt[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        Arrays.sort(rtt);
         var out = JSON.createArrayNode();
+        out.addObject().put("health_rtt_median_s", rtt[rtt.length / 2]);
         System.out.println("| concurrency | requests | seconds | questions/s | p50 ms | p95 ms | p99 ms | errors |");
         System.out.println("|---|---|---|---|---|---|---|---|");
         for (String cs : a[3].split(",")) {

@@ -43,9 +43,9 @@ import org.realmjava.trainer.corpus.Masking;
  *     block teaches the copy at a k-th of the reading
  * @param warmupDistractors with warmupAnswerBlocks: also read this many of the pool's best blocks
  *     that do not contain the span, so the reader learns which block is about the query
- * @param readerRecompute the reader keeps only each layer's input for the backward and runs the
- *     layer again there (activation recomputation: the reader's activations, the largest part of a
- *     step's memory, for about one more reader forward of time; BertEncoder.LayerMemory)
+ * @param recomputeLayers the reader and the document tower keep only each layer's input for the
+ *     backward and run the layer again there (activation recomputation: their activations, the
+ *     largest part of a step's memory, for about one more forward of each; BertEncoder.LayerMemory)
  * @param queryContext SENTENCE: a query is one sentence; BLOCK: its sentence with the block's
  *     neighbouring sentences that fit query_len (Masking.Context), the span still from the sentence
  * @param ict an Inverse Cloze Task stage run first into checkpoint_dir/ict (null: none); REALM then
@@ -57,7 +57,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                              int keepCheckpoints, long seed, int threads, double heldout, int refreshBatch, double retrieverLrScale,
                              int readerWarmup, int candidates, RetrieverLoss retrieverLoss, double retrieverTemperature, boolean trainDocTower,
                              boolean warmupOwnBlock, boolean warmupSwapAnswers, boolean warmupWithoutNull, boolean warmupAnswerBlocks,
-                             int warmupK, int warmupDistractors, boolean readerRecompute, Masking.Context queryContext, IctStage ict) {
+                             int warmupK, int warmupDistractors, boolean recomputeLayers, Masking.Context queryContext, IctStage ict) {
     /** How the retriever learns (see the record's parameters). */
     public enum RetrieverLoss { MARGINAL, POSTERIOR, READER }
 
@@ -85,7 +85,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
                         .toUpperCase(java.util.Locale.ROOT)), c.number("retriever_temperature", 1.0, 1e-3, 1e3), c.bool("train_doc_tower", true),
                 c.bool("warmup_own_block", false), c.bool("warmup_swap_answers", false), c.bool("warmup_without_null", false),
                 c.bool("warmup_answer_blocks", false), c.integer("warmup_k", 0, 0), c.integer("warmup_distractors", 0, 0),
-                c.bool("reader_recompute", false),
+                c.bool("recompute_layers", false),
                 c.choice("query_context", "sentence", "sentence", "block").equals("block") ? Masking.Context.BLOCK : Masking.Context.SENTENCE,
                 readIct(c.object("ict")));
         if (p.warmupWithoutNull() && p.readerWarmup() == 0) throw c.invalid("warmup_without_null", "needs reader_warmup (it changes the warm-up only)");
@@ -119,7 +119,7 @@ public record PretrainConfig(Path file, CorpusConfig corpus, InitConfig init, in
         return new PretrainConfig(file, corpus, newInit, projectionDim, k, queryLen, blockLen, batch, accumulate, steps, lr, warmup, refreshEvery, masking,
                 perToken, retrieval, sharedTowers, checkpointDir, checkpointEvery, keepCheckpoints, seed, threads, heldout, refreshBatch,
                 retrieverLrScale, readerWarmup, candidates, retrieverLoss, retrieverTemperature, trainDocTower, warmupOwnBlock, warmupSwapAnswers, warmupWithoutNull,
-                warmupAnswerBlocks, warmupK, warmupDistractors, readerRecompute, queryContext, ict);
+                warmupAnswerBlocks, warmupK, warmupDistractors, recomputeLayers, queryContext, ict);
     }
 
     /** The ICT stage as an ICT config of its own: this config's corpus, init, shapes, seed and threads, in ictDir. */

@@ -50,12 +50,22 @@ public final class RealmModel implements Module {
 
     /** Document vectors [batch, projectionDim]. */
     public Tensor embedDocuments(Tensor ids, Tensor types, Tensor mask, SplittableRandom rng) {
-        return embed(spec, docTower, docProjection, ids, types, mask, rng);
+        return embedDocuments(ids, types, mask, rng, BertEncoder.LayerMemory.KEEP);
+    }
+
+    /** Document vectors, the tower keeping each layer's activations for the backward as memory says (BertEncoder.LayerMemory). */
+    public Tensor embedDocuments(Tensor ids, Tensor types, Tensor mask, SplittableRandom rng, BertEncoder.LayerMemory memory) {
+        return docProjection.forward(pool(spec, docTower, ids, types, mask, rng, memory));
     }
 
     /** Pooled (and normalised, when the spec says so) hidden states [batch, hidden], before the projection. */
     public static Tensor pool(RetrieverSpec spec, BertEncoder tower, Tensor ids, Tensor types, Tensor mask, SplittableRandom rng) {
-        Tensor hidden = tower.forward(ids, types, mask, rng);
+        return pool(spec, tower, ids, types, mask, rng, BertEncoder.LayerMemory.KEEP);
+    }
+
+    /** {@link #pool} keeping each layer's activations for the backward as memory says. */
+    public static Tensor pool(RetrieverSpec spec, BertEncoder tower, Tensor ids, Tensor types, Tensor mask, SplittableRandom rng, BertEncoder.LayerMemory memory) {
+        Tensor hidden = tower.forward(ids, types, mask, rng, memory);
         return normalized(spec, spec.pooling().equals("cls") ? BertEncoder.poolCls(hidden) : BertEncoder.poolMean(hidden, mask));
     }
 

@@ -67,8 +67,8 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
     final IndexRefresher refresher;
     final AdamW optimizer;
     final int padId, sepId, clsId;
-    /** What the reader keeps of each layer for the backward (reader_recompute). */
-    final BertEncoder.LayerMemory readerMemory;
+    /** What the reader and the document tower keep of each layer for the backward (recompute_layers). */
+    final BertEncoder.LayerMemory layerMemory;
     /** The step being run, whether the retriever learns in it (not during the reader warm-up), and what its refresh schedule did before it. */
     private long step;
     private boolean retrieverLearns = true;
@@ -91,7 +91,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         this.padId = tokenizer.padId();
         this.sepId = tokenizer.sepId();
         this.clsId = tokenizer.clsId();
-        this.readerMemory = config.readerRecompute() ? BertEncoder.LayerMemory.RECOMPUTE : BertEncoder.LayerMemory.KEEP;
+        this.layerMemory = config.recomputeLayers() ? BertEncoder.LayerMemory.RECOMPUTE : BertEncoder.LayerMemory.KEEP;
     }
 
     // ---- the objective's part of the loop
@@ -522,8 +522,8 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         Tensor d;
         // the reader warm-up and a frozen document tower record no graph here (no retriever gradient to compute)
         try (var g = retrieverLearns && config.trainDocTower() ? null : Autograd.noGrad()) {
-            d = Ops.concat(List.of(model.embedDocuments(db.ids(), db.types(), db.mask(), rng).reshape(b, kk, dim),
-                    model.embedDocuments(nb.ids(), nb.types(), nb.mask(), rng).reshape(b, 1, dim)), 1);
+            d = Ops.concat(List.of(model.embedDocuments(db.ids(), db.types(), db.mask(), rng, layerMemory).reshape(b, kk, dim),
+                    model.embedDocuments(nb.ids(), nb.types(), nb.mask(), rng, layerMemory).reshape(b, 1, dim)), 1);
         }
         Tensor f = (retrieverLearns ? q : q.detach()).unsqueeze(1).mul(d).sum(2, false).scale(model.spec.scoreScale());
         if (anyMissing) f = f.add(Tensor.of(missing, b, z));
@@ -572,7 +572,7 @@ public final class RealmPretrainer implements Objective<RealmPretrainer.Sums> {
         }
         Batches rb = Batches.pad(rIds, rTypes, padId);
         int len = rb.length(), h = model.reader.config.hiddenSize();
-        Tensor hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), rng, readerMemory).reshape((long) b * n * len, h);
+        Tensor hidden = model.reader.forward(rb.ids(), rb.types(), rb.mask(), rng, layerMemory).reshape((long) b * n * len, h);
         int[] rows = new int[b * n * maxT], targets = new int[b * n * maxT];
         for (int i = 0; i < b; i++) {
             MaskedQuery mq = batch.get(i);

@@ -127,7 +127,7 @@ class PretrainRunTest {
 
     @Test
     void badConfigsFailWithOneLineNamingTheKey() throws IOException {
-        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_context, query_len, reader_recompute, reader_warmup, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_distractors, warmup_k, warmup_own_block, warmup_swap_answers, warmup_without_null)",
+        assertEquals("config unknown.json: unknown key 'frobnicate' (known here: " + "accumulate, batch, block_len, candidates, checkpoint_dir, checkpoint_every, corpus, heldout, ict, init, k, keep_checkpoints, lr, marginal, masking, projection_dim, query_context, query_len, reader_warmup, recompute_layers, refresh_batch, refresh_every, retrieval, retriever_loss, retriever_lr_scale, retriever_temperature, seed, shared_towers, steps, threads, train_doc_tower, warmup, warmup_answer_blocks, warmup_distractors, warmup_k, warmup_own_block, warmup_swap_answers, warmup_without_null)",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("unknown", ", \"frobnicate\": 1"))).getMessage());
         assertEquals("config typed.json: 'k' must be an integer, got \"8\"",
                 assertThrows(ConfigException.class, () -> PretrainConfig.read(config("typed", ", \"k\": \"8\"").toString().isEmpty() ? null
@@ -351,11 +351,11 @@ class PretrainRunTest {
         assertTrue(loaded.queryTower == loaded.docTower);
     }
 
-    /** reader_recompute changes what the step keeps in memory, not what it computes: without dropout the run is the same bit for bit. */
+    /** recompute_layers changes what the step keeps in memory (reader and document tower), not what it computes: without dropout the run is the same bit for bit. */
     @Test
     void recomputingTheReaderGivesTheSameRun() throws IOException {
         for (String run : new String[] {"kept", "recomputed"}) {
-            Path cfg = config(run, run.equals("kept") ? "" : ", \"reader_recompute\": true");
+            Path cfg = config(run, run.equals("kept") ? "" : ", \"recompute_layers\": true");
             // two layers, so that a recomputed layer's input gradient feeds another recomputed layer
             Files.writeString(cfg, Files.readString(cfg).replace("\"layers\": 1, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64}",
                     "\"layers\": 2, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64, \"dropout\": 0}"));
@@ -365,7 +365,7 @@ class PretrainRunTest {
             }
         }
         assertEquals(losses(dir.resolve("kept")), losses(dir.resolve("recomputed")));
-        for (String f : new String[] {"reader/model.safetensors", "heads.safetensors", "query/model.safetensors", "optimizer.bin"}) {
+        for (String f : new String[] {"reader/model.safetensors", "doc/model.safetensors", "heads.safetensors", "query/model.safetensors", "optimizer.bin"}) {
             assertArrayEquals(Files.readAllBytes(dir.resolve("kept/step-0000008/" + f)), Files.readAllBytes(dir.resolve("recomputed/step-0000008/" + f)), f);
         }
     }
