@@ -15,18 +15,10 @@ bin/mvn -q -DskipTests package
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 steps=${STEPS:-5}
+python3 scripts/onepiece-corpus.py "$work/corpus.jsonl" 300 288
 python3 - "$work" "$steps" <<'PY'
 import json, os, random, sys
 work, steps = sys.argv[1], int(sys.argv[2])
-tok = json.load(open(os.path.expanduser("~/.cache/realm-java/all-minilm-l6-v2-tokenizer.json")))
-vocab = tok["model"]["vocab"]
-words = sorted(w for w in vocab if w.isalpha() and w.islower() and 4 <= len(w) <= 8)
-rng = random.Random(1)
-with open(f"{work}/corpus.jsonl", "w") as out:
-    for i in range(300):
-        # one-wordpiece words: [CLS] title [SEP] body [SEP] is exactly 288 wordpieces
-        body = " ".join(rng.choice(words) for _ in range(283)) + "."
-        out.write(json.dumps({"id": str(i), "title": rng.choice(words), "text": body}) + "\n")
 for name, recompute in (("kept", False), ("recomputed", True)):
     json.dump({"corpus": {"path": f"{work}/corpus.jsonl"}, "init": {}, "projection_dim": 128, "k": 8, "query_len": 96, "block_len": 288,
                "batch": 4, "steps": steps, "lr": 1e-5, "warmup": 1, "refresh_every": 1000, "masking": "random-span",

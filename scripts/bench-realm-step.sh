@@ -28,18 +28,10 @@ dpkg -s libopenblas0-pthread >/dev/null 2>&1 || apt-get install -y libopenblas0-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 steps=${STEPS:-14}
+python3 scripts/onepiece-corpus.py "$work/corpus.jsonl" 400 128
 python3 - "$work" "$steps" <<'PY'
 import json, os, random, sys
 work, steps = sys.argv[1], int(sys.argv[2])
-tok = json.load(open(os.path.expanduser("~/.cache/realm-java/all-minilm-l6-v2-tokenizer.json")))
-vocab = tok["model"]["vocab"]
-words = sorted(w for w in vocab if w.isalpha() and w.islower() and 4 <= len(w) <= 8)
-rng = random.Random(1)
-with open(f"{work}/corpus.jsonl", "w") as out:
-    for i in range(400):
-        # title 1 wordpiece + 123 words + "." = [CLS] title [SEP] body [SEP] of 128
-        body = " ".join(rng.choice(words) for _ in range(123)) + "."
-        out.write(json.dumps({"id": str(i), "title": rng.choice(words), "text": body}) + "\n")
 for name, refresh in (("step", 1000), ("refresh", 4)):
     json.dump({"corpus": {"path": f"{work}/corpus.jsonl"}, "init": {}, "projection_dim": 128, "k": 8, "query_len": 32, "block_len": 128,
                "batch": 2, "steps": steps, "lr": 1e-5, "warmup": 1, "refresh_every": refresh, "masking": "random-span",

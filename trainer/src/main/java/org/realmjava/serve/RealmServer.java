@@ -141,9 +141,8 @@ public final class RealmServer implements AutoCloseable {
 
     private record Question(String text, int k) {}
 
-    private Question parse(Context ctx, int maxK) {
-        byte[] body = ctx.bodyAsBytes();
-        if (body.length == 0) throw new BadRequest(400, "empty body: send JSON like {\"question\": \"...\", \"k\": 5}");
+    /** The body as a JSON object, or a 400 naming what is wrong and what was expected (like). */
+    private static JsonNode jsonObject(byte[] body, String like) {
         JsonNode n;
         try {
             n = JSON.readTree(body);
@@ -151,7 +150,14 @@ public final class RealmServer implements AutoCloseable {
             String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
             throw new BadRequest(400, "the body is not valid JSON: " + why);
         }
-        if (n == null || !n.isObject()) throw new BadRequest(400, "the body must be a JSON object like {\"question\": \"...\", \"k\": 5}");
+        if (n == null || !n.isObject()) throw new BadRequest(400, "the body must be a JSON object like " + like);
+        return n;
+    }
+
+    private Question parse(Context ctx, int maxK) {
+        byte[] body = ctx.bodyAsBytes();
+        if (body.length == 0) throw new BadRequest(400, "empty body: send JSON like {\"question\": \"...\", \"k\": 5}");
+        JsonNode n = jsonObject(body, "{\"question\": \"...\", \"k\": 5}");
         JsonNode q = n.get("question");
         if (q == null || q.isNull()) throw new BadRequest(400, "missing \"question\"");
         if (!q.isTextual()) throw new BadRequest(400, "\"question\" must be a string");
@@ -280,14 +286,7 @@ public final class RealmServer implements AutoCloseable {
         Path target = checkpoint;
         byte[] body = ctx.bodyAsBytes();
         if (body.length > 0) {
-            JsonNode n;
-            try {
-                n = JSON.readTree(body);
-            } catch (IOException e) {
-                String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
-                throw new BadRequest(400, "the body is not valid JSON: " + why);
-            }
-            if (n == null || !n.isObject()) throw new BadRequest(400, "the body must be a JSON object like {\"checkpoint\": \"path\"} (or empty)");
+            JsonNode n = jsonObject(body, "{\"checkpoint\": \"path\"} (or empty)");
             JsonNode c = n.get("checkpoint");
             if (c != null && !c.isNull()) {
                 if (!c.isTextual() || c.asText().isBlank()) throw new BadRequest(400, "\"checkpoint\" must be a path");

@@ -11,7 +11,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,11 +22,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.realmjava.Realm;
-import org.realmjava.trainer.config.FinetuneConfig;
-import org.realmjava.trainer.finetune.FinetuneRun;
+import org.realmjava.trainer.finetune.TinyQa;
 import org.realmjava.trainer.qa.OpenQa;
 import org.realmjava.trainer.qa.QaCheckpoint;
-import org.realmjava.trainer.train.TrainingListener;
 
 /**
  * realm serve on a tiny fine-tuned checkpoint: answers and retrievals over HTTP equal the library's,
@@ -44,32 +41,13 @@ class RealmServerTest {
     private static RealmServer server;
     private static String base;
 
-    private static final String[][] FACTS = {
-        {"Lisbon", "Lisbon is the capital of Portugal and lies on the Tagus river.", "What is the capital of Portugal?", "Lisbon"},
-        {"Vienna", "Vienna is the capital of Austria, on the Danube.", "Which city is the capital of Austria?", "Vienna"},
-        {"Curie", "Marie Curie won the Nobel prize in 1911 for chemistry.", "When did Marie Curie win the chemistry prize?", "1911"},
-        {"Everest", "Mount Everest was first climbed in 1953 by Tenzing Norgay and Edmund Hillary.", "Who first climbed Everest with Hillary?", "Tenzing Norgay"},
-        {"Danube", "The Danube flows into the Black Sea after passing Budapest.", "Into which sea does the Danube flow?", "the Black Sea"},
-    };
+    private static final String[][] FACTS = TinyQa.FACTS;
     static final List<String> QUESTIONS = List.of("What is the capital of Portugal?", "Who climbed Everest?", "Where does the Danube flow?",
             "When did Curie win a prize?", "Which river is in Vienna?", "capital of Austria");
 
-    /** A QA checkpoint: 4 fine-tuning steps of a tiny random BERT on five facts (answers need not be right, only the same everywhere). */
+    /** A QA checkpoint: a few fine-tuning steps of a tiny random BERT on six facts (answers need not be right, only the same everywhere). */
     static Path checkpoint(Path d, String name, int steps) throws IOException {
-        StringBuilder corpus = new StringBuilder(), qa = new StringBuilder();
-        for (int i = 0; i < FACTS.length; i++) {
-            corpus.append(String.format("{\"id\": \"d%d\", \"title\": \"%s\", \"text\": \"%s\"}%n", i, FACTS[i][0], FACTS[i][1]));
-            qa.append(String.format("{\"question\": \"%s\", \"answer\": [\"%s\"]}%n", FACTS[i][2], FACTS[i][3]));
-        }
-        Files.writeString(d.resolve("corpus.jsonl"), corpus);
-        Files.writeString(d.resolve("qa.jsonl"), qa);
-        Path f = d.resolve(name + ".json");
-        Files.writeString(f, "{\"corpus\": {\"path\": \"corpus.jsonl\"}, \"train\": {\"path\": \"qa.jsonl\"},"
-                + " \"init\": {\"random\": {\"layers\": 1, \"hidden\": 32, \"heads\": 2, \"intermediate\": 64}}, \"k\": 3, \"query_len\": 24, \"block_len\": 40,"
-                + " \"batch\": 3, \"steps\": " + steps + ", \"lr\": 0.003, \"warmup\": 1, \"checkpoint_dir\": \"" + name + "\", \"checkpoint_every\": " + steps + ","
-                + " \"seed\": 3, \"threads\": " + org.realmjava.tensor.parallel.Parallel.threads() + "}");
-        FinetuneRun.open(FinetuneConfig.read(f), TrainingListener.SILENT).run();
-        return d.resolve(name);
+        return TinyQa.checkpoint(d, name, steps);
     }
 
     @BeforeAll
