@@ -184,8 +184,9 @@ public final class AnswerService implements AutoCloseable {
                     out.add(List.of());
                     continue;
                 }
-                double[] prior = qa.priors(qv.narrow(0, i, 1), new int[][] {cands[i]})[0];
+                // p(z|x): the softmax of the same scores (OpenQa.priors computes it so)
                 float[] scores = qa.retrievalScores(qv.narrow(0, i, 1), new int[][] {cands[i]}).toFloatArray();
+                double[] prior = org.realmjava.trainer.train.Softmax.of(scores, 0, scores.length);
                 List<Hit> hits = new ArrayList<>(cands[i].length);
                 for (int j = 0; j < cands[i].length; j++) {
                     var b = qa.blocks.get(cands[i][j]);

@@ -192,10 +192,11 @@ public final class RealmServer implements AutoCloseable {
             finish(ctx, endpoint, start, e);
             return;
         }
-        ctx.future(() -> submit(q, retrieveOnly, 0).handle((result, failure) -> {
+        ctx.future(() -> submit(q, retrieveOnly, 0).handle((answered, failure) -> {
             try {
                 if (failure == null) {
-                    ctx.contentType("application/json").result(retrieveOnly ? retrievalJson(q, (List<?>) result) : answerJson((OpenQa.Prediction) result));
+                    ctx.contentType("application/json").result(retrieveOnly ? retrievalJson(q, (List<?>) answered.result(), answered.blocks())
+                            : answerJson((OpenQa.Prediction) answered.result(), answered.blocks()));
                     record(endpoint, 200, start);
                 } else {
                     finish(ctx, endpoint, start, failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure);
@@ -207,8 +208,11 @@ public final class RealmServer implements AutoCloseable {
         }));
     }
 
+    /** A result with the blocks of the generation that computed it (a hot swap may change the corpus meanwhile). */
+    private record Answered(Object result, List<org.realmjava.trainer.corpus.Block> blocks) {}
+
     /** Submits to the current generation; a generation retired meanwhile hands the question to its successor. */
-    private CompletableFuture<Object> submit(Question q, boolean retrieveOnly, int attempt) {
+    private CompletableFuture<Answered> submit(Question q, boolean retrieveOnly, int attempt) {
         Generation g = current.get();
         int k = Math.min(q.k(), g.answers().openQa().blocks.size());
         CompletableFuture<?> f;
@@ -220,10 +224,10 @@ public final class RealmServer implements AutoCloseable {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return f.<CompletableFuture<Object>>handle((r, e) -> {
+        return f.<CompletableFuture<Answered>>handle((r, e) -> {
             Throwable cause = e instanceof CompletionException c && c.getCause() != null ? c.getCause() : e;
             if (cause instanceof AnswerService.Retired && attempt <= 8) return submit(q, retrieveOnly, attempt + 1);
-            return e == null ? CompletableFuture.completedFuture(r) : CompletableFuture.failedFuture(cause);
+            return e == null ? CompletableFuture.completedFuture(new Answered(r, g.answers().openQa().blocks)) : CompletableFuture.failedFuture(cause);
         }).thenCompose(Function.identity());
     }
 
@@ -319,8 +323,7 @@ public final class RealmServer implements AutoCloseable {
 
     // ---- JSON
 
-    private String answerJson(OpenQa.Prediction p) {
-        List<org.realmjava.trainer.corpus.Block> blocks = current.get().answers().openQa().blocks;
+    private static String answerJson(OpenQa.Prediction p, List<org.realmjava.trainer.corpus.Block> blocks) {
         ObjectNode n = JSON.createObjectNode().put("question", p.question()).put("answer", p.answer()).put("probability", p.probability());
         ArrayNode ev = n.putArray("evidence");
         for (OpenQa.Evidence e : p.evidence()) {
@@ -333,8 +336,7 @@ public final class RealmServer implements AutoCloseable {
         return n.toString();
     }
 
-    private String retrievalJson(Question q, List<?> hits) {
-        List<org.realmjava.trainer.corpus.Block> blocks = current.get().answers().openQa().blocks;
+    private static String retrievalJson(Question q, List<?> hits, List<org.realmjava.trainer.corpus.Block> blocks) {
         ObjectNode n = JSON.createObjectNode().put("question", q.text());
         ArrayNode arr = n.putArray("blocks");
         for (Object o : hits) {
