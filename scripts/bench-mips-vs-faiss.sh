@@ -17,8 +17,11 @@ case "$ISA" in
   avx2) export REALM_JAVA_OPTS="${REALM_JAVA_OPTS:-} -XX:UseAVX=2"; section=mips-vs-faiss-avx2; isa_note="-XX:UseAVX=2 (256-bit vectors, AVX2)" ;;
   *) echo "ISA must be native or avx2, not '$ISA'" >&2; exit 2 ;;
 esac
+source scripts/lib-isa.sh
+section=$(isa_section mips-vs-faiss); label=${section#mips-vs-faiss}; label=${label#-}; label=${label:-native}
 PY=/usr/bin/python3
-if ! $PY -c 'import faiss, numpy' 2>/dev/null; then
+# OpenBLAS too: without it Debian's FAISS multiplies through the reference BLAS (~2 GFLOP/s), no fair peer
+if ! $PY -c 'import faiss, numpy' 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
   echo "installing python3-faiss, python3-numpy, libopenblas0-pthread ..." >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-faiss python3-numpy libopenblas0-pthread >/dev/null
 fi
@@ -71,11 +74,10 @@ PY
   rows+="| $dt | 1 (x$SINGLE) | $s1 | $faiss_single | $($PY -c "print(f'{$s1/$faiss_single:.2f}x')") | |"$'\n'
   rows+="| $dt | $BATCH | $sb | $faiss_batch | $($PY -c "print(f'{$sb/$faiss_batch:.2f}x')") | $agree |"$'\n'
 done
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|avx2|fma|avx512f|avx512_bf16)$' | tr '\n' ' ' | xargs)
 faiss_opts=$($PY -c 'import faiss; print(faiss.__version__, faiss.get_compile_options())')
-table="## Exact MIPS against FAISS IndexFlatIP, $ISA (scripts/bench-mips-vs-faiss.sh)
+table="## Exact MIPS against FAISS IndexFlatIP, $label (scripts/bench-mips-vs-faiss.sh)
 
-Command: \`ISA=$ISA scripts/bench-mips-vs-faiss.sh $N $D $K $T\` on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs) model $(grep -m1 '^model' /proc/cpuinfo | cut -d: -f2 | xargs); flags: $flags), $(nproc) cores, $(date -u +%Y-%m-%d).
+Command: \`ISA=$ISA scripts/bench-mips-vs-faiss.sh $N $D $K $T\` on $(isa_cpu), $(nproc) cores, $(date -u +%Y-%m-%d).
 This engine: $isa_note, scan kernel $kernel. FAISS $faiss_opts (Debian; its batched search is OpenBLAS sgemm, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}) always searches f32.
 N=$N, d=$D, k=$K, $T threads, Gaussian vectors.
 queries/s count the search phase only (index open, data mapped). Overlap: fraction of this engine's top-k ids that FAISS also returned.

@@ -17,6 +17,8 @@ case "$ISA" in
         isa_note="AVX2: this engine -XX:UseAVX=2, PyTorch ATEN_CPU_CAPABILITY=avx2" ;;
   *) echo "ISA must be native or avx2, not '$ISA'" >&2; exit 2 ;;
 esac
+source "$(dirname "$0")/lib-isa.sh"
+section=$(isa_section realm-step); label=${section#realm-step}; label=${label#-}; label=${label:-native}; cpu=$(isa_cpu)
 source bin/find-jdk.sh
 bin/mvn -q -DskipTests package
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
@@ -41,7 +43,7 @@ PY
 bin/realm pretrain --config "$work/refresh.json" 2> "$work/refresh.log" || { cat "$work/refresh.log"; exit 1; }
 torch_line=$(/usr/bin/python3 scripts/peers/torch_realm_step.py --batch 2 --k 8 --query-len 32 --block-len 128 --masked 2 --threads 2 --steps 6)
 echo "$torch_line"
-python3 - "$work" "$torch_line" "$ISA" "$isa_note" "${OPENBLAS_CORETYPE:-auto}" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "$section"
+python3 - "$work" "$torch_line" "$ISA" "$isa_note" "${OPENBLAS_CORETYPE:-auto}" "$label" "$cpu" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "$section"
 import json, re, statistics, sys, os, datetime
 work, torch_line = sys.argv[1], sys.argv[2]
 def load(name):
@@ -57,8 +59,8 @@ overlap = [x["step_s"] for x in r[2:] if x["step"] % 4 in (1, 2, 3) and x["step"
 quiet = [x["step_s"] for x in load("step")[2:]]
 refreshes = [x["refresh_s"] for x in r if x.get("refresh_s") is not None]
 waits = [x["index_wait_s"] for x in r if x["index_wait_s"] > 0]
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"## REALM pre-training step against PyTorch, {sys.argv[3]} (scripts/bench-realm-step.sh)\n")
+cpu = sys.argv[7]
+print(f"## REALM pre-training step against PyTorch, {sys.argv[6]} (scripts/bench-realm-step.sh)\n")
 print(f"Command: `ISA={sys.argv[3]} scripts/bench-realm-step.sh` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}; {sys.argv[4]}; "
       f"OPENBLAS_CORETYPE={sys.argv[5]} (PyTorch multiplies through OpenBLAS). all-MiniLM-L6-v2 towers and reader, "
       "B=2 queries of 32 wordpieces, k=8 blocks of 128 + the null document, ~2 masked tokens per query, per-token marginal, AdamW, 2 threads; "

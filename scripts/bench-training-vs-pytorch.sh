@@ -13,6 +13,8 @@ case "$ISA" in
         jvm=(-jvmArgsAppend "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate -Xmx8g -XX:UseAVX=2") ;;
   *) echo "ISA must be native or avx2, not '$ISA'" >&2; exit 2 ;;
 esac
+source "$(dirname "$0")/lib-isa.sh"
+section=$(isa_section training-vs-pytorch); label=${section#training-vs-pytorch}; label=${label#-}; label=${label:-native}; cpu=$(isa_cpu)
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
   echo "installing Debian's python3-torch (the PyTorch peer)"
   apt-get install -y python3-torch >/dev/null
@@ -23,14 +25,14 @@ torch_line=$(/usr/bin/python3 scripts/peers/torch_mlm_step.py --batch 32 --len 1
 echo "$torch_line"
 out=$(mktemp)
 run_jmh TrainingStepBenchmark "$out" -p mlmLogits=masked -p batch=32 -p len=128 "${jvm[@]}" "$@"
-python3 - "$out" "$torch_line" "$*" "$ISA" "$isa_note" "${OPENBLAS_CORETYPE:-auto}" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "$section"
+python3 - "$out" "$torch_line" "$*" "$ISA" "$isa_note" "${OPENBLAS_CORETYPE:-auto}" "$label" "$cpu" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "$section"
 import json, re, sys, os, datetime
 r = json.load(open(sys.argv[1]))[0]
 ours = 32 * 128 / (r['primaryMetric']['score'] / 1e3)
 m = re.search(r'([\d.]+) tokens/s', sys.argv[2]); theirs = float(m.group(1))
 ver = sys.argv[2].split(':')[0]
-cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
-print(f'## MLM training step against PyTorch, same machine, {sys.argv[4]} (scripts/bench-training-vs-pytorch.sh)\n')
+cpu = sys.argv[8]
+print(f'## MLM training step against PyTorch, same machine, {sys.argv[7]} (scripts/bench-training-vs-pytorch.sh)\n')
 print(f'Command: `ISA={sys.argv[4]} scripts/bench-training-vs-pytorch.sh {sys.argv[3]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}; '
       f'{sys.argv[5]}; OPENBLAS_CORETYPE={sys.argv[6]} (PyTorch multiplies through OpenBLAS). '
       f'MiniLM-L6 sizes, B=32 L=128, 15% masked (logits at masked positions), dropout 0.1, AdamW, 2 threads each; {ver} '

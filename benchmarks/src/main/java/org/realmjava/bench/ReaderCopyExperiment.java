@@ -63,7 +63,8 @@ import org.realmjava.transformer.tokenizer.WordPieceTokenizer;
  * {@code -Dsvd=S} (the corpus's co-occurrence vectors, {@code CorpusEmbeddings}, added at length S;
  * {@code -Dwindow=W} neighbours each side, 2). For the realm: and other: sources, {@code -Dqlen=N}
  * (query_len, 32), {@code -Dcontext=block} (query_context) and {@code -Dprobes=FILE -Devery=N}
- * (the probes' span accuracy every N steps, each probe read with its first block).
+ * (the probes' span accuracy every N steps, each probe read with its first block); {@code -Dvocab=FILE}
+ * (a vocab.txt or tokenizer.json in place of the built-in model's; [CLS], [SEP], [MASK] at ids 101-103).
  */
 public final class ReaderCopyExperiment {
     private record Example(int[] ids, int[] types, int[] positions, int[] targets, int queryLen) {}
@@ -77,7 +78,8 @@ public final class ReaderCopyExperiment {
         float lr = Float.parseFloat(args[1]), dropout = Float.parseFloat(args[2]);
         int batch = Integer.parseInt(args[3]), steps = Integer.parseInt(args[4]);
         boolean nullMixture = args.length > 5 && args[5].equals("null");
-        WordPieceTokenizer tok = WordPieceTokenizer.load(DefaultModel.file(DefaultModel.TOKENIZER));
+        WordPieceTokenizer tok = WordPieceTokenizer.load(System.getProperty("vocab") != null ? Path.of(System.getProperty("vocab"))
+                : DefaultModel.file(DefaultModel.TOKENIZER));
         Corpus corpus = Files.exists(Path.of(source)) ? Corpus.read(Path.of(source), tok) : null;
         RealmQueries realm = source.startsWith("realm:") ? RealmQueries.of(Path.of(source.substring(6)), tok, false)
                 : source.startsWith("other:") ? RealmQueries.of(Path.of(source.substring(6)), tok, true) : null;

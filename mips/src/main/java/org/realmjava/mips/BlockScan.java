@@ -35,8 +35,16 @@ final class BlockScan {
     /** The data a scan reads: the mapped block region and, for int8, the per-row scales. */
     record Data(MemorySegment blocks, MemorySegment scales, VectorDType dtype, int dim, long count) {}
 
-    /** Where candidates go: per query of the group, a collector (null for padding) and an excluded row. */
-    record Sink(TopKCollector[] collectors, long[] excluded, SearchOptions options) {}
+    /**
+     * Where candidates go: per query of the group, a collector (null for padding) and an excluded row;
+     * with the group scans' scratch (scores of two blocks, thresholds), so that a scan called once per
+     * tile allocates nothing: fresh heap per call evicts the L2-resident tile.
+     */
+    record Sink(TopKCollector[] collectors, long[] excluded, SearchOptions options, float[] scores, float[] thresholds) {
+        Sink(TopKCollector[] collectors, long[] excluded, SearchOptions options) {
+            this(collectors, excluded, options, new float[2 * GROUP * B], new float[GROUP]);
+        }
+    }
 
     /** One implementation of the four scans; every one gives the reference's bits. */
     interface Kernel {
@@ -46,13 +54,21 @@ final class BlockScan {
         /** Scores of blocks [from, to) for the single query q (d floats at qOff). */
         void scan1(Data data, long from, long to, float[] q, int qOff, Sink sink);
 
-        /** Scores of blocks [from, to) for a group of 8 queries (qs: 8 x d floats, padding rows zero), read from the mapped data. */
+        /**
+         * A group of 8 queries (8 x d floats, padding rows zero) in the layout this kernel's {@link #scan8}
+         * and {@link #scanTile8} read; the search calls it once per group, not once per tile.
+         */
+        default float[] groupLayout(float[] qs, int d) {
+            return qs;
+        }
+
+        /** Scores of blocks [from, to) for a group of 8 queries (qs as {@link #groupLayout} gave them), read from the mapped data. */
         void scan8(Data data, long from, long to, float[] qs, Sink sink);
 
         /** Elements [start, start + elems) of a bf16 or int8 block region (start and elems multiples of 16) widened into tile[0 ..]. */
         void widenCodes(Data data, long start, int elems, float[] tile);
 
-        /** The tiled-regime scan: blocks [first, first + count) already widened into tile, 8 queries. */
+        /** The tiled-regime scan: blocks [first, first + count) already widened into tile, 8 queries (as {@link #groupLayout} gave them). */
         void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink);
     }
 
@@ -79,6 +95,11 @@ final class BlockScan {
         KERNEL.scan1(data, from, to, q, qOff, sink);
     }
 
+    /** A group of 8 queries (8 x d, padding rows zero) in the layout the kernel's group scans read. */
+    static float[] groupLayout(float[] qs, int d) {
+        return KERNEL.groupLayout(qs, d);
+    }
+
     static void scan8(Data data, long from, long to, float[] qs, Sink sink) {
         KERNEL.scan8(data, from, to, qs, sink);
     }
@@ -95,9 +116,9 @@ final class BlockScan {
         KERNEL.scanTile8(data, tile, first, count, qs, sink);
     }
 
-    /** The collectors' current thresholds (+inf for padding queries). */
+    /** The collectors' current thresholds (+inf for padding queries), in the sink's scratch. */
     static float[] thresholds(Sink sink) {
-        float[] t = new float[GROUP];
+        float[] t = sink.thresholds;
         for (int i = 0; i < GROUP; i++) t[i] = sink.collectors[i] == null ? Float.POSITIVE_INFINITY : sink.collectors[i].threshold();
         return t;
     }

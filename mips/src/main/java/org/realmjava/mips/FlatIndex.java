@@ -32,8 +32,12 @@ import org.realmjava.tensor.parallel.Parallel;
 public final class FlatIndex implements AutoCloseable {
     /** From this many queries on, the tiled regime runs (GEMM-like reuse of cached tiles). */
     public static final int TILED_MIN_QUERIES = 32;
-    /** Bytes of block data per tile in the tiled regime: about half of a 1 MB L2. */
-    static final long TILE_BYTES = 512 * 1024;
+    /**
+     * Bytes of block data per tile in the tiled regime: half of this processor's L2 (the query groups
+     * streaming past the tile take the rest), 512 KB where the L2 size is unknown;
+     * {@code -Drealm.mips.tile_kb=N} overrides it. Zen 4-5 (1 MB L2): 512 KB; Zen 1-3 (512 KB): 256 KB.
+     */
+    static final long TILE_BYTES = Long.getLong("realm.mips.tile_kb", CacheSizes.l2Bytes().orElse(1 << 20) / 2 / 1024) * 1024;
 
     private final Path file;
     private final Arena arena;
@@ -148,6 +152,7 @@ public final class FlatIndex implements AutoCloseable {
             groupQueries[g] = new float[size * dim()];
             int take = Math.min(size, nq - g * BlockScan.GROUP);
             System.arraycopy(queries.data(), g * BlockScan.GROUP * dim(), groupQueries[g], 0, take * dim());
+            if (nq > 1) groupQueries[g] = BlockScan.groupLayout(groupQueries[g], dim());
         }
         long blocks = header.blocks();
         boolean tiled = nq >= TILED_MIN_QUERIES;
@@ -158,10 +163,17 @@ public final class FlatIndex implements AutoCloseable {
             for (int i = 0; i < nq; i++) mine[i] = new TopKCollector(kk);
             if (tiled) {
                 float[] tile = new float[(int) (tileBlocks * dim() * IndexHeader.BLOCK)];
+                // one scratch for the shard's groups, which run one after another: 128 groups' own would fill a 512 KB L2 by a quarter
+                BlockScan.Sink scratch = sink(0, nq, mine, options);
+                BlockScan.Sink[] sinks = new BlockScan.Sink[groups];
+                for (int g = 0; g < groups; g++) {
+                    BlockScan.Sink own = sink(g, nq, mine, options);
+                    sinks[g] = new BlockScan.Sink(own.collectors(), own.excluded(), options, scratch.scores(), scratch.thresholds());
+                }
                 for (long t = from; t < to; t += tileBlocks) {
                     int count = (int) Math.min(tileBlocks, to - t);
                     BlockScan.widen(data, t, count, tile);
-                    for (int g = 0; g < groups; g++) BlockScan.scanTile8(data, tile, t, count, groupQueries[g], sink(g, nq, mine, options));
+                    for (int g = 0; g < groups; g++) BlockScan.scanTile8(data, tile, t, count, groupQueries[g], sinks[g]);
                 }
             } else {
                 for (int g = 0; g < groups; g++) scanGroup(g, nq, from, to, groupQueries[g], mine, options);

@@ -75,7 +75,7 @@ final class Scan512 implements BlockScan.Kernel {
 
     @Override
     public void scan8(Data data, long from, long to, float[] qs, Sink sink) {
-        float[] scores = new float[GROUP * B];
+        float[] scores = sink.scores();
         float[] th = BlockScan.thresholds(sink);
         for (long b = from; b < to; b++) {
             dots8(data, b * data.dim() * B, qs, scores);
@@ -143,7 +143,7 @@ final class Scan512 implements BlockScan.Kernel {
     @Override
     public void scanTile8(Data data, float[] tile, long first, int count, float[] qs, Sink sink) {
         int stride = data.dim() * B;
-        float[] scores = new float[2 * GROUP * B];
+        float[] scores = sink.scores();
         float[] th = BlockScan.thresholds(sink);
         int i = 0;
         for (; i + 1 < count; i += 2) {
