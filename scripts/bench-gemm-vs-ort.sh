@@ -6,6 +6,8 @@
 # of the runs' medians. Updates the 'gemm-vs-ort' section of docs/benchmarks.md.
 #   scripts/bench-gemm-vs-ort.sh [runs=2]
 source "$(dirname "$0")/lib-jmh.sh"
+# ONNX Runtime picks its kernels from the processor: an AVX2-only one gets its own section
+ISA=native; source scripts/lib-isa.sh; section=$(isa_section gemm-vs-ort); export ISA_SECTION=$section ISA_CPU="$(isa_cpu)"
 runs=${1:-2}
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
@@ -24,16 +26,17 @@ for shape in "2048 1152 384" "2048 384 384" "2048 1536 384" "2048 384 1536" "128
     done
   done
 done
-python3 - "$runs" "$results" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md gemm-vs-ort
+python3 - "$runs" "$results" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "$section"
 import sys, os, datetime, statistics
-cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
+cpu = os.environ['ISA_CPU']
+only = os.environ['ISA_SECTION'].endswith('-avx2-only')
 rows = {}
 for l in open(sys.argv[2]):
     kv = dict(x.split('=', 1) for x in l.split())
     key = (int(kv['m']), int(kv['n']), int(kv['k']), int(kv['threads']))
     rows.setdefault(key, {}).setdefault(kv['engine'], []).append(float(kv['gflops_median']))
 names = {(1152, 384): 'QKV', (384, 384): 'attention output', (1536, 384): 'FFN in', (384, 1536): 'FFN out'}
-print('## One product against ONNX Runtime\'s MatMul (scripts/bench-gemm-vs-ort.sh)\n')
+print('## One product against ONNX Runtime\'s MatMul' + (', AVX2-only processor' if only else '') + ' (scripts/bench-gemm-vs-ort.sh)\n')
 print(f'Command: `scripts/bench-gemm-vs-ort.sh {sys.argv[1]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
       'C = A W^T for MiniLM\'s products, our packed-weight path (`SimdKernels.gemmPackedWeight`, A packed inside the product) against a '
       'one-node ONNX MatMul on a constant weight (MLAS), the same inputs (results checked against each other); each engine in its own JVM, '
@@ -46,4 +49,4 @@ for (m, n, k, t), e in sorted(rows.items(), key=lambda x: (-x[0][0], order.index
     a, b = statistics.median(e.get('realm', [0])), statistics.median(e.get('ort', [0]))
     print(f"| {names.get((n, k), '?')} | {m} x {n} x {k} | {t} | {a:.0f} | {b:.0f} | {a / b:.2f}x |")
 PY
-echo "updated the 'gemm-vs-ort' section of docs/benchmarks.md"
+echo "updated the '$section' section of docs/benchmarks.md"

@@ -7,6 +7,8 @@
 # ../shared/data is there, the SQuAD dev paragraphs (long blocks). Updates the 'refresh' section of
 # docs/benchmarks.md.   scripts/bench-refresh.sh [passes=3]
 source "$(dirname "$0")/lib-jmh.sh"
+# ONNX Runtime picks its kernels from the processor: an AVX2-only one gets its own section
+ISA=native; source scripts/lib-isa.sh; section=$(isa_section refresh); export ISA_SECTION=$section ISA_CPU="$(isa_cpu)"
 passes=${1:-3}
 squad=../shared/data/squad/dev-v1.1.json
 lines=()
@@ -29,10 +31,11 @@ trap 'rm -f "$profile" "$sweep"' EXIT
 "$REALM_JDK/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-UseProfiledLoopPredicate \
   -cp benchmarks/target/benchmarks.jar org.realmjava.bench.RefreshProfile wordnet 2000 288 3 2>/dev/null > "$profile"
 cat "$profile"
-python3 - "$passes" "$profile" "$sweep" "${lines[@]}" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md refresh
+python3 - "$passes" "$profile" "$sweep" "${lines[@]}" <<'PY' | python3 scripts/replace-section.py docs/benchmarks.md "$section"
 import sys, os, datetime
-cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
-print('## Index refresh throughput against ONNX Runtime (scripts/bench-refresh.sh)\n')
+cpu = os.environ['ISA_CPU']
+only = os.environ['ISA_SECTION'].endswith('-avx2-only')
+print('## Index refresh throughput against ONNX Runtime' + (', AVX2-only processor' if only else '') + ' (scripts/bench-refresh.sh)\n')
 print(f'Command: `scripts/bench-refresh.sh {sys.argv[1]}` on {cpu}, {os.cpu_count()} cores, {datetime.date.today()}. '
       'Every block embedded as a refresh does it ([CLS] title [SEP] body [SEP] of at most 288 wordpieces, sorted by length, in unpadded passes of '
       'at most 256 blocks and 2,048 wordpieces; all-MiniLM-L6-v2, mean pooling + L2, identity projection) and by ONNX Runtime 1.23.2 on the same '
@@ -81,4 +84,4 @@ for g in ['embeddings', 'qkv', 'attention', 'attn_out+ln', 'ffn', 'pool+norm', '
     a, b = ours.get(g), ort.get(g)
     print(f"| {g} | {a if a is not None else '-'} | {b if b is not None else '-'} | {f'{a / b:.2f}' if a and b else '-'} |")
 PY
-echo "updated the 'refresh' section of docs/benchmarks.md"
+echo "updated the '$section' section of docs/benchmarks.md"
