@@ -37,8 +37,8 @@ final class BlockScan {
 
     /**
      * Where candidates go: per query of the group, a collector (null for padding) and an excluded row;
-     * with the group scans' scratch (scores of two blocks, thresholds), so that a scan called once per
-     * tile allocates nothing: fresh heap per call evicts the L2-resident tile.
+     * with the group scans' scratch (scores of two blocks, thresholds), which the groups of a shard
+     * share, so that a scan called once per tile allocates nothing.
      */
     record Sink(TopKCollector[] collectors, long[] excluded, SearchOptions options, float[] scores, float[] thresholds) {
         Sink(TopKCollector[] collectors, long[] excluded, SearchOptions options) {

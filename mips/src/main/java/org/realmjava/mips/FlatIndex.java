@@ -33,11 +33,11 @@ public final class FlatIndex implements AutoCloseable {
     /** From this many queries on, the tiled regime runs (GEMM-like reuse of cached tiles). */
     public static final int TILED_MIN_QUERIES = 32;
     /**
-     * Bytes of block data per tile in the tiled regime: half of this processor's L2 (the query groups
-     * streaming past the tile take the rest), 512 KB where the L2 size is unknown;
-     * {@code -Drealm.mips.tile_kb=N} overrides it. Zen 4-5 (1 MB L2): 512 KB; Zen 1-3 (512 KB): 256 KB.
+     * Bytes of block data per tile in the tiled regime: about half of a 1 MB L2; {@code -Drealm.mips.tile_kb=N}
+     * for experiments. On a Zen 1 (512 KB L2), 1,024 queries over 1M x 128 on two threads: 256 and 512 KB
+     * tiles level (177-196 queries/s each), 128 KB 182-186, 64 KB 158-166.
      */
-    static final long TILE_BYTES = Long.getLong("realm.mips.tile_kb", CacheSizes.l2Bytes().orElse(1 << 20) / 2 / 1024) * 1024;
+    static final long TILE_BYTES = Long.getLong("realm.mips.tile_kb", 512) * 1024;
 
     private final Path file;
     private final Arena arena;
@@ -163,13 +163,10 @@ public final class FlatIndex implements AutoCloseable {
             for (int i = 0; i < nq; i++) mine[i] = new TopKCollector(kk);
             if (tiled) {
                 float[] tile = new float[(int) (tileBlocks * dim() * IndexHeader.BLOCK)];
-                // one scratch for the shard's groups, which run one after another: 128 groups' own would fill a 512 KB L2 by a quarter
-                BlockScan.Sink scratch = sink(0, nq, mine, options);
+                // one scratch for the shard's groups, which run one after another (a tile pass allocates nothing)
+                float[] scores = new float[2 * BlockScan.GROUP * IndexHeader.BLOCK], thresholds = new float[BlockScan.GROUP];
                 BlockScan.Sink[] sinks = new BlockScan.Sink[groups];
-                for (int g = 0; g < groups; g++) {
-                    BlockScan.Sink own = sink(g, nq, mine, options);
-                    sinks[g] = new BlockScan.Sink(own.collectors(), own.excluded(), options, scratch.scores(), scratch.thresholds());
-                }
+                for (int g = 0; g < groups; g++) sinks[g] = sink(g, nq, mine, options, scores, thresholds);
                 for (long t = from; t < to; t += tileBlocks) {
                     int count = (int) Math.min(tileBlocks, to - t);
                     BlockScan.widen(data, t, count, tile);
@@ -203,6 +200,11 @@ public final class FlatIndex implements AutoCloseable {
 
     /** The collectors and exclusions of query group g (null collectors pad the last group). */
     private static BlockScan.Sink sink(int g, int nq, TopKCollector[] mine, SearchOptions options) {
+        return sink(g, nq, mine, options, new float[2 * BlockScan.GROUP * IndexHeader.BLOCK], new float[BlockScan.GROUP]);
+    }
+
+    /** The same, scoring into the given scratch. */
+    private static BlockScan.Sink sink(int g, int nq, TopKCollector[] mine, SearchOptions options, float[] scores, float[] thresholds) {
         TopKCollector[] c = new TopKCollector[BlockScan.GROUP];
         long[] ex = new long[BlockScan.GROUP];
         for (int i = 0; i < BlockScan.GROUP; i++) {
@@ -210,7 +212,7 @@ public final class FlatIndex implements AutoCloseable {
             c[i] = q < nq ? mine[q] : null;
             ex[i] = q < nq ? options.excluded(q) : -1;
         }
-        return new BlockScan.Sink(c, ex, options);
+        return new BlockScan.Sink(c, ex, options, scores, thresholds);
     }
 
     /** Unmaps the file. Searches must not run on this index any more (see {@link RefreshableIndex}). */

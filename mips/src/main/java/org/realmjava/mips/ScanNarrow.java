@@ -105,8 +105,8 @@ final class ScanNarrow implements BlockScan.Kernel {
 
     /**
      * The group's 8 queries transposed: qt[j * 8 + i] = query i's dimension j (a micro-tile's 4 broadcasts then read one
-     * 16-byte run). Once per group and search: transposed per tile, the 4 KB of fresh heap per call evicted the
-     * tile (1,024 queries over 1M x 128 on one Zen 1 core: 101 queries/s that way, 112-119 this way).
+     * 16-byte run). Once per group and search rather than once per tile and group; interleaved runs on a Zen 1
+     * measured the two level (1,024 queries over 1M x 128: 100-111 queries/s on one thread either way).
      */
     @Override
     public float[] groupLayout(float[] qs, int d) {
