@@ -9,6 +9,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -218,10 +219,28 @@ final class ScanNarrow implements BlockScan.Kernel {
 
     /** For each of the 8 queries: the 16 scores of block b at scores[i * 16], checked against its threshold th[i] (updated). */
     private static void harvestGroup(Data data, long b, float[] scores, float[] th, Sink sink) {
+        if (data.dtype() != VectorDType.INT8 && !anyCandidate(scores, th)) return;
         for (int i = 0; i < GROUP; i++) {
             TopKCollector c = sink.collectors()[i];
             if (c != null) th[i] = harvest(data, b, scores, i * B, th[i], c, i, sink);
         }
+    }
+
+    /**
+     * Whether any of the group's 8 x 16 scores reaches its query's threshold; once the collectors are
+     * full, almost no block has one, and this one pass of maxima and compares then replaces eight
+     * calls of {@link #harvest} (unscaled scores: not for int8, whose scales apply in harvest). Zen 1,
+     * 1,024 queries over 1M x 128, interleaved runs: one thread 120-126 -> 128-132 queries/s, two
+     * threads level (203-213 either way); skipping the harvest altogether (wrong results) gave ~12%.
+     */
+    private static boolean anyCandidate(float[] scores, float[] th) {
+        VectorMask<Float> any = S.maskAll(false);
+        for (int i = 0; i < GROUP; i++) {
+            FloatVector m = FloatVector.fromArray(S, scores, i * B);
+            for (int p = 1; p < P; p++) m = m.max(FloatVector.fromArray(S, scores, i * B + p * L));
+            any = any.or(m.compare(VectorOperators.GE, th[i]));
+        }
+        return any.anyTrue();
     }
 
     /**
