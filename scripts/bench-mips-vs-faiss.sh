@@ -18,7 +18,7 @@ case "$ISA" in
   *) echo "ISA must be native or avx2, not '$ISA'" >&2; exit 2 ;;
 esac
 source scripts/lib-isa.sh
-section=$(isa_section mips-vs-faiss); label=${section#mips-vs-faiss}; label=${label#-}; label=${label:-native}
+section=$(isa_section mips-vs-faiss); label=$(isa_label mips-vs-faiss)
 PY=/usr/bin/python3
 # OpenBLAS too: without it Debian's FAISS multiplies through the reference BLAS (~2 GFLOP/s), no fair peer
 if ! $PY -c 'import faiss, numpy' 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then

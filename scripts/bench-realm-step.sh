@@ -18,7 +18,7 @@ case "$ISA" in
   *) echo "ISA must be native or avx2, not '$ISA'" >&2; exit 2 ;;
 esac
 source "$(dirname "$0")/lib-isa.sh"
-section=$(isa_section realm-step); label=${section#realm-step}; label=${label#-}; label=${label:-native}; cpu=$(isa_cpu)
+section=$(isa_section realm-step); label=$(isa_label realm-step); cpu=$(isa_cpu)
 source bin/find-jdk.sh
 bin/mvn -q -DskipTests package
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then

@@ -14,7 +14,7 @@ case "$ISA" in
   *) echo "ISA must be native or avx2, not '$ISA'" >&2; exit 2 ;;
 esac
 source "$(dirname "$0")/lib-isa.sh"
-section=$(isa_section training-vs-pytorch); label=${section#training-vs-pytorch}; label=${label#-}; label=${label:-native}; cpu=$(isa_cpu)
+section=$(isa_section training-vs-pytorch); label=$(isa_label training-vs-pytorch); cpu=$(isa_cpu)
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
   echo "installing Debian's python3-torch (the PyTorch peer)"
   apt-get install -y python3-torch >/dev/null

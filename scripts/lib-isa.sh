@@ -10,6 +10,12 @@ isa_section() {
   else echo "$base-avx2-only"
   fi
 }
+# isa_label BASE: what the table heading calls that section (native, avx2 or avx2-only).
+isa_label() {
+  local label
+  label=$(isa_section "$1"); label=${label#"$1"}; label=${label#-}
+  echo "${label:-native}"
+}
 # isa_cpu: the processor, family/model and its vector flags, for the Command line of a table.
 isa_cpu() {
   local flags
